@@ -1,0 +1,149 @@
+"""Resident Portal: residents of estates under renovation vote, pledge and report from their phones."""
+
+import os
+
+from flask import Flask, render_template, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import access, config, ratelimit
+from .config import PROJECT_ROOT
+from .extensions import babel, csrf, db, migrate
+
+LANGUAGES = {"zh_Hans_CN": "中文", "en": "English"}
+LANGUAGE_COOKIE = "lang"
+LARGE_TEXT_COOKIE = "large_text"
+
+
+def create_app(config_overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(config.DEFAULTS)
+    app.config.update(config.from_environment(app.instance_path))
+    app.config.update(config_overrides or {})
+    config.finish(app.config)
+    config.check(app.config)
+    app.permanent_session_lifetime = app.config["HOUSEHOLD_SESSION_LIFETIME"]
+
+    if app.config["PROXY_COUNT"]:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"]
+        )
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(PROJECT_ROOT / "resident_portal" / "migrations"), render_as_batch=True
+    )
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    ratelimit.init_app(app)
+
+    from . import blueprint, cli, console
+
+    app.register_blueprint(blueprint.bp)
+    app.register_blueprint(console.bp)
+    cli.init_app(app)
+
+    register_error_pages(app)
+    app.after_request(set_security_headers)
+    app.context_processor(template_globals)
+    access.check_every_view_declares_access(app)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    # WAL lets readers work while a ballot is written; foreign keys are off by default in SQLite.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def select_locale() -> str:
+    chosen = request.cookies.get(LANGUAGE_COOKIE) if request else None
+    return chosen if chosen in LANGUAGES else "zh_Hans_CN"
+
+
+def large_text() -> bool:
+    return request.cookies.get(LARGE_TEXT_COOKIE) == "1"
+
+
+def template_globals() -> dict:
+    return {
+        "current_household": access.current_household(),
+        "current_staff": access.current_staff(),
+        "may": access.may,
+        "Permission": access.Permission,
+        "languages": LANGUAGES,
+        "current_language": str(get_locale()),
+        "large_text": large_text(),
+    }
+
+
+def set_security_headers(response):
+    # No inline script or style and nothing from elsewhere (DESIGN.md §7); images may be
+    # inline data for QR codes.
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    # Sign-in links carry the access code: never leak them to another site.
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if access.current_session() is not None:
+        response.headers.setdefault("Cache-Control", "private, no-store")
+    return response
+
+
+ERROR_TEXTS = {
+    400: (_l("Something in the request was wrong"), _l("Go back, reload the page and try again.")),
+    403: (_l("Not allowed"), _l("Your account may not open this page.")),
+    404: (_l("Page not found"), _l("The address may be mistyped, or the page was removed.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    413: (_l("The file is too large"), _l("Choose a smaller file and try again.")),
+    429: (_l("Too many attempts"), _l("Please wait a few minutes and try again.")),
+    500: (_l("Something went wrong on our side"), _l("Please try again in a moment.")),
+}
+
+
+def register_error_pages(app: Flask) -> None:
+    def render_error(status: int, detail=None):
+        title, text = ERROR_TEXTS.get(status, ERROR_TEXTS[500])
+        return render_template("errors/error.html", status=status, title=title,
+                               text=detail or text), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(_error):
+        return render_error(
+            400, _l("The form had expired or came from another site. Reload the page and try again.")
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if error.code in ERROR_TEXTS:
+            return render_error(error.code)
+        return error
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        if app.testing:
+            raise error  # let the test see the real failure
+        app.logger.exception("unhandled error", exc_info=error)
+        db.session.rollback()
+        return render_error(500)

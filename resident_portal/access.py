@@ -1,0 +1,306 @@
+"""Who is signed in, and what they may do: the one permission mechanism of the app.
+
+Every view is declared either `@public` or `@require(Permission.X)`; create_app() refuses to
+start if a view is neither, and tests/test_authorization.py walks every route for every role.
+A permission is granted to a staff role within an estate (or, for an administrator without
+estate, in every estate); households hold the resident permissions in their own estate only.
+"""
+
+import enum
+import hashlib
+import secrets
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import abort, current_app, g, has_request_context, redirect, request, session, url_for
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+from .models import (
+    AuthSession,
+    Building,
+    Estate,
+    Household,
+    Role,
+    StaffUser,
+    Unit,
+    natural_key,
+    utcnow,
+)
+
+
+class Permission(enum.StrEnum):
+    HOUSEHOLD_HOME = "household.home"
+    CONSOLE = "console.view"
+    REGISTRY_VIEW = "registry.view"
+    REGISTRY_CONTACTS = "registry.contacts"
+    REGISTRY_IMPORT = "registry.import"
+    CODES_ISSUE = "codes.issue"
+    POSTERS_PRINT = "posters.print"
+    AUDIT_VIEW = "audit.view"
+
+
+HOUSEHOLD_PERMISSIONS = frozenset({Permission.HOUSEHOLD_HOME})
+STAFF_PERMISSIONS = frozenset(Permission) - HOUSEHOLD_PERMISSIONS
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: STAFF_PERMISSIONS,
+    Role.SECRETARY: frozenset(
+        {
+            Permission.CONSOLE,
+            Permission.REGISTRY_VIEW,
+            Permission.REGISTRY_CONTACTS,
+            Permission.REGISTRY_IMPORT,
+            Permission.CODES_ISSUE,
+            Permission.POSTERS_PRINT,
+            Permission.AUDIT_VIEW,
+        }
+    ),
+    # Planners review the estate and its register, with personal data masked.
+    Role.PLANNER: frozenset({Permission.CONSOLE, Permission.REGISTRY_VIEW, Permission.POSTERS_PRINT}),
+    Role.CONTRACTOR: frozenset({Permission.CONSOLE}),
+}
+
+# Access codes: no 0/O, 1/I/L, U/V that people misread on paper. 29 symbols, 10 of them:
+# log2(29**10) ≈ 48.6 bits (DESIGN.md §2 asks for at least 40).
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
+CODE_LENGTH = 10
+
+
+def new_access_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_access_code(typed: str) -> str:
+    return "".join(ch for ch in (typed or "").upper() if ch.isalnum())
+
+
+def format_access_code(code: str) -> str:
+    """Grouped for reading aloud and typing: ABCDE-FGHJK."""
+    return f"{code[:5]}-{code[5:]}"
+
+
+def hash_access_code(code: str) -> str:
+    # A salted pbkdf2 with a modest work factor: codes carry ~49 random bits and guesses are
+    # rate-limited, so the hash only has to make a stolen table expensive to reverse, while
+    # printing letters for thousands of households must stay quick.
+    return generate_password_hash(code, method=current_app.config["ACCESS_CODE_HASH_METHOD"])
+
+
+def check_access_code(household: Household, typed: str) -> bool:
+    code = normalise_access_code(typed)
+    if not household.access_code_hash or len(code) != CODE_LENGTH:
+        return False
+    return check_password_hash(household.access_code_hash, code)
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def check_password(user: StaffUser, password: str) -> bool:
+    return check_password_hash(user.password_hash, password)
+
+
+# --- sessions -----------------------------------------------------------------------------
+
+SESSION_KEY = "sid"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(*, household: Household | None = None, staff_user: StaffUser | None = None):
+    """Rotate the cookie and record a new server-side session. The caller commits."""
+    lifetime = current_app.config[
+        "HOUSEHOLD_SESSION_LIFETIME" if household else "STAFF_SESSION_LIFETIME"
+    ]
+    token = secrets.token_urlsafe(32)
+    record = AuthSession(
+        token_hash=_token_hash(token),
+        household=household,
+        staff_user=staff_user,
+        expires_at=utcnow() + lifetime,
+        client_address=(request.remote_addr or "")[:64],
+    )
+    db.session.add(record)
+    # Keep the visitor's preferences, drop everything else (including the old CSRF secret).
+    session.clear()
+    session.permanent = True
+    session[SESSION_KEY] = token
+    request.environ["resident_portal.auth_session"] = record
+    return record
+
+
+def end_session() -> None:
+    record = current_session()
+    if record is not None:
+        record.revoked_at = utcnow()
+    session.clear()
+    request.environ["resident_portal.auth_session"] = None
+
+
+def revoke_sessions(*, household_id: int | None = None, staff_user_id: int | None = None) -> int:
+    query = db.update(AuthSession).where(AuthSession.revoked_at.is_(None))
+    if household_id is not None:
+        query = query.where(AuthSession.household_id == household_id)
+    elif staff_user_id is not None:
+        query = query.where(AuthSession.staff_user_id == staff_user_id)
+    else:  # pragma: no cover - programming error
+        raise ValueError("revoke_sessions needs a household or a staff user")
+    return db.session.execute(query.values(revoked_at=utcnow())).rowcount
+
+
+def current_session() -> AuthSession | None:
+    """The valid server-side session of this request, looked up once per request."""
+    if not has_request_context():
+        return None
+    # Cached in the WSGI environ, which lives exactly as long as the request (g may outlive it
+    # when an app context is already pushed, as in tests and CLI commands).
+    cache = request.environ
+    if "resident_portal.auth_session" not in cache:
+        record = None
+        token = session.get(SESSION_KEY)
+        if token:
+            record = db.session.scalar(
+                select(AuthSession).where(AuthSession.token_hash == _token_hash(token))
+            )
+            if record is not None and not (
+                record.revoked_at is None
+                and record.expires_at > utcnow()
+                and (record.staff_user is None or record.staff_user.is_active)
+            ):
+                record = None
+        cache["resident_portal.auth_session"] = record
+    return cache["resident_portal.auth_session"]
+
+
+def current_household() -> Household | None:
+    record = current_session()
+    return record.household if record else None
+
+
+def current_staff() -> StaffUser | None:
+    record = current_session()
+    return record.staff_user if record else None
+
+
+# --- permissions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a view declares; read by create_app() and by the authorisation test."""
+
+    permission: Permission | None  # None: public
+
+
+def estates_with(user: StaffUser, permission: Permission) -> list[Estate] | None:
+    """The estates in which `user` holds `permission`; None means every estate."""
+    estate_ids = set()
+    for grant in user.grants:
+        if permission in ROLE_PERMISSIONS[grant.role]:
+            if grant.estate_id is None:
+                return None
+            estate_ids.add(grant.estate_id)
+    if not estate_ids:
+        return []
+    return list(db.session.scalars(select(Estate).where(Estate.id.in_(estate_ids))))
+
+
+def staff_may(user: StaffUser | None, permission: Permission, estate: Estate | None) -> bool:
+    if user is None or permission not in STAFF_PERMISSIONS:
+        return False
+    for grant in user.grants:
+        if permission in ROLE_PERMISSIONS[grant.role] and (
+            grant.estate_id is None or estate is None or grant.estate_id == estate.id
+        ):
+            return True
+    return False
+
+
+def household_may(household: Household | None, permission: Permission, estate: Estate | None):
+    return (
+        household is not None
+        and permission in HOUSEHOLD_PERMISSIONS
+        and (estate is None or household.estate.id == estate.id)
+    )
+
+
+def may(permission: Permission, estate: Estate | None = None) -> bool:
+    """For templates: show a link only to those who may follow it."""
+    return staff_may(current_staff(), permission, estate) or household_may(
+        current_household(), permission, estate
+    )
+
+
+def public(view):
+    view.access = Access(None)
+    return view
+
+
+def require(permission: Permission):
+    """Allow the view to principals holding `permission` in the estate named by the URL.
+
+    The estate comes from the `estate_code` URL argument (404 if unknown) and is put on
+    `g.estate`. Anonymous visitors are sent to the matching sign-in page; signed-in
+    principals without the permission get 403.
+    """
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            estate = None
+            if "estate_code" in kwargs:
+                estate = db.session.scalar(
+                    select(Estate).where(Estate.code == kwargs["estate_code"])
+                )
+                if estate is None:
+                    abort(404)
+            g.estate = estate
+            if staff_may(current_staff(), permission, estate) or household_may(
+                current_household(), permission, estate
+            ):
+                return view(*args, **kwargs)
+            if current_session() is None:
+                if permission in HOUSEHOLD_PERMISSIONS:
+                    if estate is not None:
+                        return redirect(url_for("portal.estate", estate_code=estate.code))
+                    return redirect(url_for("portal.index"))
+                return redirect(url_for("console.sign_in", next=request.full_path))
+            abort(403)
+
+        wrapped.access = Access(permission)
+        return wrapped
+
+    return decorate
+
+
+def check_every_view_declares_access(app) -> None:
+    undeclared = [
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if endpoint != "static" and not isinstance(getattr(view, "access", None), Access)
+    ]
+    if undeclared:
+        raise RuntimeError(f"views without @public or @require: {', '.join(sorted(undeclared))}")
+
+
+def households_of_owner(household: Household) -> list[Household]:
+    """All households of the same owner in the same estate (DESIGN.md §1: one owner, many parts)."""
+    query = (
+        select(Household)
+        .join(Unit)
+        .join(Building)
+        .where(
+            Building.estate_id == household.estate.id,
+            Household.owner_ref == household.owner_ref,
+        )
+    )
+    return sorted(
+        db.session.scalars(query),
+        key=lambda h: (natural_key(h.building.number), natural_key(h.unit.number),
+                       natural_key(h.room)),
+    )

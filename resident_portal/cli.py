@@ -1,0 +1,168 @@
+"""Command-line tools: `flask --app resident_portal estate|registry|codes|staff|demo …`."""
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from . import operations
+from .extensions import db
+from .letters import codes_csv, letters_for
+from .models import Estate, Role
+from .messages import describe_error, describe_problem
+from .registry import ParsedRegistry, parse_registry
+
+estate_cli = AppGroup("estate", help="Create and list estates.")
+registry_cli = AppGroup("registry", help="Import a household register.")
+codes_cli = AppGroup("codes", help="Issue household access codes.")
+staff_cli = AppGroup("staff", help="Manage staff accounts.")
+
+DEMO_ESTATE = "meiyuan"
+DEMO_REGISTER = Path(__file__).parent / "demo" / "meiyuan_registry.csv"
+
+
+def _estate(code: str) -> Estate:
+    estate = db.session.scalar(select(Estate).where(Estate.code == code.lower()))
+    if estate is None:
+        raise click.ClickException(_("No estate has the code %(code)s.", code=code))
+    return estate
+
+
+def _report(parsed: ParsedRegistry, plan=None) -> None:
+    for problem in parsed.problems:
+        click.echo(describe_problem(problem), err=True)
+    if plan is not None:
+        click.echo(
+            _(
+                "%(new)s new, %(updated)s updated, %(unchanged)s unchanged, %(missing)s in the "
+                "database but not in the file (kept).",
+                new=len(plan.new),
+                updated=len(plan.updated),
+                unchanged=plan.unchanged,
+                missing=len(plan.not_in_file),
+            )
+        )
+        for household in plan.owner_changes:
+            click.echo(
+                _("%(address)s has a new owner: its access code was withdrawn.",
+                  address=household.address)
+            )
+
+
+@estate_cli.command("create")
+@click.argument("code")
+@click.option("--name", required=True)
+@click.option("--district", default=None)
+def estate_create(code, name, district):
+    try:
+        estate = operations.create_estate(code, name, district)
+    except operations.OperationError as error:
+        raise click.ClickException(describe_error(error)) from None
+    click.echo(_("Estate %(code)s created: %(name)s", code=estate.code, name=estate.name))
+
+
+@estate_cli.command("list")
+def estate_list():
+    for estate in db.session.scalars(select(Estate).order_by(Estate.code)):
+        click.echo(f"{estate.code}\t{estate.name}\t{estate.district or ''}")
+
+
+@registry_cli.command("import")
+@click.argument("code")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would change.")
+def registry_import(code, file, dry_run):
+    estate = _estate(code)
+    parsed = parse_registry(file.read_bytes(), file.name)
+    if not parsed.ok:
+        _report(parsed)
+        click.echo(_("The register was rejected; nothing was imported."), err=True)
+        sys.exit(1)
+    if dry_run:
+        _report(parsed, operations.plan_import(estate, parsed))
+        click.echo(_("Dry run: nothing was written."))
+        return
+    plan = operations.import_registry(estate, parsed)
+    _report(parsed, plan)
+    click.echo(_("Imported %(count)s households.", count=len(parsed.rows)))
+
+
+def _write_codes(estate: Estate, out: Path, reissue: bool) -> int:
+    base_url = current_app.config.get("PUBLIC_BASE_URL")
+    if not base_url:
+        raise click.ClickException(
+            _("Set PUBLIC_BASE_URL to the address residents' phones use, e.g. https://portal.example.cn")
+        )
+    with current_app.test_request_context("/", base_url=base_url):
+        issued = operations.issue_codes(estate, reissue=reissue)
+        out.write_bytes(codes_csv(letters_for(issued)))
+    return len(issued)
+
+
+@codes_cli.command("issue")
+@click.argument("code")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--all", "reissue", is_flag=True,
+              help="Re-issue every household's code (old letters and their sessions stop working).")
+def codes_issue(code, out, reissue):
+    count = _write_codes(_estate(code), out, reissue)
+    click.echo(_("Issued %(count)s codes, written to %(file)s.", count=count, file=str(out)))
+
+
+@staff_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--estate", "estate_code", default=None, help="Estate code (required except admin).")
+@click.option("--password", default=None, help="Default: a random password, printed once.")
+def staff_create(username, role, estate_code, password):
+    estate = _estate(estate_code) if estate_code else None
+    try:
+        _user, new_password = operations.grant_staff_role(username, Role(role), estate, password)
+    except operations.OperationError as error:
+        raise click.ClickException(describe_error(error)) from None
+    click.echo(_("%(username)s is now %(role)s.", username=username, role=Role(role).label))
+    if new_password and not password:
+        click.echo(_("Password: %(password)s", password=new_password))
+
+
+@click.command("demo")
+def demo():
+    """Build the demo estate from the sample register and print how to sign in."""
+    base_url = current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+    current_app.config["PUBLIC_BASE_URL"] = base_url
+    estate = db.session.scalar(select(Estate).where(Estate.code == DEMO_ESTATE))
+    if estate is None:
+        estate = operations.create_estate(DEMO_ESTATE, "美苑小区", "示范街道")
+    parsed = parse_registry(DEMO_REGISTER.read_bytes(), DEMO_REGISTER.name)
+    operations.import_registry(estate, parsed)
+    codes_file = Path(current_app.instance_path) / "demo-household-codes.csv"
+    with current_app.test_request_context("/", base_url=base_url):
+        letters = letters_for(operations.issue_codes(estate, reissue=True))
+    codes_file.write_bytes(codes_csv(letters))
+    first = letters[0]
+    click.echo("")
+    click.echo(f"Demo estate {estate.name} ({estate.code}): {len(letters)} households")
+    click.echo(f"  Estate QR landing page:  {base_url}/e/{estate.code}")
+    click.echo(f"  Household {first.file_stem}: access code {first.code}")
+    click.echo(f"    personal sign-in link: {first.url}")
+    click.echo(f"  All household codes:     {codes_file}")
+    click.echo(f"  Staff sign-in:           {base_url}/console/sign-in")
+    for role in Role:
+        username = f"demo-{role.value}"
+        password = secrets.token_urlsafe(9)
+        operations.grant_staff_role(
+            username, role, None if role == Role.ADMIN else estate, password
+        )
+        click.echo(f"    {role.value:<11} {username:<16} password {password}")
+    click.echo("")
+
+
+def init_app(app) -> None:
+    for group in (estate_cli, registry_cli, codes_cli, staff_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(demo)

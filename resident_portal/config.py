@@ -1,0 +1,66 @@
+"""Configuration read from the environment.
+
+Everything that differs between a laptop, CI and production comes from environment variables,
+so the same code runs on SQLite or PostgreSQL, with in-memory or Redis rate limits.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete; the app refuses to start."""
+
+
+def from_environment(instance_path: str) -> dict:
+    database_url = os.environ.get("DATABASE_URL") or (
+        "sqlite:///" + str(Path(instance_path) / "resident_portal.sqlite3")
+    )
+    public_base_url = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": os.environ.get("REDIS_URL"),
+        "PUBLIC_BASE_URL": public_base_url,
+        # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.
+        "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
+    }
+
+
+DEFAULTS = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "rp_session",
+    "SESSION_COOKIE_SECURE": None,  # decided by finish()
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+    "HOUSEHOLD_SESSION_LIFETIME": timedelta(days=90),
+    "STAFF_SESSION_LIFETIME": timedelta(hours=12),
+    # Failed sign-in attempts allowed before a pause (DESIGN.md §2).
+    "SIGN_IN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
+    "SIGN_IN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
+    # pbkdf2 work factor for household access codes; see access.hash_access_code.
+    "ACCESS_CODE_HASH_METHOD": "pbkdf2:sha256:10000",
+}
+
+
+def finish(config) -> None:
+    """Settings that follow from others, once environment and overrides are applied."""
+    if "SESSION_COOKIE_SECURE" not in config or config["SESSION_COOKIE_SECURE"] is None:
+        # Cookies are marked Secure whenever the public address is HTTPS.
+        config["SESSION_COOKIE_SECURE"] = (config.get("PUBLIC_BASE_URL") or "").startswith("https://")
+
+
+def check(config) -> None:
+    if not config.get("SECRET_KEY") and not (config.get("TESTING") or config.get("DEBUG")):
+        raise ConfigError(
+            "SECRET_KEY is not set. Set it to a long random value, e.g. "
+            "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
+        )

@@ -1,0 +1,269 @@
+"""The staff console: estates, register import, access codes, posters, audit log."""
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from . import access, operations
+from .access import Permission, public, require
+from .blueprint import safe_next
+from .extensions import db
+from .forms import ConfirmForm, IssueCodesForm, RegistryUploadForm, StaffSignInForm
+from .letters import letters_for, letters_zip
+from .models import AuditEntry, Building, Estate, Household, PendingImport, Unit
+from .messages import describe_error, describe_problem
+from .privacy import mask_name, mask_phone
+from .qr import public_url, qr_svg
+from .ratelimit import Blocked
+from .registry import parse_registry
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+# Posters and letters are for residents: always in Chinese, whatever the secretary reads.
+RESIDENT_LOCALE = "zh_Hans_CN"
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@public
+def sign_in():
+    form = StaffSignInForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    blocked = None
+    if form.validate_on_submit():
+        result = operations.sign_in_staff(
+            form.username.data, form.password.data, request.remote_addr or ""
+        )
+        if result is True:
+            return redirect(safe_next(form.next.data, url_for("console.index")))
+        if isinstance(result, Blocked):
+            blocked = result
+        else:
+            form.password.errors.append(_("The username or password is wrong."))
+    status = 429 if blocked else (400 if form.errors else 200)
+    return render_template("console/sign_in.html", form=form, blocked=blocked), status
+
+
+@bp.get("/")
+@require(Permission.CONSOLE)
+def index():
+    estates = access.estates_with(access.current_staff(), Permission.CONSOLE)
+    if estates is None:
+        estates = list(db.session.scalars(select(Estate).order_by(Estate.code)))
+    return render_template("console/index.html", estates=estates, form=ConfirmForm())
+
+
+@bp.post("/sign-out-everywhere")
+@require(Permission.CONSOLE)
+def sign_out_everywhere():
+    count = operations.sign_out_everywhere(access.current_staff())
+    flash(_("Signed out of %(count)s sessions.", count=count))
+    return redirect(url_for("console.sign_in"))
+
+
+def _household_counts(estate) -> dict:
+    row = db.session.execute(
+        select(func.count(Household.id), func.count(Household.access_code_hash))
+        .join(Unit)
+        .join(Building)
+        .where(Building.estate_id == estate.id)
+    ).one()
+    return {"households": row[0], "with_code": row[1]}
+
+
+@bp.get("/<estate_code>")
+@require(Permission.CONSOLE)
+def estate(estate_code):
+    return render_template(
+        "console/estate.html", estate=g.estate, counts=_household_counts(g.estate)
+    )
+
+
+@bp.get("/<estate_code>/households")
+@require(Permission.REGISTRY_VIEW)
+def households(estate_code):
+    estate = g.estate
+    rows = [
+        (building, unit, household)
+        for building in estate.sorted_buildings
+        for unit in building.sorted_units
+        for household in unit.sorted_households
+    ]
+    return render_template(
+        "console/households.html",
+        estate=estate,
+        rows=rows,
+        mask_name=mask_name,
+        mask_phone=mask_phone,
+    )
+
+
+def _estate_household_or_404(household_id: int) -> Household:
+    household = db.get_or_404(Household, household_id)
+    if household.estate.id != g.estate.id:
+        abort(404)
+    return household
+
+
+@bp.get("/<estate_code>/households/<int:household_id>")
+@require(Permission.REGISTRY_CONTACTS)
+def household(estate_code, household_id):
+    household = _estate_household_or_404(household_id)
+    return render_template(
+        "console/household.html",
+        estate=g.estate,
+        household=household,
+        others=[h for h in access.households_of_owner(household) if h.id != household.id],
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/<estate_code>/households/<int:household_id>/code")
+@require(Permission.CODES_ISSUE)
+def reissue_code(estate_code, household_id):
+    household = _estate_household_or_404(household_id)
+    issued = operations.issue_codes(
+        g.estate, staff_user=access.current_staff(), reissue=True, household_ids=[household.id]
+    )
+    return _letters_page(issued)
+
+
+@bp.route("/<estate_code>/registry", methods=["GET", "POST"])
+@require(Permission.REGISTRY_IMPORT)
+def registry_import(estate_code):
+    estate = g.estate
+    form = RegistryUploadForm()
+    if not form.validate_on_submit():
+        return render_template("console/registry_upload.html", estate=estate, form=form), (
+            400 if form.errors else 200
+        )
+    upload = form.register.data
+    content = upload.read()
+    parsed = parse_registry(content, upload.filename or "")
+    pending = None
+    plan = None
+    if parsed.ok:
+        plan = operations.plan_import(estate, parsed)
+        pending = operations.hold_upload(estate, access.current_staff(), upload.filename, content)
+    return render_template(
+        "console/registry_preview.html",
+        estate=estate,
+        parsed=parsed,
+        plan=plan,
+        pending=pending,
+        form=ConfirmForm(),
+        describe_problem=describe_problem,
+    ), (200 if parsed.ok else 422)
+
+
+@bp.post("/<estate_code>/registry/<int:pending_id>")
+@require(Permission.REGISTRY_IMPORT)
+def registry_confirm(estate_code, pending_id):
+    pending = db.get_or_404(PendingImport, pending_id)
+    if pending.estate_id != g.estate.id or pending.staff_user_id != access.current_staff().id:
+        abort(404)
+    parsed = parse_registry(pending.content, pending.filename)
+    try:
+        plan = operations.import_registry(g.estate, parsed, staff_user=access.current_staff())
+    except operations.OperationError as error:
+        flash(describe_error(error), "error")
+        return redirect(url_for("console.registry_import", estate_code=g.estate.code))
+    operations.discard_upload(pending)
+    flash(
+        _(
+            "Register imported: %(new)s new, %(updated)s updated, %(unchanged)s unchanged.",
+            new=len(plan.new),
+            updated=len(plan.updated),
+            unchanged=plan.unchanged,
+        )
+    )
+    return redirect(url_for("console.households", estate_code=g.estate.code))
+
+
+@bp.route("/<estate_code>/codes", methods=["GET", "POST"])
+@require(Permission.CODES_ISSUE)
+def issue_codes(estate_code):
+    form = IssueCodesForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "console/issue_codes.html", estate=g.estate, form=form, counts=_household_counts(g.estate)
+        ), (400 if form.errors else 200)
+    issued = operations.issue_codes(
+        g.estate, staff_user=access.current_staff(), reissue=form.which.data == "all"
+    )
+    if not issued:
+        flash(_("Every household already has a code; nothing was issued."))
+        return redirect(url_for("console.issue_codes", estate_code=g.estate.code))
+    if form.output.data == "zip":
+        response = Response(letters_zip(letters_for(issued)), mimetype="application/zip")
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="{g.estate.code}-household-codes.zip"'
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return _letters_page(issued)
+
+
+def _letters_page(issued) -> Response:
+    with force_locale(RESIDENT_LOCALE):
+        html = render_template(
+            "console/letters.html",
+            estate=g.estate,
+            estate_url=public_url("portal.estate", estate_code=g.estate.code),
+            letters=letters_for(issued),
+        )
+    response = Response(html)
+    # The codes exist in clear only on this page: keep it out of every cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<estate_code>/posters")
+@require(Permission.POSTERS_PRINT)
+def posters(estate_code):
+    return render_template("console/posters.html", estate=g.estate)
+
+
+@bp.get("/<estate_code>/posters/print")
+@require(Permission.POSTERS_PRINT)
+def poster_print(estate_code):
+    """The estate poster, or the stairwell poster of every unit (or of one, with ?unit=ID)."""
+    estate = g.estate
+    sheets = []
+    what = request.args.get("what", "estate")
+    if what == "estate":
+        url = public_url("portal.estate", estate_code=estate.code)
+        sheets.append({"title": estate.name, "subtitle": None, "url": url, "svg": qr_svg(url)})
+    elif what == "units":
+        unit_id = request.args.get("unit", type=int)
+        for building in estate.sorted_buildings:
+            for unit in building.sorted_units:
+                if unit_id is not None and unit.id != unit_id:
+                    continue
+                url = public_url(
+                    "portal.unit", estate_code=estate.code, building=building.number,
+                    unit=unit.number,
+                )
+                sheets.append(
+                    {"title": estate.name, "subtitle": (building.number, unit.number), "url": url,
+                     "svg": qr_svg(url)}
+                )
+        if not sheets:
+            abort(404)
+    else:
+        abort(404)
+    with force_locale(RESIDENT_LOCALE):
+        return render_template("console/poster_print.html", estate=estate, sheets=sheets)
+
+
+@bp.get("/<estate_code>/audit")
+@require(Permission.AUDIT_VIEW)
+def audit(estate_code):
+    entries = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.estate_id == g.estate.id)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(200)
+    )
+    return render_template("console/audit.html", estate=g.estate, entries=list(entries))

@@ -1,0 +1,72 @@
+"""Forms of the registry, sign-in and console pages. Every POST carries a CSRF token."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import HiddenField, PasswordField, RadioField, StringField
+from wtforms.validators import DataRequired, Length
+
+
+class AccessCodeForm(FlaskForm):
+    code = StringField(
+        _l("Access code"),
+        validators=[DataRequired(message=_l("Type the access code from your household letter."))],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+    )
+
+
+class StaffSignInForm(FlaskForm):
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(message=_l("Enter your username.")), Length(max=64)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(message=_l("Enter your password.")), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    next = HiddenField()
+
+
+class PreferencesForm(FlaskForm):
+    """Language and age-friendly mode; posted by the buttons in every page header."""
+
+    language = StringField()
+    large_text = StringField()
+    next = HiddenField()
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes state and needs nothing but the CSRF token (sign out, re-issue…)."""
+
+
+class RegistryUploadForm(FlaskForm):
+    register = FileField(
+        _l("Household register (CSV or XLSX)"),
+        validators=[
+            FileRequired(message=_l("Choose the register file.")),
+            FileAllowed(["csv", "xlsx", "txt"], message=_l("The register must be a CSV or XLSX file.")),
+        ],
+    )
+
+
+class IssueCodesForm(FlaskForm):
+    which = RadioField(
+        _l("Households"),
+        choices=[
+            ("missing", _l("Only households that have no code yet")),
+            ("all", _l("Every household (old letters stop working)")),
+        ],
+        default="missing",
+        validators=[DataRequired()],
+    )
+    output = RadioField(
+        _l("Output"),
+        choices=[
+            ("letters", _l("Household letters to print")),
+            ("zip", _l("ZIP file: codes.csv for mail-merge, QR codes as PNG and SVG")),
+        ],
+        default="letters",
+        validators=[DataRequired()],
+    )

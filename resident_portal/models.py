@@ -1,0 +1,275 @@
+"""Registry, staff and sign-in tables (DESIGN.md §1, §2).
+
+Times are stored as naive UTC; areas as integer 0.01 m² units so that tallies stay exact.
+"""
+
+import enum
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def natural_key(label: str) -> tuple:
+    """Sort "2" before "10" and "2-1" before "2-10", as people number buildings and rooms."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", label))
+
+
+def format_area(centi_m2: int) -> str:
+    """0.01 m² units as the usual two-decimal string ("1234.56"), exactly."""
+    return str((Decimal(centi_m2) / 100).quantize(Decimal("0.01")))
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    PLANNER = "planner"
+    SECRETARY = "secretary"
+    CONTRACTOR = "contractor"
+
+    @property
+    def label(self):
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Administrator"),
+    Role.PLANNER: _l("Planner"),
+    Role.SECRETARY: _l("Party-branch secretary"),
+    Role.CONTRACTOR: _l("Contractor"),
+}
+
+
+def _enum(enum_class, name):
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Estate(db.Model):
+    __tablename__ = "estate"
+    __table_args__ = (
+        CheckConstraint("length(code) >= 2", name="code_length"),
+        CheckConstraint("length(name) >= 1", name="name_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    district: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    buildings: Mapped[list["Building"]] = relationship(back_populates="estate")
+
+    @property
+    def sorted_buildings(self) -> list["Building"]:
+        return sorted(self.buildings, key=lambda b: natural_key(b.number))
+
+
+class Building(db.Model):
+    __tablename__ = "building"
+    __table_args__ = (
+        UniqueConstraint("estate_id", "number"),
+        CheckConstraint("floors >= 1", name="floors_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"), index=True)
+    number: Mapped[str] = mapped_column(String(20))
+    floors: Mapped[int] = mapped_column(Integer)
+    has_elevator: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    estate: Mapped[Estate] = relationship(back_populates="buildings")
+    units: Mapped[list["Unit"]] = relationship(back_populates="building")
+
+    @property
+    def sorted_units(self) -> list["Unit"]:
+        return sorted(self.units, key=lambda u: natural_key(u.number))
+
+
+class Unit(db.Model):
+    __tablename__ = "unit"
+    __table_args__ = (UniqueConstraint("building_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), index=True)
+    number: Mapped[str] = mapped_column(String(20))
+
+    building: Mapped[Building] = relationship(back_populates="units")
+    households: Mapped[list["Household"]] = relationship(back_populates="unit")
+
+    @property
+    def sorted_households(self) -> list["Household"]:
+        return sorted(self.households, key=lambda h: (h.floor, natural_key(h.room)))
+
+
+class Household(db.Model):
+    """One exclusive part (专有部分): the unit of sign-in, voting and pledging."""
+
+    __tablename__ = "household"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "room"),
+        CheckConstraint("floor BETWEEN 1 AND 99", name="floor_range"),
+        CheckConstraint("area_centi_m2 > 0", name="area_positive"),
+        CheckConstraint("length(owner_ref) >= 1", name="owner_ref_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    room: Mapped[str] = mapped_column(String(20))
+    floor: Mapped[int] = mapped_column(Integer)
+    area_centi_m2: Mapped[int] = mapped_column(Integer)
+    owner_ref: Mapped[str] = mapped_column(String(64), index=True)
+    owner_name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    # The access code itself is never stored: only its salted hash (DESIGN.md §2).
+    access_code_hash: Mapped[str | None] = mapped_column(String(255))
+    code_issued_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    unit: Mapped[Unit] = relationship(back_populates="households")
+
+    @property
+    def building(self) -> Building:
+        return self.unit.building
+
+    @property
+    def estate(self) -> Estate:
+        return self.unit.building.estate
+
+    @property
+    def area_m2(self) -> str:
+        return format_area(self.area_centi_m2)
+
+    @property
+    def address(self) -> str:
+        return str(
+            _l(
+                "Building %(building)s, unit %(unit)s, room %(room)s",
+                building=self.unit.building.number,
+                unit=self.unit.number,
+                room=self.room,
+            )
+        )
+
+
+class StaffUser(db.Model):
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    grants: Mapped[list["RoleGrant"]] = relationship(
+        back_populates="staff_user", cascade="all, delete-orphan"
+    )
+
+
+class RoleGrant(db.Model):
+    """A staff role in one estate; only an administrator may hold a role for every estate."""
+
+    __tablename__ = "role_grant"
+    __table_args__ = (
+        UniqueConstraint("staff_user_id", "role", "estate_id"),
+        CheckConstraint("role = 'admin' OR estate_id IS NOT NULL", name="scoped_to_estate"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"), index=True)
+
+    staff_user: Mapped[StaffUser] = relationship(back_populates="grants")
+    estate: Mapped[Estate | None] = relationship()
+
+
+class AuthSession(db.Model):
+    """A server-side sign-in, so that it can be revoked (re-issued code, sign-out everywhere)."""
+
+    __tablename__ = "auth_session"
+    __table_args__ = (
+        CheckConstraint(
+            "(household_id IS NULL) <> (staff_user_id IS NULL)", name="one_principal"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SHA-256 of the random token kept in the cookie: a copy of the table signs nobody in.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    client_address: Mapped[str] = mapped_column(String(64), default="")
+
+    household: Mapped[Household | None] = relationship()
+    staff_user: Mapped[StaffUser | None] = relationship()
+
+
+class AuditEntry(db.Model):
+    """Every staff action that changes something, with who, when and on what."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    staff_user: Mapped[StaffUser | None] = relationship()
+
+
+class PendingImport(db.Model):
+    """An uploaded register waiting for the secretary to confirm its preview."""
+
+    __tablename__ = "pending_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"), index=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+__all__ = [
+    "AuditEntry",
+    "AuthSession",
+    "Building",
+    "Estate",
+    "Household",
+    "PendingImport",
+    "Role",
+    "RoleGrant",
+    "StaffUser",
+    "Unit",
+]

@@ -1,0 +1,315 @@
+"""State changes: each function is one transaction, audited when staff make it.
+
+Routes and CLI commands call these; they never write to the database themselves.
+"""
+
+import functools
+import re
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import access
+from .extensions import db
+from .models import (
+    AuditEntry,
+    Building,
+    Estate,
+    Household,
+    PendingImport,
+    Role,
+    RoleGrant,
+    StaffUser,
+    Unit,
+    natural_key,
+    utcnow,
+)
+from .ratelimit import Blocked, sign_in_limiter
+from .registry import N_, ParsedRegistry, RegistryRow
+
+
+class OperationError(Exception):
+    """A refused change; `message` is an untranslated msgid with %(name)s fields."""
+
+    def __init__(self, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+
+def audit(action: str, *, staff_user: StaffUser | None, estate: Estate | None = None, **detail):
+    db.session.add(
+        AuditEntry(
+            action=action,
+            staff_user_id=staff_user.id if staff_user else None,
+            estate_id=estate.id if estate else None,
+            detail=detail,
+        )
+    )
+
+
+# --- estates and staff --------------------------------------------------------------------
+
+ESTATE_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
+
+
+def create_estate(code: str, name: str, district: str | None = None, *, staff_user=None) -> Estate:
+    code = code.strip().lower()
+    if not ESTATE_CODE.match(code):
+        raise OperationError(
+            N_("The estate code %(code)s must be 2 to 32 lowercase letters, digits or dashes."),
+            code=code,
+        )
+    if db.session.scalar(select(Estate).where(Estate.code == code)):
+        raise OperationError(N_("An estate with the code %(code)s already exists."), code=code)
+    estate = Estate(code=code, name=name.strip(), district=(district or "").strip() or None)
+    db.session.add(estate)
+    db.session.flush()
+    audit("estate.create", staff_user=staff_user, estate=estate, code=code, name=estate.name)
+    db.session.commit()
+    return estate
+
+
+def grant_staff_role(
+    username: str, role: Role, estate: Estate | None, password: str | None = None
+) -> tuple[StaffUser, str | None]:
+    """Create the user if needed and grant the role. Returns the user and a new password if one
+    was set (generated when a new user gets none)."""
+    if role != Role.ADMIN and estate is None:
+        raise OperationError(N_("Only an administrator may be granted a role without an estate."))
+    user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if user is None:
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]{2,64}", username):
+            raise OperationError(N_("Usernames are 2 to 64 letters, digits, dots or dashes."))
+        password = password or secrets.token_urlsafe(12)
+        user = StaffUser(username=username, password_hash="")
+        db.session.add(user)
+    if password:
+        if len(password) < 10:
+            raise OperationError(N_("Passwords must have at least 10 characters."))
+        user.password_hash = access.hash_password(password)
+        db.session.flush()
+        access.revoke_sessions(staff_user_id=user.id)
+    estate_id = estate.id if estate else None
+    if not any(g.role == role and g.estate_id == estate_id for g in user.grants):
+        user.grants.append(RoleGrant(role=role, estate_id=estate_id))
+    db.session.flush()
+    audit("staff.grant", staff_user=None, estate=estate, username=username, role=role.value)
+    db.session.commit()
+    return user, password
+
+
+# --- registry import ----------------------------------------------------------------------
+
+REGISTRY_FIELDS = ("floor", "area_centi_m2", "owner_ref", "owner_name", "phone")
+
+
+@dataclass
+class ImportPlan:
+    new: list[RegistryRow] = field(default_factory=list)
+    updated: list[tuple[Household, RegistryRow, list[str]]] = field(default_factory=list)
+    unchanged: int = 0
+    # Households in the database that the file does not list: kept, never deleted, because
+    # ballots and pledges may refer to them.
+    not_in_file: list[Household] = field(default_factory=list)
+
+    @property
+    def owner_changes(self) -> list[Household]:
+        return [h for h, _row, fields in self.updated if "owner_ref" in fields]
+
+
+def _estate_households(estate: Estate) -> dict[tuple[str, str, str], Household]:
+    query = select(Household).join(Unit).join(Building).where(Building.estate_id == estate.id)
+    return {(h.unit.building.number, h.unit.number, h.room): h for h in db.session.scalars(query)}
+
+
+def plan_import(estate: Estate, parsed: ParsedRegistry) -> ImportPlan:
+    existing = _estate_households(estate)
+    plan = ImportPlan()
+    for row in parsed.rows:
+        household = existing.pop(row.key, None)
+        if household is None:
+            plan.new.append(row)
+            continue
+        changed = [f for f in REGISTRY_FIELDS if getattr(household, f) != getattr(row, f)]
+        if changed:
+            plan.updated.append((household, row, changed))
+        else:
+            plan.unchanged += 1
+    plan.not_in_file = sorted(
+        existing.values(),
+        key=lambda h: (natural_key(h.unit.building.number), natural_key(h.unit.number),
+                       natural_key(h.room)),
+    )
+    return plan
+
+
+def import_registry(estate: Estate, parsed: ParsedRegistry, *, staff_user=None) -> ImportPlan:
+    """Write the register: all of it or, on any problem, nothing."""
+    if not parsed.ok:
+        raise OperationError(N_("The register has problems; nothing was imported."))
+    try:
+        plan = plan_import(estate, parsed)
+        buildings = {b.number: b for b in estate.buildings}
+        units = {(b.number, u.number): u for b in estate.buildings for u in b.units}
+        top_floor: dict[str, int] = {}
+        for row in parsed.rows:
+            top_floor[row.building] = max(top_floor.get(row.building, 0), row.floor)
+        for number, floors in top_floor.items():
+            building = buildings.get(number)
+            if building is None:
+                building = buildings[number] = Building(estate=estate, number=number, floors=floors)
+                db.session.add(building)
+            building.floors = max(building.floors, floors)
+        for row in plan.new:
+            unit = units.get((row.building, row.unit))
+            if unit is None:
+                unit = units[(row.building, row.unit)] = Unit(
+                    building=buildings[row.building], number=row.unit
+                )
+                db.session.add(unit)
+            db.session.add(
+                Household(unit=unit, room=row.room, **{f: getattr(row, f) for f in REGISTRY_FIELDS})
+            )
+        for household, row, changed in plan.updated:
+            for name in changed:
+                setattr(household, name, getattr(row, name))
+            if "owner_ref" in changed:
+                # A new owner must not sign in with the previous owner's letter.
+                household.access_code_hash = None
+                household.code_issued_at = None
+                access.revoke_sessions(household_id=household.id)
+        db.session.flush()
+        audit(
+            "registry.import",
+            staff_user=staff_user,
+            estate=estate,
+            new=len(plan.new),
+            updated=len(plan.updated),
+            unchanged=plan.unchanged,
+            owner_changes=len(plan.owner_changes),
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return plan
+
+
+def hold_upload(estate: Estate, staff_user: StaffUser, filename: str, content: bytes) -> PendingImport:
+    """Keep an uploaded register between its preview and the secretary's confirmation."""
+    pending = PendingImport(
+        estate_id=estate.id, staff_user_id=staff_user.id, filename=filename[:255], content=content
+    )
+    db.session.add(pending)
+    db.session.commit()
+    return pending
+
+
+def discard_upload(pending: PendingImport) -> None:
+    db.session.delete(pending)
+    db.session.commit()
+
+
+# --- access codes -------------------------------------------------------------------------
+
+
+def issue_codes(
+    estate: Estate,
+    *,
+    staff_user: StaffUser | None = None,
+    reissue: bool = False,
+    household_ids: list[int] | None = None,
+) -> list[tuple[Household, str]]:
+    """Give new access codes and return them; this is the only time they exist in clear.
+
+    Without `reissue`, only households without a code get one. With it, every chosen household
+    gets a new code, which invalidates its old code and every session made with it.
+    """
+    households = sorted(
+        _estate_households(estate).values(),
+        key=lambda h: (natural_key(h.unit.building.number), natural_key(h.unit.number),
+                       h.floor, natural_key(h.room)),
+    )
+    if household_ids is not None:
+        households = [h for h in households if h.id in set(household_ids)]
+    issued = []
+    now = utcnow()
+    for household in households:
+        if household.access_code_hash and not reissue:
+            continue
+        code = access.new_access_code()
+        if household.access_code_hash:
+            access.revoke_sessions(household_id=household.id)
+        household.access_code_hash = access.hash_access_code(code)
+        household.code_issued_at = now
+        issued.append((household, code))
+    audit(
+        "codes.issue",
+        staff_user=staff_user,
+        estate=estate,
+        count=len(issued),
+        reissue=reissue,
+        households=[h.id for h, _ in issued][:50],
+    )
+    db.session.commit()
+    return issued
+
+
+# --- signing in ---------------------------------------------------------------------------
+
+
+def sign_in_household(household: Household, typed_code: str, address: str) -> Blocked | bool:
+    """True when signed in; False for a wrong code; Blocked when too many attempts failed."""
+    limiter = sign_in_limiter()
+    account = f"household:{household.id}"
+    blocked = limiter.blocked(account, address)
+    if blocked:
+        return blocked
+    if not access.check_access_code(household, typed_code):
+        limiter.failed(account, address)
+        return limiter.blocked(account, address) or False
+    access.start_session(household=household)
+    db.session.commit()
+    return True
+
+
+@functools.cache
+def _dummy_password_hash() -> str:
+    # Checked when the username is unknown, so a wrong name costs as long as a wrong password.
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def sign_in_staff(username: str, password: str, address: str) -> Blocked | bool:
+    limiter = sign_in_limiter()
+    account = f"staff:{username.strip().lower()}"
+    blocked = limiter.blocked(account, address)
+    if blocked:
+        return blocked
+    user = db.session.scalar(select(StaffUser).where(StaffUser.username == username.strip()))
+    if user is None:
+        check_password_hash(_dummy_password_hash(), password)
+        ok = False
+    else:
+        ok = user.is_active and access.check_password(user, password)
+    if not ok:
+        limiter.failed(account, address)
+        return limiter.blocked(account, address) or False
+    access.start_session(staff_user=user)
+    audit("staff.sign_in", staff_user=user, address=address)
+    db.session.commit()
+    return True
+
+
+def sign_out() -> None:
+    access.end_session()
+    db.session.commit()
+
+
+def sign_out_everywhere(staff_user: StaffUser) -> int:
+    count = access.revoke_sessions(staff_user_id=staff_user.id)
+    audit("staff.sign_out_everywhere", staff_user=staff_user, sessions=count)
+    db.session.commit()
+    return count

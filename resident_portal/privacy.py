@@ -1,0 +1,17 @@
+"""Masking personal data for staff lists (DESIGN.md §2: 王**, 138****1590)."""
+
+
+def mask_name(name: str | None) -> str:
+    if not name:
+        return ""
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+def mask_phone(phone: str | None) -> str:
+    if not phone:
+        return ""
+    if len(phone) <= 4:
+        return "*" * len(phone)
+    if len(phone) < 8:
+        return "*" * (len(phone) - 4) + phone[-4:]
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

@@ -1,0 +1,192 @@
+"""Fixtures: every database test runs on SQLite and, when it answers, on PostgreSQL.
+
+Set REQUIRE_POSTGRES=1 / REQUIRE_REDIS=1 (as .ci/run does) to turn "not answering" from a skip
+into a failure, so that CI cannot pass without the real services.
+"""
+
+import os
+import re
+import socket
+import uuid
+from urllib.parse import urlparse
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import MetaData, create_engine
+
+from resident_portal import create_app, operations
+from resident_portal.extensions import db
+from resident_portal.models import Role
+from resident_portal.registry import parse_registry
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+PUBLIC_BASE_URL = "https://portal.example.cn"
+
+
+def _answers(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or default_port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, url: str, default_port: int, env: str) -> None:
+    if _answers(url, default_port):
+        return
+    message = f"{name} is not answering at {urlparse(url).netloc}"
+    if os.environ.get(env):
+        pytest.fail(f"{message}, and {env} is set")
+    pytest.skip(f"{message} (start it, or set TEST_{name.upper()}_URL)")
+
+
+def _drop_everything(url: str) -> None:
+    engine = create_engine(url)
+    metadata = MetaData()
+    metadata.reflect(engine)
+    metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """A database with the schema built by the Alembic migrations, as in production."""
+    if request.param == "sqlite":
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+    else:
+        require_service("PostgreSQL", POSTGRES_URL, 5432, "REQUIRE_POSTGRES")
+        url = POSTGRES_URL
+        _drop_everything(url)
+    from flask_migrate import upgrade
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def make_app(database_url, **overrides):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": None,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "RATE_LIMIT_PREFIX": f"test-{uuid.uuid4().hex}",
+        # Cheaper hashing keeps the suite quick; the algorithm is the production one.
+        "ACCESS_CODE_HASH_METHOD": "pbkdf2:sha256:1000",
+    }
+    config.update(overrides)
+    app = create_app(config)
+    app.test_client_class = Client
+    return app
+
+
+@pytest.fixture
+def app(database_url):
+    app = make_app(database_url)
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Client(FlaskClient):
+    """A test client that takes the CSRF token from a page, as a browser would, and speaks
+    HTTPS like production (session cookies are Secure there)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base["wsgi.url_scheme"] = "https"
+
+    def open(self, *args, **kwargs):
+        # A fresh app context per request, as in production: otherwise the test's own context
+        # (and its g, and its database session) would be shared by every request.
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+    def csrf_token(self) -> str:
+        page = self.get("/", follow_redirects=True).get_data(as_text=True)
+        return CSRF_INPUT.search(page).group(1)
+
+    def post(self, *args, csrf=True, **kwargs):
+        data = kwargs.get("data")
+        if csrf and (data is None or isinstance(data, dict)) and "csrf_token" not in (data or {}):
+            kwargs["data"] = {**(data or {}), "csrf_token": self.csrf_token()}
+        return super().post(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# --- factories ----------------------------------------------------------------------------
+
+HEADER = "楼栋,单元,房号,楼层,建筑面积,业主编号,业主姓名,联系电话"
+
+
+def register_csv(rows) -> bytes:
+    """rows: (building, unit, room, floor, area, owner_ref, owner_name, phone)."""
+    lines = [HEADER] + [",".join(str(c) for c in row) for row in rows]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+SMALL_REGISTER = [
+    ("1", "1", "101", 1, "80.50", "A1", "王小明", "13800001590"),
+    ("1", "1", "201", 2, "60.00", "A2", "李娟", "13900002222"),
+    ("1", "1", "301", 3, "70.25", "A3", "张伟", ""),
+    ("1", "2", "101", 1, "55.00", "A3", "张伟", ""),  # A3 holds two households
+    ("2", "1", "101", 1, "90.00", "A4", "赵敏", "13700003333"),
+]
+
+
+def make_estate(code="meiyuan", name="美苑小区", rows=SMALL_REGISTER):
+    estate = operations.create_estate(code, name, "示范街道")
+    parsed = parse_registry(register_csv(rows), "register.csv")
+    assert parsed.ok, parsed.problems
+    operations.import_registry(estate, parsed)
+    return estate
+
+
+def household(estate, building, unit, room):
+    for b in estate.buildings:
+        for u in b.units:
+            for h in u.households:
+                if (b.number, u.number, h.room) == (building, unit, room):
+                    return h
+    raise LookupError((building, unit, room))
+
+
+def issue_code(estate, h) -> str:
+    [(_, code)] = operations.issue_codes(estate, reissue=True, household_ids=[h.id])
+    return code
+
+
+def make_staff(role: Role, estate=None, username=None) -> tuple[str, str]:
+    username = username or f"{role.value}-{uuid.uuid4().hex[:6]}"
+    password = "correct horse battery"
+    operations.grant_staff_role(username, role, estate, password)
+    return username, password
+
+
+def sign_in_household(client, estate, h, code, **kwargs):
+    return client.post(
+        f"/e/{estate.code}/h/{h.id}", data={"code": code}, **kwargs
+    )
+
+
+def sign_in_staff(client, username, password):
+    return client.post("/console/sign-in", data={"username": username, "password": password})
