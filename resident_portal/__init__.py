@@ -102,8 +102,9 @@ def set_security_headers(response):
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    # Sign-in links carry the access code: never leak them to another site.
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # Sign-in links carry the access code: never send them to another site. Same-origin
+    # referrers stay, because CSRF protection over HTTPS checks them (WTF_CSRF_SSL_STRICT).
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if access.current_session() is not None:

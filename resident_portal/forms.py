@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import HiddenField, PasswordField, RadioField, StringField
+from wtforms import HiddenField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length
 
 
@@ -55,8 +55,8 @@ class IssueCodesForm(FlaskForm):
     which = RadioField(
         _l("Households"),
         choices=[
-            ("missing", _l("Only households that have no code yet")),
-            ("all", _l("Every household (old letters stop working)")),
+            SelectChoice("missing", _l("Only households that have no code yet")),
+            SelectChoice("all", _l("Every household (old letters stop working)")),
         ],
         default="missing",
         validators=[DataRequired()],
@@ -64,8 +64,8 @@ class IssueCodesForm(FlaskForm):
     output = RadioField(
         _l("Output"),
         choices=[
-            ("letters", _l("Household letters to print")),
-            ("zip", _l("ZIP file: codes.csv for mail-merge, QR codes as PNG and SVG")),
+            SelectChoice("letters", _l("Household letters to print")),
+            SelectChoice("zip", _l("ZIP file: codes.csv for mail-merge, QR codes as PNG and SVG")),
         ],
         default="letters",
         validators=[DataRequired()],

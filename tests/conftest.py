@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import uuid
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy import MetaData, create_engine
 
 from resident_portal import create_app, operations
 from resident_portal.extensions import db
-from resident_portal.models import Role
+from resident_portal.models import Role, format_area
 from resident_portal.registry import parse_registry
 
 POSTGRES_URL = os.environ.get(
@@ -107,13 +108,10 @@ class Client(FlaskClient):
     """A test client that takes the CSRF token from a page, as a browser would, and speaks
     HTTPS like production (session cookies are Secure there)."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.environ_base["wsgi.url_scheme"] = "https"
-
     def open(self, *args, **kwargs):
         # A fresh app context per request, as in production: otherwise the test's own context
         # (and its g, and its database session) would be shared by every request.
+        kwargs.setdefault("base_url", "https://localhost")
         with self.application.app_context():
             return super().open(*args, **kwargs)
 
@@ -123,6 +121,8 @@ class Client(FlaskClient):
 
     def post(self, *args, csrf=True, **kwargs):
         data = kwargs.get("data")
+        # Browsers send a same-origin Referer with forms; CSRF checks it over HTTPS.
+        kwargs.setdefault("headers", {}).setdefault("Referer", "https://localhost/")
         if csrf and (data is None or isinstance(data, dict)) and "csrf_token" not in (data or {}):
             kwargs["data"] = {**(data or {}), "csrf_token": self.csrf_token()}
         return super().post(*args, **kwargs)
@@ -150,6 +150,14 @@ SMALL_REGISTER = [
     ("1", "1", "301", 3, "70.25", "A3", "张伟", ""),
     ("1", "2", "101", 1, "55.00", "A3", "张伟", ""),  # A3 holds two households
     ("2", "1", "101", 1, "90.00", "A4", "赵敏", "13700003333"),
+]
+
+
+SAMPLE_REGISTER = Path(__file__).resolve().parent.parent / "resident_portal" / "demo" / "meiyuan_registry.csv"
+SAMPLE_ROWS = [
+    (r.building, r.unit, r.room, r.floor, format_area(r.area_centi_m2), r.owner_ref, r.owner_name,
+     r.phone or "")
+    for r in parse_registry(SAMPLE_REGISTER.read_bytes(), SAMPLE_REGISTER.name).rows
 ]
 
 

@@ -1,0 +1,84 @@
+"""The app factory, configuration, migrations and the security headers on every response."""
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.exc import IntegrityError
+
+from resident_portal import create_app
+from resident_portal.config import ConfigError
+from resident_portal.extensions import db
+from resident_portal.models import AuthSession, Household, RoleGrant, Role, utcnow
+
+from .conftest import household, make_estate
+
+
+def test_production_config_without_secret_key_refuses_to_start(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_database_url_from_environment(monkeypatch, tmp_path):
+    url = f"sqlite:///{tmp_path}/x.sqlite3"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SECRET_KEY", "s")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == url
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://portal.example.cn/")
+    app = create_app()
+    assert app.config["PUBLIC_BASE_URL"] == "https://portal.example.cn"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_migrations_build_exactly_the_models(app):
+    """The schema made by `db upgrade` (fixture) matches the models, on SQLite and PostgreSQL."""
+    with db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    assert diff == []
+
+
+def test_schema_refuses_impossible_rows(app):
+    estate = make_estate()
+    h = household(estate, "1", "1", "101")
+    cases = [
+        lambda: setattr(h, "area_centi_m2", 0),
+        lambda: setattr(h, "floor", 0),
+        lambda: db.session.add(Household(unit=h.unit, room="101", floor=1, area_centi_m2=1,
+                                         owner_ref="X", owner_name="x")),
+        lambda: db.session.add(RoleGrant(staff_user_id=None, role=Role.SECRETARY, estate_id=None)),
+        lambda: db.session.add(AuthSession(token_hash="t", expires_at=utcnow())),
+    ]
+    for make_bad in cases:
+        make_bad()
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+
+
+def test_security_headers_on_every_page(app, client):
+    make_estate()
+    for url in ["/", "/e/meiyuan", "/console/sign-in", "/nowhere", "/e/meiyuan/qr.png"]:
+        response = client.get(url)
+        csp = response.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+        assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_post_from_another_site_is_refused_over_https(app, client):
+    make_estate()
+    response = client.post(
+        "/preferences", data={"language": "en"}, headers={"Referer": "https://evil.example/"}
+    )
+    assert response.status_code == 400
+
+
+def test_pages_load_nothing_from_elsewhere(app, client):
+    make_estate()
+    for url in ["/", "/e/meiyuan", "/e/meiyuan/b/1", "/e/meiyuan/b/1/u/1", "/console/sign-in"]:
+        page = client.get(url).get_data(as_text=True)
+        assert "http://" not in page and "https://" not in page and "<script" not in page, url

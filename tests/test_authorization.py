@@ -1,0 +1,154 @@
+"""Every route, every role: who may open what (DESIGN.md §2), and nothing changes on GET.
+
+The table below is the specification; the test fails when a route is added without an entry.
+"""
+
+import pytest
+from sqlalchemy import func, select
+
+from resident_portal.extensions import db
+from resident_portal.models import Role
+
+from .conftest import household, issue_code, make_estate, make_staff, sign_in_household, sign_in_staff
+
+ANONYMOUS = "anonymous"
+HOUSEHOLD = "household of this estate"
+HOUSEHOLD_OTHER = "household of another estate"
+SECRETARY = "secretary of this estate"
+SECRETARY_OTHER = "secretary of another estate"
+PLANNER = "planner of this estate"
+CONTRACTOR = "contractor of this estate"
+ADMIN = "administrator"
+
+EVERYONE = {ANONYMOUS, HOUSEHOLD, HOUSEHOLD_OTHER, SECRETARY, SECRETARY_OTHER, PLANNER,
+            CONTRACTOR, ADMIN}
+ANY_STAFF = {SECRETARY, SECRETARY_OTHER, PLANNER, CONTRACTOR, ADMIN}
+
+EXPECTED = {
+    "portal.index": EVERYONE,
+    "portal.estate": EVERYONE,
+    "portal.building": EVERYONE,
+    "portal.unit": EVERYONE,
+    "portal.sign_in": EVERYONE,
+    "portal.estate_qr": EVERYONE,
+    "portal.unit_qr": EVERYONE,
+    "portal.sign_out": EVERYONE,
+    "portal.preferences": EVERYONE,
+    "portal.home": {HOUSEHOLD, HOUSEHOLD_OTHER},  # each its own household
+    "console.sign_in": EVERYONE,
+    "console.index": ANY_STAFF,
+    "console.sign_out_everywhere": ANY_STAFF,
+    "console.estate": {SECRETARY, PLANNER, CONTRACTOR, ADMIN},
+    "console.households": {SECRETARY, PLANNER, ADMIN},
+    "console.household": {SECRETARY, ADMIN},
+    "console.reissue_code": {SECRETARY, ADMIN},
+    "console.registry_import": {SECRETARY, ADMIN},
+    "console.registry_confirm": {SECRETARY, ADMIN},
+    "console.issue_codes": {SECRETARY, ADMIN},
+    "console.posters": {SECRETARY, PLANNER, ADMIN},
+    "console.poster_print": {SECRETARY, PLANNER, ADMIN},
+    "console.audit": {SECRETARY, ADMIN},
+}
+
+# These end the principal's session; it signs in again before each of them.
+ENDS_SESSION = {"portal.sign_out", "console.sign_out_everywhere"}
+
+
+def table_counts():
+    return {
+        table.name: db.session.scalar(select(func.count()).select_from(table))
+        for table in db.metadata.sorted_tables
+    }
+
+
+@pytest.fixture
+def world(app):
+    here = make_estate()
+    other = make_estate("lanting", "兰亭小区")
+    resident = household(here, "1", "1", "101")
+    resident_other = household(other, "1", "1", "101")
+    target = household(here, "1", "1", "201")  # the household the console URLs name
+    codes = {HOUSEHOLD: (here, resident, issue_code(here, resident)),
+             HOUSEHOLD_OTHER: (other, resident_other, issue_code(other, resident_other))}
+    staff = {
+        SECRETARY: make_staff(Role.SECRETARY, here),
+        SECRETARY_OTHER: make_staff(Role.SECRETARY, other),
+        PLANNER: make_staff(Role.PLANNER, here),
+        CONTRACTOR: make_staff(Role.CONTRACTOR, here),
+        ADMIN: make_staff(Role.ADMIN, None),
+    }
+
+    def sign_in(client, who):
+        if who in codes:
+            estate, h, code = codes[who]
+            assert sign_in_household(client, estate, h, code).status_code == 302
+        elif who in staff:
+            assert sign_in_staff(client, *staff[who]).status_code == 302
+
+    values = {"estate_code": here.code, "building": "1", "unit": "1", "household_id": target.id,
+              "fmt": "png", "pending_id": 999_999}
+    return sign_in, values
+
+
+def routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def test_every_route_has_an_expectation(app):
+    endpoints = {rule.endpoint for rule, _ in routes(app)}
+    assert endpoints == set(EXPECTED), "add new routes to EXPECTED"
+
+
+def test_every_route_for_every_principal(app, world):
+    sign_in, values = world
+    clients = {}
+    for who in sorted(EVERYONE):
+        clients[who] = app.test_client()
+        sign_in(clients[who], who)
+    ordered = sorted(routes(app), key=lambda rm: (rm[0].endpoint in ENDS_SESSION, rm[0].rule))
+    failures = []
+    for rule, method in ordered:
+        url = rule.build(values, append_unknown=False)[1]
+        for who, client in clients.items():
+            if rule.endpoint in ENDS_SESSION:
+                sign_in(client, who)
+            before = table_counts() if method == "GET" else None
+            response = client.post(url) if method == "POST" else client.get(url)
+            status, location = response.status_code, response.headers.get("Location", "")
+            # An anonymous visitor is sent to sign in: staff pages remember where to return.
+            denied_anonymously = status == 302 and (
+                "/console/sign-in?next=" in location
+                or (rule.endpoint == "portal.home" and location == "/")
+            )
+            denied = status == 403 or denied_anonymously
+            allowed = who in EXPECTED[rule.endpoint]
+            if status >= 500:
+                failures.append(f"{method} {url} as {who}: {status}")
+            elif allowed and denied:
+                failures.append(f"{method} {url} as {who}: denied ({status} {location})")
+            elif not allowed and not denied:
+                failures.append(f"{method} {url} as {who}: allowed ({status})")
+            elif not allowed and who != ANONYMOUS and status != 403:
+                failures.append(f"{method} {url} as {who}: expected 403, got {status}")
+            if before is not None and table_counts() != before:
+                failures.append(f"GET {url} as {who} changed the database")
+    assert not failures, "\n".join(failures)
+
+
+def test_every_post_without_csrf_token_is_refused(app, world):
+    sign_in, values = world
+    admin = app.test_client()
+    sign_in(admin, ADMIN)
+    for rule, method in routes(app):
+        if method != "POST":
+            continue
+        url = rule.build(values, append_unknown=False)[1]
+        before = table_counts()
+        response = admin.post(url, data={}, csrf=False)
+        assert response.status_code == 400, url
+        assert "刷新页面" in response.get_data(as_text=True)
+        assert table_counts() == before

@@ -1,0 +1,288 @@
+"""Household and staff sign-in: codes, sessions, revocation, rate limits (DESIGN.md §2)."""
+
+import csv
+import io
+import math
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from resident_portal import access
+from resident_portal.extensions import db
+from resident_portal.models import AuthSession, Role, StaffUser
+
+from .conftest import (
+    REDIS_URL,
+    SAMPLE_ROWS,
+    household,
+    issue_code,
+    make_app,
+    make_estate,
+    make_staff,
+    require_service,
+    sign_in_household,
+    sign_in_staff,
+)
+
+
+def session_count():
+    return db.session.scalar(select(func.count()).select_from(AuthSession))
+
+
+def test_access_codes_are_long_unambiguous_and_stored_only_hashed(app):
+    estate = make_estate()
+    h = household(estate, "1", "1", "101")
+    code = issue_code(estate, h)
+    assert len(code) == access.CODE_LENGTH
+    assert set(code) <= set(access.CODE_ALPHABET)
+    assert not set("01OILUV") & set(access.CODE_ALPHABET)
+    assert access.CODE_LENGTH * math.log2(len(access.CODE_ALPHABET)) >= 40
+    db.session.refresh(h)
+    assert code not in h.access_code_hash and h.access_code_hash.startswith("pbkdf2:")
+    assert access.check_access_code(h, code.lower())
+    assert access.check_access_code(h, access.format_access_code(code))
+    assert not access.check_access_code(h, code[:-1] + ("2" if code[-1] != "2" else "3"))
+
+
+def test_resident_walks_from_estate_qr_to_home(app, client):
+    estate = make_estate()
+    h = household(estate, "1", "1", "201")
+    code = issue_code(estate, h)
+    page = client.get("/e/meiyuan").get_data(as_text=True)
+    assert "美苑小区" in page and "/e/meiyuan/b/1" in page
+    assert "/e/meiyuan/b/1/u/1" in client.get("/e/meiyuan/b/1").get_data(as_text=True)
+    assert f"/e/meiyuan/h/{h.id}" in client.get("/e/meiyuan/b/1/u/1").get_data(as_text=True)
+    assert client.get(f"/e/meiyuan/h/{h.id}").status_code == 200
+    wrong = sign_in_household(client, estate, h, "AAAAA-AAAAA")
+    assert wrong.status_code == 400 and "不符" in wrong.get_data(as_text=True)
+    response = sign_in_household(client, estate, h, code)
+    assert response.status_code == 302 and response.headers["Location"] == "/home"
+    home = client.get("/home").get_data(as_text=True)
+    assert "1栋1单元201室" in home
+    assert "李娟" not in home  # names are never shown to residents
+
+
+def test_personal_link_fills_the_code_and_changes_nothing_on_get(app, client):
+    estate = make_estate()
+    h = household(estate, "1", "1", "101")
+    code = issue_code(estate, h)
+    before = session_count()
+    page = client.get(f"/e/meiyuan/h/{h.id}?code={code}")
+    assert page.status_code == 200
+    assert f'value="{code}"' in page.get_data(as_text=True)
+    assert session_count() == before
+    assert client.get("/home").status_code == 302  # not signed in by a GET
+    assert sign_in_household(client, estate, h, code).status_code == 302
+    assert client.get("/home").status_code == 200
+
+
+def test_household_of_another_estate_cannot_sign_in_here(app, client):
+    estate = make_estate()
+    other = make_estate("lanting", "兰亭小区")
+    h = household(other, "1", "1", "101")
+    issue_code(other, h)
+    assert client.get(f"/e/meiyuan/h/{h.id}").status_code == 404
+    assert estate.code != other.code
+
+
+def test_owner_with_two_households_sees_both_with_either_code(app):
+    estate = make_estate()
+    first, second = household(estate, "1", "1", "301"), household(estate, "1", "2", "101")
+    for h in (first, second):
+        client = app.test_client()
+        sign_in_household(client, estate, h, issue_code(estate, h))
+        home = client.get("/home").get_data(as_text=True)
+        assert "1栋1单元301室" in home and "1栋2单元101室" in home
+        assert "2栋1单元101室" not in home
+
+
+def test_reissuing_a_code_kills_the_old_code_and_its_sessions(app):
+    estate = make_estate()
+    h = household(estate, "1", "1", "101")
+    old = issue_code(estate, h)
+    phones = [app.test_client(), app.test_client()]
+    for phone in phones:
+        assert sign_in_household(phone, estate, h, old).status_code == 302
+        assert phone.get("/home").status_code == 200
+    new = issue_code(estate, h)
+    for phone in phones:
+        assert phone.get("/home").status_code == 302
+    fresh = app.test_client()
+    assert sign_in_household(fresh, estate, h, old).status_code == 400
+    assert sign_in_household(fresh, estate, h, new).status_code == 302
+
+
+def test_session_cookie_is_rotated_at_sign_in_and_dead_after_sign_out(app, client):
+    estate = make_estate()
+    h = household(estate, "1", "1", "101")
+    code = issue_code(estate, h)
+    client.get("/")
+    before = client.get_cookie("rp_session", domain="localhost").value
+    sign_in_household(client, estate, h, code)
+    signed_in = client.get_cookie("rp_session", domain="localhost").value
+    assert signed_in != before
+    client.post("/sign-out")
+    replay = app.test_client()
+    replay.set_cookie("rp_session", signed_in, domain="localhost")
+    assert replay.get("/home").status_code == 302
+    record = db.session.scalar(select(AuthSession).where(AuthSession.household_id == h.id))
+    assert record.revoked_at is not None
+
+
+def test_session_cookie_flags(app, client):
+    estate = make_estate()
+    h = household(estate, "1", "1", "101")
+    response = sign_in_household(client, estate, h, issue_code(estate, h))
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+
+
+def test_expired_session_is_refused(app, client):
+    estate = make_estate()
+    h = household(estate, "1", "1", "101")
+    sign_in_household(client, estate, h, issue_code(estate, h))
+    record = db.session.scalar(select(AuthSession).where(AuthSession.household_id == h.id))
+    record.expires_at = record.created_at - timedelta(seconds=1)
+    db.session.commit()
+    assert client.get("/home").status_code == 302
+
+
+def test_failed_codes_are_limited_per_household_with_a_time_to_retry(app, client):
+    estate = make_estate()
+    h = household(estate, "1", "1", "101")
+    code = issue_code(estate, h)
+    for _ in range(4):
+        assert sign_in_household(client, estate, h, "AAAAAAAAAA").status_code == 400
+    fifth = sign_in_household(client, estate, h, "AAAAAAAAAA")
+    assert fifth.status_code == 429
+    # even the right code waits now, from any address
+    other_phone = app.test_client()
+    blocked = other_phone.post(
+        f"/e/meiyuan/h/{h.id}", data={"code": code}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
+    )
+    assert blocked.status_code == 429
+    text = blocked.get_data(as_text=True)
+    assert "次数过多" in text and "分钟" in text
+    # another household is not affected
+    neighbour = household(estate, "1", "1", "201")
+    assert sign_in_household(client, estate, neighbour, issue_code(estate, neighbour)).status_code == 302
+
+
+def test_failed_codes_are_limited_per_client_address(app):
+    # One wrong guess at each of 30 households (never 5 at one) still stops the guesser.
+    estate = make_estate(rows=SAMPLE_ROWS)
+    targets = [h for b in estate.sorted_buildings for u in b.sorted_units
+               for h in u.sorted_households][:31]
+    attacker = app.test_client()
+    statuses = [
+        sign_in_household(attacker, estate, h, "AAAAAAAAAA").status_code for h in targets[:30]
+    ]
+    assert statuses == [400] * 29 + [429]
+    right_code = issue_code(estate, targets[30])
+    assert sign_in_household(attacker, estate, targets[30], right_code).status_code == 429
+    elsewhere = app.test_client()
+    response = elsewhere.post(
+        f"/e/meiyuan/h/{targets[30].id}",
+        data={"code": right_code},
+        environ_base={"REMOTE_ADDR": "10.0.0.7"},
+    )
+    assert response.status_code == 302
+
+
+def test_rate_limits_are_shared_across_processes_through_redis(database_url):
+    require_service("Redis", REDIS_URL, 6379, "REQUIRE_REDIS")
+    first = make_app(database_url, REDIS_URL=REDIS_URL)
+    second = make_app(
+        database_url, REDIS_URL=REDIS_URL, RATE_LIMIT_PREFIX=first.config["RATE_LIMIT_PREFIX"]
+    )
+    try:
+        with first.app_context():
+            estate = make_estate()
+            h = household(estate, "1", "1", "101")
+            issue_code(estate, h)
+            hid = h.id
+        one, two = first.test_client(), second.test_client()
+        for _ in range(3):
+            assert one.post(f"/e/meiyuan/h/{hid}", data={"code": "AAAAAAAAAA"}).status_code == 400
+        assert two.post(f"/e/meiyuan/h/{hid}", data={"code": "AAAAAAAAAA"}).status_code == 400
+        # the fifth failure, counted across both processes, blocks
+        assert two.post(f"/e/meiyuan/h/{hid}", data={"code": "AAAAAAAAAA"}).status_code == 429
+        assert one.post(f"/e/meiyuan/h/{hid}", data={"code": "AAAAAAAAAA"}).status_code == 429
+    finally:
+        with first.app_context():
+            for table in reversed(db.metadata.sorted_tables):
+                db.session.execute(table.delete())
+            db.session.commit()
+            db.engine.dispose()
+        with second.app_context():
+            db.engine.dispose()
+
+
+def test_staff_sign_in_wrong_password_rate_limit_and_sign_out_everywhere(app):
+    estate = make_estate()
+    username, password = make_staff(Role.SECRETARY, estate)
+    laptop, phone = app.test_client(), app.test_client()
+    assert sign_in_staff(laptop, username, "wrong password").status_code == 400
+    assert sign_in_staff(laptop, username, password).status_code == 302
+    assert sign_in_staff(phone, username, password).status_code == 302
+    assert phone.get("/console/meiyuan").status_code == 200
+    assert laptop.post("/console/sign-out-everywhere").status_code == 302
+    assert phone.get("/console/meiyuan").status_code == 302
+    assert laptop.get("/console/meiyuan").status_code == 302
+    for _ in range(5):
+        sign_in_staff(phone, username, "wrong password")
+    assert sign_in_staff(phone, username, password).status_code == 429
+
+
+def test_unknown_staff_user_and_deactivated_user_cannot_sign_in(app, client):
+    estate = make_estate()
+    username, password = make_staff(Role.PLANNER, estate)
+    assert sign_in_staff(client, "nobody", password).status_code == 400
+    user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
+    assert sign_in_staff(client, username, password).status_code == 302
+    user.is_active = False
+    db.session.commit()
+    assert client.get("/console/meiyuan").status_code == 302
+    assert sign_in_staff(app.test_client(), username, password).status_code == 400
+
+
+def test_cli_issues_codes_for_mail_merge(app, tmp_path):
+    estate = make_estate()
+    out = tmp_path / "codes.csv"
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["codes", "issue", "meiyuan", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert len(rows) == 5
+    assert list(rows[0]) == ["building", "unit", "room", "code", "url"]
+    first = rows[0]
+    assert first["url"].startswith("https://portal.example.cn/e/meiyuan/h/")
+    h = household(estate, first["building"], first["unit"], first["room"])
+    assert sign_in_household(app.test_client(), estate, h, first["code"]).status_code == 302
+    # a second run issues only to households without a code: none
+    result = runner.invoke(args=["codes", "issue", "meiyuan", "--out", str(out)])
+    assert "0" in result.output and len(out.read_text(encoding="utf-8-sig").splitlines()) == 1
+    result = runner.invoke(args=["codes", "issue", "meiyuan", "--out", str(out), "--all"])
+    assert len(out.read_text(encoding="utf-8-sig").splitlines()) == 6
+    assert sign_in_household(app.test_client(), estate, h, first["code"]).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "args, ok",
+    [
+        (["staff", "create", "li", "--role", "secretary", "--estate", "meiyuan"], True),
+        (["staff", "create", "boss", "--role", "admin"], True),
+        (["staff", "create", "li2", "--role", "secretary"], False),  # not scoped
+        (["staff", "create", "li3", "--role", "planner", "--estate", "nowhere"], False),
+        (["staff", "create", "li4", "--role", "cook", "--estate", "meiyuan"], False),
+    ],
+)
+def test_cli_staff_create(app, args, ok):
+    make_estate()
+    result = app.test_cli_runner().invoke(args=args)
+    assert (result.exit_code == 0) == ok, result.output
+    created = db.session.scalar(select(StaffUser).where(StaffUser.username == args[2]))
+    assert (created is not None) == ok
+    if ok:
+        assert "Password" in result.output or "密码" in result.output
