@@ -1,4 +1,4 @@
-"""Resident Portal: residents of estates under renovation vote, pledge and report from their phones."""
+"""Resident Portal: residents of estates under renovation take part from their phones."""
 
 import os
 
@@ -41,7 +41,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(
-        app, db, directory=str(PROJECT_ROOT / "resident_portal" / "migrations"), render_as_batch=True
+        app,
+        db,
+        directory=str(PROJECT_ROOT / "resident_portal" / "migrations"),
+        render_as_batch=True,
     )
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
@@ -126,13 +129,15 @@ ERROR_TEXTS = {
 def register_error_pages(app: Flask) -> None:
     def render_error(status: int, detail=None):
         title, text = ERROR_TEXTS.get(status, ERROR_TEXTS[500])
-        return render_template("errors/error.html", status=status, title=title,
-                               text=detail or text), status
+        return render_template(
+            "errors/error.html", status=status, title=title, text=detail or text
+        ), status
 
     @app.errorhandler(CSRFError)
     def csrf_failed(_error):
         return render_error(
-            400, _l("The form had expired or came from another site. Reload the page and try again.")
+            400,
+            _l("The form had expired or came from another site. Reload the page and try again."),
         )
 
     @app.errorhandler(HTTPException)

@@ -58,7 +58,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     # Planners review the estate and its register, with personal data masked.
-    Role.PLANNER: frozenset({Permission.CONSOLE, Permission.REGISTRY_VIEW, Permission.POSTERS_PRINT}),
+    Role.PLANNER: frozenset(
+        {Permission.CONSOLE, Permission.REGISTRY_VIEW, Permission.POSTERS_PRINT}
+    ),
     Role.CONTRACTOR: frozenset({Permission.CONSOLE}),
 }
 
@@ -301,6 +303,9 @@ def households_of_owner(household: Household) -> list[Household]:
     )
     return sorted(
         db.session.scalars(query),
-        key=lambda h: (natural_key(h.building.number), natural_key(h.unit.number),
-                       natural_key(h.room)),
+        key=lambda h: (
+            natural_key(h.building.number),
+            natural_key(h.unit.number),
+            natural_key(h.room),
+        ),
     )

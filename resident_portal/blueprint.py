@@ -115,7 +115,9 @@ def sign_in(estate_code, household_id):
         if isinstance(result, Blocked):
             blocked = result
         else:
-            form.code.errors.append(_("That code does not match this household. Check the letter and try again."))
+            form.code.errors.append(
+                _("That code does not match this household. Check the letter and try again.")
+            )
     status = 429 if blocked else (400 if form.errors else 200)
     return render_template(
         "resident_portal/sign_in.html",
@@ -157,11 +159,13 @@ def preferences():
     response = redirect(safe_next(form.next.data, url_for("portal.index")))
     year = 365 * 24 * 3600
     if form.language.data in LANGUAGES:
-        response.set_cookie(LANGUAGE_COOKIE, form.language.data, max_age=year, samesite="Lax",
-                            httponly=True)
+        response.set_cookie(
+            LANGUAGE_COOKIE, form.language.data, max_age=year, samesite="Lax", httponly=True
+        )
     if form.large_text.data in ("0", "1"):
-        response.set_cookie(LARGE_TEXT_COOKIE, form.large_text.data, max_age=year,
-                            samesite="Lax", httponly=True)
+        response.set_cookie(
+            LARGE_TEXT_COOKIE, form.large_text.data, max_age=year, samesite="Lax", httponly=True
+        )
     return response
 
 

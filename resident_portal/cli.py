@@ -13,8 +13,8 @@ from sqlalchemy import select
 from . import operations
 from .extensions import db
 from .letters import codes_csv, letters_for
-from .models import Estate, Role
 from .messages import describe_error, describe_problem
+from .models import Estate, Role
 from .registry import ParsedRegistry, parse_registry
 
 estate_cli = AppGroup("estate", help="Create and list estates.")
@@ -49,8 +49,10 @@ def _report(parsed: ParsedRegistry, plan=None) -> None:
         )
         for household in plan.owner_changes:
             click.echo(
-                _("%(address)s has a new owner: its access code was withdrawn.",
-                  address=household.address)
+                _(
+                    "%(address)s has a new owner: its access code was withdrawn.",
+                    address=household.address,
+                )
             )
 
 
@@ -96,7 +98,9 @@ def _write_codes(estate: Estate, out: Path, reissue: bool) -> int:
     base_url = current_app.config.get("PUBLIC_BASE_URL")
     if not base_url:
         raise click.ClickException(
-            _("Set PUBLIC_BASE_URL to the address residents' phones use, e.g. https://portal.example.cn")
+            _(
+                "Set PUBLIC_BASE_URL to the address residents' phones use, e.g. https://portal.example.cn"
+            )
         )
     with current_app.test_request_context("/", base_url=base_url):
         issued = operations.issue_codes(estate, reissue=reissue)
@@ -107,8 +111,12 @@ def _write_codes(estate: Estate, out: Path, reissue: bool) -> int:
 @codes_cli.command("issue")
 @click.argument("code")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--all", "reissue", is_flag=True,
-              help="Re-issue every household's code (old letters and their sessions stop working).")
+@click.option(
+    "--all",
+    "reissue",
+    is_flag=True,
+    help="Re-issue every household's code (old letters and their sessions stop working).",
+)
 def codes_issue(code, out, reissue):
     count = _write_codes(_estate(code), out, reissue)
     click.echo(_("Issued %(count)s codes, written to %(file)s.", count=count, file=str(out)))

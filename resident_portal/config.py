@@ -55,7 +55,9 @@ def finish(config) -> None:
     """Settings that follow from others, once environment and overrides are applied."""
     if "SESSION_COOKIE_SECURE" not in config or config["SESSION_COOKIE_SECURE"] is None:
         # Cookies are marked Secure whenever the public address is HTTPS.
-        config["SESSION_COOKIE_SECURE"] = (config.get("PUBLIC_BASE_URL") or "").startswith("https://")
+        config["SESSION_COOKIE_SECURE"] = (config.get("PUBLIC_BASE_URL") or "").startswith(
+            "https://"
+        )
 
 
 def check(config) -> None:

@@ -11,8 +11,8 @@ from .blueprint import safe_next
 from .extensions import db
 from .forms import ConfirmForm, IssueCodesForm, RegistryUploadForm, StaffSignInForm
 from .letters import letters_for, letters_zip
-from .models import AuditEntry, Building, Estate, Household, PendingImport, Unit
 from .messages import describe_error, describe_problem
+from .models import AuditEntry, Building, Estate, Household, PendingImport, Unit
 from .privacy import mask_name, mask_phone
 from .qr import public_url, qr_svg
 from .ratelimit import Blocked
@@ -187,7 +187,10 @@ def issue_codes(estate_code):
     form = IssueCodesForm()
     if not form.validate_on_submit():
         return render_template(
-            "console/issue_codes.html", estate=g.estate, form=form, counts=_household_counts(g.estate)
+            "console/issue_codes.html",
+            estate=g.estate,
+            form=form,
+            counts=_household_counts(g.estate),
         ), (400 if form.errors else 200)
     issued = operations.issue_codes(
         g.estate, staff_user=access.current_staff(), reissue=form.which.data == "all"
@@ -242,12 +245,18 @@ def poster_print(estate_code):
                 if unit_id is not None and unit.id != unit_id:
                     continue
                 url = public_url(
-                    "portal.unit", estate_code=estate.code, building=building.number,
+                    "portal.unit",
+                    estate_code=estate.code,
+                    building=building.number,
                     unit=unit.number,
                 )
                 sheets.append(
-                    {"title": estate.name, "subtitle": (building.number, unit.number), "url": url,
-                     "svg": qr_svg(url)}
+                    {
+                        "title": estate.name,
+                        "subtitle": (building.number, unit.number),
+                        "url": url,
+                        "svg": qr_svg(url),
+                    }
                 )
         if not sheets:
             abort(404)

@@ -46,7 +46,9 @@ class RegistryUploadForm(FlaskForm):
         _l("Household register (CSV or XLSX)"),
         validators=[
             FileRequired(message=_l("Choose the register file.")),
-            FileAllowed(["csv", "xlsx", "txt"], message=_l("The register must be a CSV or XLSX file.")),
+            FileAllowed(
+                ["csv", "xlsx", "txt"], message=_l("The register must be a CSV or XLSX file.")
+            ),
         ],
     )
 

@@ -214,9 +214,7 @@ class AuthSession(db.Model):
 
     __tablename__ = "auth_session"
     __table_args__ = (
-        CheckConstraint(
-            "(household_id IS NULL) <> (staff_user_id IS NULL)", name="one_principal"
-        ),
+        CheckConstraint("(household_id IS NULL) <> (staff_user_id IS NULL)", name="one_principal"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

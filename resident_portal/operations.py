@@ -140,8 +140,11 @@ def plan_import(estate: Estate, parsed: ParsedRegistry) -> ImportPlan:
             plan.unchanged += 1
     plan.not_in_file = sorted(
         existing.values(),
-        key=lambda h: (natural_key(h.unit.building.number), natural_key(h.unit.number),
-                       natural_key(h.room)),
+        key=lambda h: (
+            natural_key(h.unit.building.number),
+            natural_key(h.unit.number),
+            natural_key(h.room),
+        ),
     )
     return plan
 
@@ -198,7 +201,9 @@ def import_registry(estate: Estate, parsed: ParsedRegistry, *, staff_user=None) 
     return plan
 
 
-def hold_upload(estate: Estate, staff_user: StaffUser, filename: str, content: bytes) -> PendingImport:
+def hold_upload(
+    estate: Estate, staff_user: StaffUser, filename: str, content: bytes
+) -> PendingImport:
     """Keep an uploaded register between its preview and the secretary's confirmation."""
     pending = PendingImport(
         estate_id=estate.id, staff_user_id=staff_user.id, filename=filename[:255], content=content
@@ -230,8 +235,12 @@ def issue_codes(
     """
     households = sorted(
         _estate_households(estate).values(),
-        key=lambda h: (natural_key(h.unit.building.number), natural_key(h.unit.number),
-                       h.floor, natural_key(h.room)),
+        key=lambda h: (
+            natural_key(h.unit.building.number),
+            natural_key(h.unit.number),
+            h.floor,
+            natural_key(h.room),
+        ),
     )
     if household_ids is not None:
         households = [h for h in households if h.id in set(household_ids)]

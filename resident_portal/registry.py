@@ -30,6 +30,7 @@ HEADERS = {
     "owner_name": ("业主姓名", "owner_name"),
     "phone": ("联系电话", "phone"),
 }
+EXPECTED_HEADERS = "楼栋, 单元, 房号, 楼层, 建筑面积, 业主编号, 业主姓名, 联系电话"
 REQUIRED_FIELDS = ("building", "unit", "room", "floor", "area", "owner_ref", "owner_name")
 FIELD_LABELS = {
     "building": N_("building"),
@@ -107,7 +108,9 @@ def _read_rows(content: bytes, filename: str) -> tuple[list[tuple[int, list[str]
     """(line number, cells) for every row of the first sheet, header included."""
     name = filename.lower()
     if name.endswith(".xls") and not content.startswith(b"PK"):
-        return [], Problem(0, N_("Old .xls files are not supported: save the file as .xlsx or CSV."))
+        return [], Problem(
+            0, N_("Old .xls files are not supported: save the file as .xlsx or CSV.")
+        )
     if name.endswith(".xlsx") or content.startswith(b"PK\x03\x04"):
         return _read_xlsx(content)
     for encoding in ("utf-8-sig", "gb18030"):
@@ -126,7 +129,9 @@ def _read_rows(content: bytes, filename: str) -> tuple[list[tuple[int, list[str]
     try:
         return [(reader.line_num, [_cell_text(c) for c in cells]) for cells in reader], None
     except csv.Error as exc:
-        return [], Problem(reader.line_num, N_("The CSV file is malformed: %(error)s"), {"error": str(exc)})
+        return [], Problem(
+            reader.line_num, N_("The CSV file is malformed: %(error)s"), {"error": str(exc)}
+        )
 
 
 def _read_xlsx(content: bytes) -> tuple[list[tuple[int, list[str]]], Problem | None]:
@@ -176,7 +181,7 @@ def parse_registry(content: bytes, filename: str) -> ParsedRegistry:
                     N_("Missing columns: %(columns)s. Expected headers: %(expected)s."),
                     {
                         "columns": missing,
-                        "expected": "楼栋, 单元, 房号, 楼层, 建筑面积, 业主编号, 业主姓名, 联系电话",
+                        "expected": EXPECTED_HEADERS,
                     },
                 )
             ],
@@ -201,10 +206,16 @@ def parse_registry(content: bytes, filename: str) -> ParsedRegistry:
             problems.append(
                 Problem(
                     line,
-                    N_("Building %(building)s unit %(unit)s room %(room)s already appears "
-                       "on line %(first)s."),
-                    {"building": row.building, "unit": row.unit, "room": row.room,
-                     "first": first_line_of_room[row.key]},
+                    N_(
+                        "Building %(building)s unit %(unit)s room %(room)s already appears "
+                        "on line %(first)s."
+                    ),
+                    {
+                        "building": row.building,
+                        "unit": row.unit,
+                        "room": row.room,
+                        "first": first_line_of_room[row.key],
+                    },
                 )
             )
             continue
@@ -215,8 +226,12 @@ def parse_registry(content: bytes, filename: str) -> ParsedRegistry:
                 Problem(
                     line,
                     N_("Owner %(owner)s is named %(name)s here but %(other)s on line %(first)s."),
-                    {"owner": row.owner_ref, "name": row.owner_name, "other": known[0],
-                     "first": known[1]},
+                    {
+                        "owner": row.owner_ref,
+                        "name": row.owner_name,
+                        "other": known[0],
+                        "first": known[1],
+                    },
                 )
             )
             continue
@@ -238,12 +253,18 @@ def _validate(line: int, values: dict[str, str]) -> tuple[RegistryRow | None, li
             bad(N_("The %(field)s is missing."), field=FIELD_LABELS[name])
     for name in ("building", "unit", "room"):
         if len(values[name]) > MAX_LABEL:
-            bad(N_("The %(field)s is longer than %(limit)s characters."),
-                field=FIELD_LABELS[name], limit=MAX_LABEL)
+            bad(
+                N_("The %(field)s is longer than %(limit)s characters."),
+                field=FIELD_LABELS[name],
+                limit=MAX_LABEL,
+            )
     for name in ("building", "unit", "room", "owner_ref", "owner_name"):
         if values[name] and _looks_like_formula(values[name]):
-            bad(N_("The %(field)s looks like a spreadsheet formula: %(value)s"),
-                field=FIELD_LABELS[name], value=values[name])
+            bad(
+                N_("The %(field)s looks like a spreadsheet formula: %(value)s"),
+                field=FIELD_LABELS[name],
+                value=values[name],
+            )
     if len(values["owner_name"]) > 100 or len(values["owner_ref"]) > 64:
         bad(N_("The owner number or name is too long."))
 
@@ -255,8 +276,11 @@ def _validate(line: int, values: dict[str, str]) -> tuple[RegistryRow | None, li
             bad(N_("The floor must be a whole number, not %(value)s."), value=values["floor"])
         else:
             if not 1 <= floor <= MAX_FLOOR:
-                bad(N_("Floor %(value)s is out of range (1 to %(limit)s)."),
-                    value=floor, limit=MAX_FLOOR)
+                bad(
+                    N_("Floor %(value)s is out of range (1 to %(limit)s)."),
+                    value=floor,
+                    limit=MAX_FLOOR,
+                )
 
     area = None
     if values["area"]:
@@ -265,8 +289,10 @@ def _validate(line: int, values: dict[str, str]) -> tuple[RegistryRow | None, li
             if not area_m2.is_finite():
                 raise InvalidOperation
         except InvalidOperation:
-            bad(N_("The area must be a number of square metres, not %(value)s."),
-                value=values["area"])
+            bad(
+                N_("The area must be a number of square metres, not %(value)s."),
+                value=values["area"],
+            )
         else:
             if area_m2 <= 0:
                 bad(N_("The area must be a positive number, not %(value)s."), value=values["area"])

@@ -153,10 +153,20 @@ SMALL_REGISTER = [
 ]
 
 
-SAMPLE_REGISTER = Path(__file__).resolve().parent.parent / "resident_portal" / "demo" / "meiyuan_registry.csv"
+SAMPLE_REGISTER = (
+    Path(__file__).resolve().parent.parent / "resident_portal" / "demo" / "meiyuan_registry.csv"
+)
 SAMPLE_ROWS = [
-    (r.building, r.unit, r.room, r.floor, format_area(r.area_centi_m2), r.owner_ref, r.owner_name,
-     r.phone or "")
+    (
+        r.building,
+        r.unit,
+        r.room,
+        r.floor,
+        format_area(r.area_centi_m2),
+        r.owner_ref,
+        r.owner_name,
+        r.phone or "",
+    )
     for r in parse_registry(SAMPLE_REGISTER.read_bytes(), SAMPLE_REGISTER.name).rows
 ]
 
@@ -191,9 +201,7 @@ def make_staff(role: Role, estate=None, username=None) -> tuple[str, str]:
 
 
 def sign_in_household(client, estate, h, code, **kwargs):
-    return client.post(
-        f"/e/{estate.code}/h/{h.id}", data={"code": code}, **kwargs
-    )
+    return client.post(f"/e/{estate.code}/h/{h.id}", data={"code": code}, **kwargs)
 
 
 def sign_in_staff(client, username, password):

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from resident_portal import create_app
 from resident_portal.config import ConfigError
 from resident_portal.extensions import db
-from resident_portal.models import AuthSession, Household, RoleGrant, Role, utcnow
+from resident_portal.models import AuthSession, Household, Role, RoleGrant, utcnow
 
 from .conftest import household, make_estate
 
@@ -45,8 +45,11 @@ def test_schema_refuses_impossible_rows(app):
     cases = [
         lambda: setattr(h, "area_centi_m2", 0),
         lambda: setattr(h, "floor", 0),
-        lambda: db.session.add(Household(unit=h.unit, room="101", floor=1, area_centi_m2=1,
-                                         owner_ref="X", owner_name="x")),
+        lambda: db.session.add(
+            Household(
+                unit=h.unit, room="101", floor=1, area_centi_m2=1, owner_ref="X", owner_name="x"
+            )
+        ),
         lambda: db.session.add(RoleGrant(staff_user_id=None, role=Role.SECRETARY, estate_id=None)),
         lambda: db.session.add(AuthSession(token_hash="t", expires_at=utcnow())),
     ]
@@ -82,3 +85,42 @@ def test_pages_load_nothing_from_elsewhere(app, client):
     for url in ["/", "/e/meiyuan", "/e/meiyuan/b/1", "/e/meiyuan/b/1/u/1", "/console/sign-in"]:
         page = client.get(url).get_data(as_text=True)
         assert "http://" not in page and "https://" not in page and "<script" not in page, url
+
+
+@pytest.mark.parametrize(
+    "language, text",
+    [("zh_Hans_CN", "系统出现故障"), ("en", "Something went wrong on our side")],
+)
+def test_unexpected_error_shows_a_translated_page_not_a_trace(database_url, language, text):
+    from resident_portal.access import public
+
+    from .conftest import Client
+
+    app = create_app({"SECRET_KEY": "s", "SQLALCHEMY_DATABASE_URI": database_url})
+    app.test_client_class = Client
+    app.logger.disabled = True
+
+    @public
+    def broken():
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/broken", view_func=broken)
+    client = app.test_client()
+    client.post("/preferences", data={"language": language})
+    response = client.get("/broken")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert text in page and "boom" not in page and "Traceback" not in page
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_forbidden_page_is_translated(app, client):
+    from .conftest import issue_code, sign_in_household
+
+    estate = make_estate()
+    h = household(estate, "1", "1", "101")
+    sign_in_household(client, estate, h, issue_code(estate, h))
+    response = client.get("/console/meiyuan")
+    assert response.status_code == 403
+    assert "无权访问" in response.get_data(as_text=True)

@@ -9,7 +9,14 @@ from sqlalchemy import func, select
 from resident_portal.extensions import db
 from resident_portal.models import Role
 
-from .conftest import household, issue_code, make_estate, make_staff, sign_in_household, sign_in_staff
+from .conftest import (
+    household,
+    issue_code,
+    make_estate,
+    make_staff,
+    sign_in_household,
+    sign_in_staff,
+)
 
 ANONYMOUS = "anonymous"
 HOUSEHOLD = "household of this estate"
@@ -20,8 +27,16 @@ PLANNER = "planner of this estate"
 CONTRACTOR = "contractor of this estate"
 ADMIN = "administrator"
 
-EVERYONE = {ANONYMOUS, HOUSEHOLD, HOUSEHOLD_OTHER, SECRETARY, SECRETARY_OTHER, PLANNER,
-            CONTRACTOR, ADMIN}
+EVERYONE = {
+    ANONYMOUS,
+    HOUSEHOLD,
+    HOUSEHOLD_OTHER,
+    SECRETARY,
+    SECRETARY_OTHER,
+    PLANNER,
+    CONTRACTOR,
+    ADMIN,
+}
 ANY_STAFF = {SECRETARY, SECRETARY_OTHER, PLANNER, CONTRACTOR, ADMIN}
 
 EXPECTED = {
@@ -68,8 +83,10 @@ def world(app):
     resident = household(here, "1", "1", "101")
     resident_other = household(other, "1", "1", "101")
     target = household(here, "1", "1", "201")  # the household the console URLs name
-    codes = {HOUSEHOLD: (here, resident, issue_code(here, resident)),
-             HOUSEHOLD_OTHER: (other, resident_other, issue_code(other, resident_other))}
+    codes = {
+        HOUSEHOLD: (here, resident, issue_code(here, resident)),
+        HOUSEHOLD_OTHER: (other, resident_other, issue_code(other, resident_other)),
+    }
     staff = {
         SECRETARY: make_staff(Role.SECRETARY, here),
         SECRETARY_OTHER: make_staff(Role.SECRETARY, other),
@@ -85,8 +102,14 @@ def world(app):
         elif who in staff:
             assert sign_in_staff(client, *staff[who]).status_code == 302
 
-    values = {"estate_code": here.code, "building": "1", "unit": "1", "household_id": target.id,
-              "fmt": "png", "pending_id": 999_999}
+    values = {
+        "estate_code": here.code,
+        "building": "1",
+        "unit": "1",
+        "household_id": target.id,
+        "fmt": "png",
+        "pending_id": 999_999,
+    }
     return sign_in, values
 
 

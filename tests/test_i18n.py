@@ -20,8 +20,20 @@ def source_messages(tmp_path_factory):
     """What the code and templates ask to translate, extracted afresh (as ./dev translations)."""
     pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
     CommandLineInterface().run(
-        ["pybabel", "-q", "extract", "-F", str(ROOT / "babel.cfg"), "-k", "_l", "-k", "N_",
-         "-o", str(pot), str(ROOT)]
+        [
+            "pybabel",
+            "-q",
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            "-k",
+            "_l",
+            "-k",
+            "N_",
+            "-o",
+            str(pot),
+            str(ROOT),
+        ]
     )
     with pot.open("rb") as handle:
         return {m.id for m in read_po(handle) if m.id}
@@ -35,7 +47,8 @@ def test_every_message_is_translated(source_messages, locale):
     missing = sorted(source_messages - set(translated))
     assert not missing, f"not in the {locale} catalog (run ./dev translations): {missing[:10]}"
     untranslated = sorted(
-        str(m.id) for m in translated.values()
+        str(m.id)
+        for m in translated.values()
         if m.id in source_messages and (not m.string or m.fuzzy)
     )
     assert not untranslated, f"untranslated in {locale}: {untranslated[:10]}"
@@ -72,7 +85,10 @@ def test_preferences_never_redirect_off_site(app, client, target):
 
 @pytest.mark.parametrize(
     "language, texts",
-    [("zh_Hans_CN", ["找不到页面", "返回首页"]), ("en", ["Page not found", "Back to the start page"])],
+    [
+        ("zh_Hans_CN", ["找不到页面", "返回首页"]),
+        ("en", ["Page not found", "Back to the start page"]),
+    ],
 )
 def test_error_pages_in_both_languages(app, client, language, texts):
     client.post("/preferences", data={"language": language})

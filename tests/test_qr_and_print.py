@@ -13,7 +13,14 @@ from resident_portal.extensions import db
 from resident_portal.models import AuditEntry, Role
 from resident_portal.qr import qr_png
 
-from .conftest import PUBLIC_BASE_URL, household, make_estate, make_staff, sign_in_household, sign_in_staff
+from .conftest import (
+    PUBLIC_BASE_URL,
+    household,
+    make_estate,
+    make_staff,
+    sign_in_household,
+    sign_in_staff,
+)
 
 
 def decode_png(data: bytes) -> str:

@@ -20,7 +20,9 @@ from .conftest import (
     sign_in_staff,
 )
 
-SAMPLE = Path(__file__).resolve().parent.parent / "resident_portal" / "demo" / "meiyuan_registry.csv"
+SAMPLE = (
+    Path(__file__).resolve().parent.parent / "resident_portal" / "demo" / "meiyuan_registry.csv"
+)
 
 
 def count(model):
@@ -59,7 +61,8 @@ def test_reimport_updates_in_place_and_withdraws_codes_of_new_owners(app, client
     estate = make_estate()
     sold = household(estate, "1", "1", "201")
     kept = household(estate, "1", "1", "101")
-    sold_code, kept_code = issue_code(estate, sold), issue_code(estate, kept)
+    sold_code = issue_code(estate, sold)
+    issue_code(estate, kept)
     assert sign_in_household(client, estate, sold, sold_code).status_code == 302
     rows = [list(r) for r in SMALL_REGISTER]
     rows[0][4] = "81.00"  # corrected area
@@ -116,8 +119,10 @@ def test_web_upload_previews_then_imports_on_confirmation(app, client):
 def test_web_upload_of_broken_file_lists_every_problem_in_chinese(app, client):
     estate = operations.create_estate("meiyuan", "美苑小区")
     sign_in_staff(client, *make_staff(Role.SECRETARY, estate))
-    rows = list(SMALL_REGISTER) + [("1", "1", "", 1, "50", "Q", "某", ""),
-                                   ("1", "1", "101", 1, "50", "Q2", "某某", "")]
+    rows = list(SMALL_REGISTER) + [
+        ("1", "1", "", 1, "50", "Q", "某", ""),
+        ("1", "1", "101", 1, "50", "Q2", "某某", ""),
+    ]
     response = client.post(
         "/console/meiyuan/registry",
         data={"register": (__import__("io").BytesIO(register_csv(rows)), "r.csv")},

@@ -8,7 +8,9 @@ from openpyxl import Workbook
 
 from resident_portal.registry import parse_registry
 
-SAMPLE = Path(__file__).resolve().parent.parent / "resident_portal" / "demo" / "meiyuan_registry.csv"
+SAMPLE = (
+    Path(__file__).resolve().parent.parent / "resident_portal" / "demo" / "meiyuan_registry.csv"
+)
 HEADER_ZH = "楼栋,单元,房号,楼层,建筑面积,业主编号,业主姓名,联系电话"
 HEADER_EN = "building,unit,room,floor,area_m2,owner_ref,owner_name,phone"
 GOOD_ROW = "1,1,101,1,80.50,A1,王小明,13800001590"
@@ -44,11 +46,18 @@ def test_encodings_excel_writes(encoding):
 def test_english_headers_and_tabs_and_full_width_digits():
     parsed = parse_registry(csv_bytes(HEADER_EN, GOOD_ROW), "r.csv")
     assert parsed.ok
-    tabbed = csv_bytes(HEADER_ZH.replace(",", "\t"), "１\t１\t１０１\t１\t80.5\tA1\t王小明\t138-0000-1590")
+    tabbed = csv_bytes(
+        HEADER_ZH.replace(",", "\t"), "１\t１\t１０１\t１\t80.5\tA1\t王小明\t138-0000-1590"
+    )
     parsed = parse_registry(tabbed, "r.txt")
     assert parsed.ok, parsed.problems
     row = parsed.rows[0]
-    assert (row.building, row.room, row.area_centi_m2, row.phone) == ("1", "101", 8050, "13800001590")
+    assert (row.building, row.room, row.area_centi_m2, row.phone) == (
+        "1",
+        "101",
+        8050,
+        "13800001590",
+    )
 
 
 def test_headers_with_units_in_brackets_and_extra_columns():
@@ -84,7 +93,7 @@ BAD_ROWS = {
     "floor too high": ("1,1,101,120,80.5,A1,王小明,", "out of range"),
     "floor not whole": ("1,1,101,2.5,80.5,A1,王小明,", "whole number"),
     "missing owner": ("1,1,101,1,80.5,,王小明,", "owner number is missing"),
-    "formula name": ("1,1,101,1,80.5,A1,=HYPERLINK(\"x\"),", "formula"),
+    "formula name": ('1,1,101,1,80.5,A1,=HYPERLINK("x"),', "formula"),
     "bad phone": ("1,1,101,1,80.5,A1,王小明,call me", "phone number"),
 }
 
@@ -99,15 +108,15 @@ def test_every_bad_row_is_reported_with_its_line(row, reason):
 
 
 def test_duplicate_room_names_the_first_line():
-    parsed = parse_registry(csv_bytes(HEADER_ZH, GOOD_ROW, "", GOOD_ROW.replace("A1", "A9")), "r.csv")
+    parsed = parse_registry(
+        csv_bytes(HEADER_ZH, GOOD_ROW, "", GOOD_ROW.replace("A1", "A9")), "r.csv"
+    )
     [problem] = parsed.problems
     assert problem.line == 4 and problem.params["first"] == 2
 
 
 def test_owner_with_two_names_is_refused():
-    parsed = parse_registry(
-        csv_bytes(HEADER_ZH, GOOD_ROW, "1,1,102,1,50,A1,王大明,"), "r.csv"
-    )
+    parsed = parse_registry(csv_bytes(HEADER_ZH, GOOD_ROW, "1,1,102,1,50,A1,王大明,"), "r.csv")
     [problem] = parsed.problems
     assert problem.line == 3 and problem.params["other"] == "王小明"
 

@@ -166,14 +166,18 @@ def test_failed_codes_are_limited_per_household_with_a_time_to_retry(app, client
     assert "次数过多" in text and "分钟" in text
     # another household is not affected
     neighbour = household(estate, "1", "1", "201")
-    assert sign_in_household(client, estate, neighbour, issue_code(estate, neighbour)).status_code == 302
+    assert (
+        sign_in_household(client, estate, neighbour, issue_code(estate, neighbour)).status_code
+        == 302
+    )
 
 
 def test_failed_codes_are_limited_per_client_address(app):
     # One wrong guess at each of 30 households (never 5 at one) still stops the guesser.
     estate = make_estate(rows=SAMPLE_ROWS)
-    targets = [h for b in estate.sorted_buildings for u in b.sorted_units
-               for h in u.sorted_households][:31]
+    targets = [
+        h for b in estate.sorted_buildings for u in b.sorted_units for h in u.sorted_households
+    ][:31]
     attacker = app.test_client()
     statuses = [
         sign_in_household(attacker, estate, h, "AAAAAAAAAA").status_code for h in targets[:30]
