@@ -204,7 +204,15 @@ def import_registry(estate: Estate, parsed: ParsedRegistry, *, staff_user=None) 
 def hold_upload(
     estate: Estate, staff_user: StaffUser, filename: str, content: bytes
 ) -> PendingImport:
-    """Keep an uploaded register between its preview and the secretary's confirmation."""
+    """Keep an uploaded register between its preview and the secretary's confirmation.
+
+    A new upload replaces the same secretary's unconfirmed one for that estate.
+    """
+    db.session.execute(
+        db.delete(PendingImport).where(
+            PendingImport.estate_id == estate.id, PendingImport.staff_user_id == staff_user.id
+        )
+    )
     pending = PendingImport(
         estate_id=estate.id, staff_user_id=staff_user.id, filename=filename[:255], content=content
     )

@@ -4,7 +4,8 @@
 def mask_name(name: str | None) -> str:
     if not name:
         return ""
-    return name[0] + "*" * max(1, len(name) - 1)
+    # Always two stars: the mask should not tell how long the name is.
+    return name[0] + "**"
 
 
 def mask_phone(phone: str | None) -> str:

@@ -4,30 +4,23 @@ import io
 import re
 import zipfile
 
-import cv2
-import numpy as np
 import pytest
 from sqlalchemy import select
 
+from resident_portal.access import new_access_code
 from resident_portal.extensions import db
 from resident_portal.models import AuditEntry, Role
 from resident_portal.qr import qr_png
 
 from .conftest import (
     PUBLIC_BASE_URL,
+    decode_qr,
     household,
     make_estate,
     make_staff,
     sign_in_household,
     sign_in_staff,
 )
-
-
-def decode_png(data: bytes) -> str:
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
-    text, points, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    assert points is not None, "no QR code found"
-    return text
 
 
 @pytest.mark.parametrize(
@@ -39,16 +32,23 @@ def decode_png(data: bytes) -> str:
     ],
 )
 def test_png_decodes_to_the_url(url):
-    assert decode_png(qr_png(url)) == url
+    assert decode_qr(qr_png(url)) == url
+
+
+def test_every_household_link_decodes():
+    # Each letter's QR differs (household id and code): check many, not one.
+    for household_id in range(1, 201):
+        url = f"https://portal.example.cn/e/meiyuan/h/{household_id}?code={new_access_code()}"
+        assert decode_qr(qr_png(url)) == url
 
 
 def test_estate_and_unit_qr_endpoints_point_at_the_public_address(app, client):
     make_estate()
     png = client.get("/e/meiyuan/qr.png")
     assert png.mimetype == "image/png"
-    assert decode_png(png.data) == f"{PUBLIC_BASE_URL}/e/meiyuan"
+    assert decode_qr(png.data) == f"{PUBLIC_BASE_URL}/e/meiyuan"
     unit_png = client.get("/e/meiyuan/b/1/u/2/qr.png")
-    assert decode_png(unit_png.data) == f"{PUBLIC_BASE_URL}/e/meiyuan/b/1/u/2"
+    assert decode_qr(unit_png.data) == f"{PUBLIC_BASE_URL}/e/meiyuan/b/1/u/2"
     svg = client.get("/e/meiyuan/qr.svg")
     assert svg.mimetype == "image/svg+xml" and svg.data.startswith(b"<svg")
     assert client.get("/e/meiyuan/qr.gif").status_code == 404
@@ -84,7 +84,7 @@ def test_zip_has_mail_merge_csv_and_decodable_png_and_svg_per_household(app, cli
     lines = archive.read("codes.csv").decode("utf-8-sig").splitlines()
     assert lines[0] == "building,unit,room,code,url" and len(lines) == 6
     url = next(line for line in lines if line.startswith("1,1,101,")).split(",")[4]
-    assert decode_png(archive.read("qr/1-1-101.png")) == url
+    assert decode_qr(archive.read("qr/1-1-101.png")) == url
     assert url.startswith(f"{PUBLIC_BASE_URL}/e/meiyuan/h/")
 
 

@@ -135,6 +135,18 @@ def test_web_upload_of_broken_file_lists_every_problem_in_chinese(app, client):
     assert count(Household) == 0 and count(PendingImport) == 0
 
 
+def test_a_new_upload_replaces_the_unconfirmed_one(app, client):
+    estate = operations.create_estate("meiyuan", "美苑小区")
+    sign_in_staff(client, *make_staff(Role.SECRETARY, estate))
+    for _ in range(2):
+        client.post(
+            "/console/meiyuan/registry",
+            data={"register": (SAMPLE.open("rb"), "meiyuan.csv")},
+            content_type="multipart/form-data",
+        )
+    assert count(PendingImport) == 1
+
+
 def test_secretary_cannot_confirm_someone_elses_upload(app, client):
     estate = operations.create_estate("meiyuan", "美苑小区")
     first = make_staff(Role.SECRETARY, estate)

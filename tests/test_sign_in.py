@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from resident_portal import access
+from resident_portal import access, ratelimit
 from resident_portal.extensions import db
 from resident_portal.models import AuthSession, Role, StaffUser
 
@@ -148,7 +148,17 @@ def test_expired_session_is_refused(app, client):
     assert client.get("/home").status_code == 302
 
 
-def test_failed_codes_are_limited_per_household_with_a_time_to_retry(app, client):
+@pytest.fixture(params=["memory", "redis"])
+def limiter_storage(request, app):
+    """Run a rate-limit test on in-process memory and on Redis, as production may."""
+    if request.param == "redis":
+        require_service("Redis", REDIS_URL, 6379, "REQUIRE_REDIS")
+        app.config["REDIS_URL"] = REDIS_URL
+        ratelimit.init_app(app)
+    return request.param
+
+
+def test_failed_codes_are_limited_per_household_with_a_time_to_retry(app, client, limiter_storage):
     estate = make_estate()
     h = household(estate, "1", "1", "101")
     code = issue_code(estate, h)
@@ -172,7 +182,7 @@ def test_failed_codes_are_limited_per_household_with_a_time_to_retry(app, client
     )
 
 
-def test_failed_codes_are_limited_per_client_address(app):
+def test_failed_codes_are_limited_per_client_address(app, limiter_storage):
     # One wrong guess at each of 30 households (never 5 at one) still stops the guesser.
     estate = make_estate(rows=SAMPLE_ROWS)
     targets = [
