@@ -25,7 +25,6 @@ from .models import (
     Role,
     StaffUser,
     Unit,
-    natural_key,
     utcnow,
 )
 
@@ -301,11 +300,4 @@ def households_of_owner(household: Household) -> list[Household]:
             Household.owner_ref == household.owner_ref,
         )
     )
-    return sorted(
-        db.session.scalars(query),
-        key=lambda h: (
-            natural_key(h.building.number),
-            natural_key(h.unit.number),
-            natural_key(h.room),
-        ),
-    )
+    return sorted(db.session.scalars(query), key=lambda h: h.sort_key)

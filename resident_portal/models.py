@@ -124,7 +124,7 @@ class Unit(db.Model):
 
     @property
     def sorted_households(self) -> list["Household"]:
-        return sorted(self.households, key=lambda h: (h.floor, natural_key(h.room)))
+        return sorted(self.households, key=lambda h: h.sort_key)
 
 
 class Household(db.Model):
@@ -159,6 +159,16 @@ class Household(db.Model):
     @property
     def estate(self) -> Estate:
         return self.unit.building.estate
+
+    @property
+    def sort_key(self) -> tuple:
+        """Building, unit, floor, room: the order of the register and of printed letters."""
+        return (
+            natural_key(self.unit.building.number),
+            natural_key(self.unit.number),
+            self.floor,
+            natural_key(self.room),
+        )
 
     @property
     def area_m2(self) -> str:

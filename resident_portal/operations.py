@@ -23,7 +23,6 @@ from .models import (
     RoleGrant,
     StaffUser,
     Unit,
-    natural_key,
     utcnow,
 )
 from .ratelimit import Blocked, sign_in_limiter
@@ -138,14 +137,7 @@ def plan_import(estate: Estate, parsed: ParsedRegistry) -> ImportPlan:
             plan.updated.append((household, row, changed))
         else:
             plan.unchanged += 1
-    plan.not_in_file = sorted(
-        existing.values(),
-        key=lambda h: (
-            natural_key(h.unit.building.number),
-            natural_key(h.unit.number),
-            natural_key(h.room),
-        ),
-    )
+    plan.not_in_file = sorted(existing.values(), key=lambda h: h.sort_key)
     return plan
 
 
@@ -241,15 +233,7 @@ def issue_codes(
     Without `reissue`, only households without a code get one. With it, every chosen household
     gets a new code, which invalidates its old code and every session made with it.
     """
-    households = sorted(
-        _estate_households(estate).values(),
-        key=lambda h: (
-            natural_key(h.unit.building.number),
-            natural_key(h.unit.number),
-            h.floor,
-            natural_key(h.room),
-        ),
-    )
+    households = sorted(_estate_households(estate).values(), key=lambda h: h.sort_key)
     if household_ids is not None:
         households = [h for h in households if h.id in set(household_ids)]
     issued = []
@@ -278,19 +262,29 @@ def issue_codes(
 # --- signing in ---------------------------------------------------------------------------
 
 
-def sign_in_household(household: Household, typed_code: str, address: str) -> Blocked | bool:
-    """True when signed in; False for a wrong code; Blocked when too many attempts failed."""
+def _limited_attempt(account: str, address: str, check) -> Blocked | bool:
+    """Run `check` unless the account or address is paused; count it when it fails."""
     limiter = sign_in_limiter()
-    account = f"household:{household.id}"
     blocked = limiter.blocked(account, address)
     if blocked:
         return blocked
-    if not access.check_access_code(household, typed_code):
+    if not check():
         limiter.failed(account, address)
         return limiter.blocked(account, address) or False
-    access.start_session(household=household)
-    db.session.commit()
     return True
+
+
+def sign_in_household(household: Household, typed_code: str, address: str) -> Blocked | bool:
+    """True when signed in; False for a wrong code; Blocked when too many attempts failed."""
+    result = _limited_attempt(
+        f"household:{household.id}",
+        address,
+        lambda: access.check_access_code(household, typed_code),
+    )
+    if result is True:
+        access.start_session(household=household)
+        db.session.commit()
+    return result
 
 
 @functools.cache
@@ -300,24 +294,20 @@ def _dummy_password_hash() -> str:
 
 
 def sign_in_staff(username: str, password: str, address: str) -> Blocked | bool:
-    limiter = sign_in_limiter()
-    account = f"staff:{username.strip().lower()}"
-    blocked = limiter.blocked(account, address)
-    if blocked:
-        return blocked
     user = db.session.scalar(select(StaffUser).where(StaffUser.username == username.strip()))
-    if user is None:
-        check_password_hash(_dummy_password_hash(), password)
-        ok = False
-    else:
-        ok = user.is_active and access.check_password(user, password)
-    if not ok:
-        limiter.failed(account, address)
-        return limiter.blocked(account, address) or False
-    access.start_session(staff_user=user)
-    audit("staff.sign_in", staff_user=user, address=address)
-    db.session.commit()
-    return True
+
+    def check() -> bool:
+        if user is None:
+            check_password_hash(_dummy_password_hash(), password)
+            return False
+        return user.is_active and access.check_password(user, password)
+
+    result = _limited_attempt(f"staff:{username.strip().lower()}", address, check)
+    if result is True:
+        access.start_session(staff_user=user)
+        audit("staff.sign_in", staff_user=user, address=address)
+        db.session.commit()
+    return result
 
 
 def sign_out() -> None:

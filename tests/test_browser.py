@@ -128,9 +128,11 @@ def test_resident_signs_in_in_english_and_in_large_text(app, live_server, browse
     assert page.locator("h1").inner_text() == "美苑小区"
     assert "Step 1 of 4" in page.content()
     page.get_by_role("button", name="Large text").click()
-    assert "large" in page.locator("body").get_attribute("class")
+    assert "large" in page.locator("html").get_attribute("class")
     size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     assert size >= 22
+    heading = page.evaluate("parseFloat(getComputedStyle(document.querySelector('h1')).fontSize)")
+    assert heading >= 28  # headings grow too, not only body text
     walk_to_sign_in(
         page, live_server, "1", "2", "101", {"building": "Building 1", "unit": "Unit 2"}
     )

@@ -70,11 +70,11 @@ def test_chinese_is_the_default_and_english_sticks(app, client):
 
 def test_large_text_mode_sticks(app, client):
     make_estate()
-    assert 'class="large' not in client.get("/e/meiyuan").get_data(as_text=True)
+    assert 'class="large"' not in client.get("/e/meiyuan").get_data(as_text=True)
     client.post("/preferences", data={"large_text": "1", "next": "/e/meiyuan"})
-    assert 'class="large' in client.get("/e/meiyuan").get_data(as_text=True)
+    assert 'class="large"' in client.get("/e/meiyuan").get_data(as_text=True)
     client.post("/preferences", data={"large_text": "0"})
-    assert 'class="large' not in client.get("/e/meiyuan").get_data(as_text=True)
+    assert 'class="large"' not in client.get("/e/meiyuan").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
