@@ -2,7 +2,7 @@
 
 import os
 
-from flask import Flask, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -50,11 +50,16 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     ratelimit.init_app(app)
 
+    from survey import blueprint as survey_blueprint
+    from survey import cli as survey_cli
+
     from . import blueprint, cli, console
 
     app.register_blueprint(blueprint.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(survey_blueprint.bp)
     cli.init_app(app)
+    survey_cli.init_app(app)
 
     register_error_pages(app)
     app.after_request(set_security_headers)
@@ -117,6 +122,7 @@ def set_security_headers(response):
 
 ERROR_TEXTS = {
     400: (_l("Something in the request was wrong"), _l("Go back, reload the page and try again.")),
+    401: (_l("Sign-in required"), _l("Send a valid API token or sign in.")),
     403: (_l("Not allowed"), _l("Your account may not open this page.")),
     404: (_l("Page not found"), _l("The address may be mistyped, or the page was removed.")),
     405: (_l("Not allowed"), _l("This page cannot be used that way.")),
@@ -129,6 +135,8 @@ ERROR_TEXTS = {
 def register_error_pages(app: Flask) -> None:
     def render_error(status: int, detail=None):
         title, text = ERROR_TEXTS.get(status, ERROR_TEXTS[500])
+        if request.path.startswith(access.API_PREFIX):
+            return jsonify({"error": str(title), "status": status}), status
         return render_template(
             "errors/error.html", status=status, title=title, text=detail or text
         ), status

@@ -18,6 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 from .models import (
+    ApiToken,
     AuthSession,
     Building,
     Estate,
@@ -38,9 +39,15 @@ class Permission(enum.StrEnum):
     CODES_ISSUE = "codes.issue"
     POSTERS_PRINT = "posters.print"
     AUDIT_VIEW = "audit.view"
+    API_TOKENS = "api.tokens"
+    SURVEY_VIEW = "survey.view"  # list surveys, live progress, door-to-door list
+    SURVEY_MANAGE = "survey.manage"  # create surveys, edit their items before they open
+    SURVEY_RESULTS = "survey.results"  # live results, exports, the results API
+    SURVEY_PAPER = "survey.paper"  # enter paper ballots
+    VOTE = "survey.vote"  # a household votes in surveys covering it
 
 
-HOUSEHOLD_PERMISSIONS = frozenset({Permission.HOUSEHOLD_HOME})
+HOUSEHOLD_PERMISSIONS = frozenset({Permission.HOUSEHOLD_HOME, Permission.VOTE})
 STAFF_PERMISSIONS = frozenset(Permission) - HOUSEHOLD_PERMISSIONS
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -54,11 +61,24 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CODES_ISSUE,
             Permission.POSTERS_PRINT,
             Permission.AUDIT_VIEW,
+            Permission.API_TOKENS,
+            Permission.SURVEY_VIEW,
+            Permission.SURVEY_MANAGE,
+            Permission.SURVEY_RESULTS,
+            Permission.SURVEY_PAPER,
         }
     ),
-    # Planners review the estate and its register, with personal data masked.
+    # Planners review the estate and its results, with personal data masked.
     Role.PLANNER: frozenset(
-        {Permission.CONSOLE, Permission.REGISTRY_VIEW, Permission.POSTERS_PRINT}
+        {
+            Permission.CONSOLE,
+            Permission.REGISTRY_VIEW,
+            Permission.POSTERS_PRINT,
+            Permission.API_TOKENS,
+            Permission.SURVEY_VIEW,
+            Permission.SURVEY_MANAGE,
+            Permission.SURVEY_RESULTS,
+        }
     ),
     Role.CONTRACTOR: frozenset({Permission.CONSOLE}),
 }
@@ -83,7 +103,7 @@ def format_access_code(code: str) -> str:
 
 
 def hash_access_code(code: str) -> str:
-    # A salted pbkdf2 with a modest work factor: codes carry ~49 random bits and guesses are
+    # A salted pbkdf2 with a modest work factor: codes carry ~48.6 random bits and guesses are
     # rate-limited, so the hash only has to make a stolen table expensive to reverse, while
     # printing letters for thousands of households must stay quick.
     return generate_password_hash(code, method=current_app.config["ACCESS_CODE_HASH_METHOD"])
@@ -185,7 +205,41 @@ def current_household() -> Household | None:
 
 def current_staff() -> StaffUser | None:
     record = current_session()
-    return record.staff_user if record else None
+    if record is not None:
+        return record.staff_user
+    return api_token_user()
+
+
+API_PREFIX = "/api/"
+
+
+def new_api_token() -> tuple[str, str]:
+    """A new token and the hash to store; the token is shown to its owner once."""
+    token = "rp_" + secrets.token_urlsafe(32)
+    return token, _token_hash(token)
+
+
+def api_token_user() -> StaffUser | None:
+    """The staff user of a valid `Authorization: Bearer` token, on read-only API requests."""
+    if not has_request_context() or not request.path.startswith(API_PREFIX):
+        return None
+    if request.method not in ("GET", "HEAD"):
+        return None
+    cache = request.environ
+    if "resident_portal.api_user" not in cache:
+        user = None
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            token = db.session.scalar(
+                select(ApiToken).where(
+                    ApiToken.token_hash == _token_hash(header[7:].strip()),
+                    ApiToken.revoked_at.is_(None),
+                )
+            )
+            if token is not None and token.staff_user.is_active:
+                user = token.staff_user
+        cache["resident_portal.api_user"] = user
+    return cache["resident_portal.api_user"]
 
 
 # --- permissions --------------------------------------------------------------------------
@@ -242,30 +296,40 @@ def public(view):
     return view
 
 
-def require(permission: Permission):
-    """Allow the view to principals holding `permission` in the estate named by the URL.
+def estate_from_url(kwargs: dict) -> Estate | None:
+    """The estate named by the `estate_code` URL argument, or by `?estate=` on API lists."""
+    code = kwargs.get("estate_code") or (
+        request.args.get("estate") if request.path.startswith(API_PREFIX) else None
+    )
+    if code is None:
+        return None
+    estate = db.session.scalar(select(Estate).where(Estate.code == code))
+    if estate is None:
+        abort(404)
+    return estate
 
-    The estate comes from the `estate_code` URL argument (404 if unknown) and is put on
-    `g.estate`. Anonymous visitors are sent to the matching sign-in page; signed-in
-    principals without the permission get 403.
+
+def require(permission: Permission, estate_of=estate_from_url):
+    """Allow the view to principals holding `permission` in the view's estate.
+
+    `estate_of(view kwargs)` finds the estate (404 if the URL names none that exists); by
+    default from the `estate_code` URL argument. It is put on `g.estate`. Anonymous visitors
+    are sent to the matching sign-in page; signed-in principals without the permission, and
+    API requests, get 403.
     """
 
     def decorate(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            estate = None
-            if "estate_code" in kwargs:
-                estate = db.session.scalar(
-                    select(Estate).where(Estate.code == kwargs["estate_code"])
-                )
-                if estate is None:
-                    abort(404)
+            estate = estate_of(kwargs)
             g.estate = estate
             if staff_may(current_staff(), permission, estate) or household_may(
                 current_household(), permission, estate
             ):
                 return view(*args, **kwargs)
-            if current_session() is None:
+            if current_staff() is None and current_household() is None:
+                if request.path.startswith(API_PREFIX):
+                    abort(401)
                 if permission in HOUSEHOLD_PERMISSIONS:
                     if estate is not None:
                         return redirect(url_for("portal.estate", estate_code=estate.code))

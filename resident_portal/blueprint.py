@@ -3,6 +3,8 @@
 Routes only parse, authorise and render; changes happen in operations.py.
 """
 
+from collections.abc import Callable
+
 from flask import (
     Blueprint,
     Response,
@@ -25,6 +27,18 @@ from .qr import public_url, qr_png, qr_svg
 from .ratelimit import Blocked
 
 bp = Blueprint("portal", __name__)
+
+# Sections of the household home page, contributed by feature packages (surveys, pledges…) so
+# that this package does not depend on them: (template, function(households) -> context).
+HOME_PANELS: list[tuple[str, Callable[[list[Household]], dict]]] = []
+
+
+def home_panel(template: str):
+    def register(function):
+        HOME_PANELS.append((template, function))
+        return function
+
+    return register
 
 
 def _estate_or_404(code: str) -> Estate:
@@ -133,11 +147,13 @@ def sign_in(estate_code, household_id):
 @require(Permission.HOUSEHOLD_HOME)
 def home():
     household = access.current_household()
+    households = access.households_of_owner(household)
     return render_template(
         "resident_portal/home.html",
         household=household,
         estate=household.estate,
-        households=access.households_of_owner(household),
+        households=households,
+        panels=[(template, panel(households)) for template, panel in HOME_PANELS],
     )
 
 

@@ -9,10 +9,10 @@ from . import access, operations
 from .access import Permission, public, require
 from .blueprint import safe_next
 from .extensions import db
-from .forms import ConfirmForm, IssueCodesForm, RegistryUploadForm, StaffSignInForm
+from .forms import ApiTokenForm, ConfirmForm, IssueCodesForm, RegistryUploadForm, StaffSignInForm
 from .letters import letters_for, letters_zip
 from .messages import describe_error, describe_problem
-from .models import AuditEntry, Building, Estate, Household, PendingImport, Unit
+from .models import ApiToken, AuditEntry, Building, Estate, Household, PendingImport, Unit
 from .privacy import mask_name, mask_phone
 from .qr import public_url, qr_svg
 from .ratelimit import Blocked
@@ -52,6 +52,44 @@ def index():
     if estates is None:
         estates = list(db.session.scalars(select(Estate).order_by(Estate.code)))
     return render_template("console/index.html", estates=estates, form=ConfirmForm())
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@require(Permission.API_TOKENS)
+def tokens():
+    staff_user = access.current_staff()
+    form = ApiTokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        new_token, _record = operations.create_api_token(staff_user, form.name.data)
+    records = db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.staff_user_id == staff_user.id)
+        .order_by(ApiToken.created_at.desc())
+    )
+    response = Response(
+        render_template(
+            "console/tokens.html",
+            form=form,
+            records=list(records),
+            new_token=new_token,
+            revoke_form=ConfirmForm(),
+        ),
+        status=400 if form.errors else 200,
+    )
+    response.headers["Cache-Control"] = "no-store"  # a new token is shown only here, once
+    return response
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@require(Permission.API_TOKENS)
+def revoke_token(token_id):
+    record = db.get_or_404(ApiToken, token_id)
+    if record.staff_user_id != access.current_staff().id:
+        abort(404)
+    operations.revoke_api_token(record, access.current_staff())
+    flash(_("Token %(name)s revoked.", name=record.name))
+    return redirect(url_for("console.tokens"))
 
 
 @bp.post("/sign-out-everywhere")

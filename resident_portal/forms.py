@@ -72,3 +72,13 @@ class IssueCodesForm(FlaskForm):
         default="letters",
         validators=[DataRequired()],
     )
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField(
+        _l("What the token is for"),
+        validators=[
+            DataRequired(message=_l("Name the token, e.g. district dashboard.")),
+            Length(max=100),
+        ],
+    )

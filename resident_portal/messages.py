@@ -9,6 +9,8 @@ def describe_problem(problem: Problem) -> str:
     params = dict(problem.params)
     if "field" in params:
         params["field"] = _(params["field"])
+    if isinstance(params.get("problem"), Problem):  # a problem within a part (a survey item)
+        params["problem"] = describe_problem(params["problem"])
     if "columns" in params:
         params["columns"] = ", ".join(_(FIELD_LABELS[c]) for c in params["columns"])
     text = _(problem.message, **params)

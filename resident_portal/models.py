@@ -59,13 +59,15 @@ ROLE_LABELS = {
 }
 
 
-def _enum(enum_class, name):
+def enum_column(enum_class, name, length=20):
+    """A string column whose values the schema itself checks (no native enum: same on SQLite
+    and PostgreSQL, and new values need no ALTER TYPE)."""
     return Enum(
         enum_class,
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=20,
+        length=length,
         values_callable=lambda members: [m.value for m in members],
     )
 
@@ -212,7 +214,7 @@ class RoleGrant(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
     estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"), index=True)
 
     staff_user: Mapped[StaffUser] = relationship(back_populates="grants")
@@ -270,6 +272,7 @@ class PendingImport(db.Model):
 
 
 __all__ = [
+    "ApiToken",
     "AuditEntry",
     "AuthSession",
     "Building",
@@ -281,3 +284,18 @@ __all__ = [
     "StaffUser",
     "Unit",
 ]
+
+
+class ApiToken(db.Model):
+    """A staff user's token for the read-only JSON API; acts with that user's permissions."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256, never the token
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    staff_user: Mapped[StaffUser] = relationship()

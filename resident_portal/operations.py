@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import access
 from .extensions import db
 from .models import (
+    ApiToken,
     AuditEntry,
     Building,
     Estate,
@@ -320,3 +321,23 @@ def sign_out_everywhere(staff_user: StaffUser) -> int:
     audit("staff.sign_out_everywhere", staff_user=staff_user, sessions=count)
     db.session.commit()
     return count
+
+
+# --- API tokens ---------------------------------------------------------------------------
+
+
+def create_api_token(staff_user: StaffUser, name: str) -> tuple[str, ApiToken]:
+    """A new token for the read-only API; the token itself is returned once, stored hashed."""
+    token, token_hash = access.new_api_token()
+    record = ApiToken(staff_user_id=staff_user.id, name=name.strip()[:100], token_hash=token_hash)
+    db.session.add(record)
+    db.session.flush()
+    audit("api_token.create", staff_user=staff_user, token=record.id, name=record.name)
+    db.session.commit()
+    return token, record
+
+
+def revoke_api_token(record: ApiToken, staff_user: StaffUser) -> None:
+    record.revoked_at = utcnow()
+    audit("api_token.revoke", staff_user=staff_user, token=record.id, name=record.name)
+    db.session.commit()

@@ -229,3 +229,39 @@ def sign_in_household(client, estate, h, code, **kwargs):
 
 def sign_in_staff(client, username, password):
     return client.post("/console/sign-in", data={"username": username, "password": password})
+
+
+def make_survey(estate, *, kind="decision", matter="renovate", building=None, unit=None,
+                items=("roof", "elevators", "lighting"), max_priorities=0, opened=True):
+    """A survey open now (or opening tomorrow), made as the CLI and the console make them."""
+    from datetime import timedelta
+
+    from resident_portal.models import utcnow
+    from survey import operations as survey_operations
+    from survey.catalogue import BY_KEY
+    from survey.definition import parse_definition
+
+    start = utcnow() + (timedelta(hours=-1) if opened else timedelta(days=1))
+    definition, problems = parse_definition({
+        "title": "屋面和电梯改造", "title_en": "Roofs and elevators", "kind": kind,
+        "matter": matter if kind == "decision" else None,
+        "scope": {"building": building, "unit": unit},
+        "opens_at": start.isoformat() + "+00:00",
+        "closes_at": (start + timedelta(days=14)).isoformat() + "+00:00",
+        "max_priorities": max_priorities,
+        "items": [{"category": BY_KEY[k].category.value, "title": BY_KEY[k].title,
+                   "title_en": BY_KEY[k].title_en, "estimated_cost_fen": 100_000_00}
+                  for k in items],
+    })
+    assert not problems, problems
+    return survey_operations.create_survey(estate, definition)
+
+
+def close_survey(survey):
+    from datetime import timedelta
+
+    from resident_portal.models import utcnow
+
+    survey.closes_at = utcnow() - timedelta(seconds=1)
+    survey.opens_at = survey.closes_at - timedelta(days=1)
+    db.session.commit()

@@ -14,6 +14,7 @@ from .conftest import (
     issue_code,
     make_estate,
     make_staff,
+    make_survey,
     sign_in_household,
     sign_in_staff,
 )
@@ -63,6 +64,25 @@ EXPECTED = {
     "console.posters": {SECRETARY, PLANNER, ADMIN},
     "console.poster_print": {SECRETARY, PLANNER, ADMIN},
     "console.audit": {SECRETARY, ADMIN},
+    "console.tokens": {SECRETARY, SECRETARY_OTHER, PLANNER, ADMIN},
+    "console.revoke_token": {SECRETARY, SECRETARY_OTHER, PLANNER, ADMIN},
+    "survey.ballot": {HOUSEHOLD},
+    "survey.receipt": {HOUSEHOLD},
+    "survey.check_receipt": EVERYONE,
+    "survey.notices": EVERYONE,
+    "survey.notice": EVERYONE,
+    "survey.console_list": {SECRETARY, PLANNER, ADMIN},
+    "survey.console_new": {SECRETARY, PLANNER, ADMIN},
+    "survey.console_survey": {SECRETARY, PLANNER, ADMIN},
+    "survey.console_item": {SECRETARY, PLANNER, ADMIN},
+    "survey.console_item_remove": {SECRETARY, PLANNER, ADMIN},
+    "survey.console_definition": {SECRETARY, PLANNER, ADMIN},
+    "survey.console_export": {SECRETARY, PLANNER, ADMIN},
+    "survey.console_not_voted": {SECRETARY, PLANNER, ADMIN},
+    "survey.console_paper": {SECRETARY, ADMIN},
+    "survey.api_surveys": {SECRETARY, SECRETARY_OTHER, PLANNER, ADMIN},  # each their estates
+    "survey.api_results": {SECRETARY, PLANNER, ADMIN},
+    "survey.openapi": EVERYONE,
 }
 
 # These end the principal's session; it signs in again before each of them.
@@ -102,6 +122,7 @@ def world(app):
         elif who in staff:
             assert sign_in_staff(client, *staff[who]).status_code == 302
 
+    survey = make_survey(here)
     values = {
         "estate_code": here.code,
         "building": "1",
@@ -109,6 +130,10 @@ def world(app):
         "household_id": target.id,
         "fmt": "png",
         "pending_id": 999_999,
+        "survey_id": survey.id,
+        "item_id": survey.items[0].id,
+        "receipt": "NOSUCHRC",
+        "token_id": 999_999,
     }
     return sign_in, values
 
@@ -143,11 +168,14 @@ def test_every_route_for_every_principal(app, world):
             response = client.post(url) if method == "POST" else client.get(url)
             status, location = response.status_code, response.headers.get("Location", "")
             # An anonymous visitor is sent to sign in: staff pages remember where to return.
+            # An anonymous visitor is sent to sign in: staff to the staff sign-in (which
+            # remembers where to return), households to their estate's page or the start page.
+            households_only = EXPECTED[rule.endpoint] <= {HOUSEHOLD, HOUSEHOLD_OTHER}
             denied_anonymously = status == 302 and (
                 "/console/sign-in?next=" in location
-                or (rule.endpoint == "portal.home" and location == "/")
+                or (households_only and location in ("/", f"/e/{values['estate_code']}"))
             )
-            denied = status == 403 or denied_anonymously
+            denied = status in (401, 403) or denied_anonymously
             allowed = who in EXPECTED[rule.endpoint]
             if status >= 500:
                 failures.append(f"{method} {url} as {who}: {status}")
@@ -155,7 +183,7 @@ def test_every_route_for_every_principal(app, world):
                 failures.append(f"{method} {url} as {who}: denied ({status} {location})")
             elif not allowed and not denied:
                 failures.append(f"{method} {url} as {who}: allowed ({status})")
-            elif not allowed and who != ANONYMOUS and status != 403:
+            elif not allowed and who != ANONYMOUS and status not in (401, 403):
                 failures.append(f"{method} {url} as {who}: expected 403, got {status}")
             if before is not None and table_counts() != before:
                 failures.append(f"GET {url} as {who} changed the database")

@@ -12,8 +12,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from resident_portal.models import Role
+from survey import operations as survey_operations
+from survey.tally import Choice
 
-from .conftest import decode_qr, household, issue_code, make_estate, make_staff
+from .conftest import decode_qr, household, issue_code, make_estate, make_staff, make_survey
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -125,9 +127,11 @@ def test_resident_signs_in_in_english_and_in_large_text(app, live_server, browse
     page = phone(browser, live_server, requests)
     page.goto(f"{live_server}/e/meiyuan")
     page.get_by_role("button", name="English").click()
+    page.wait_for_load_state("load")
     assert page.locator("h1").inner_text() == "美苑小区"
     assert "Step 1 of 4" in page.content()
     page.get_by_role("button", name="Large text").click()
+    page.wait_for_load_state("load")  # the preference is a POST and a redirect: let it finish
     assert "large" in page.locator("html").get_attribute("class")
     size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     assert size >= 22
@@ -173,3 +177,72 @@ def test_printed_poster_qr_scans_from_the_screen(app, live_server, browser, data
     assert decode_qr(path.read_bytes()) == f"{live_server}/e/meiyuan"
     pdf = page.pdf(format="A4")
     assert pdf.startswith(b"%PDF")
+
+
+def test_resident_votes_changes_the_vote_and_checks_the_receipt(
+    app, live_server, browser, database_url
+):
+    estate = make_estate()
+    make_survey(estate, kind="consultation", max_priorities=2)
+    h = household(estate, "1", "1", "201")
+    code = issue_code(estate, h)
+    requests = []
+    page = phone(browser, live_server, requests)
+    page.goto(f"{live_server}/e/meiyuan/h/{h.id}?code={code}")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{live_server}/home")
+    page.get_by_role("link", name="屋面和电梯改造").click()
+    assert "意愿征询" in page.content()
+    items = page.locator("fieldset.item")
+    assert items.count() == 3
+    for index, choice in enumerate(["支持", "反对", "支持"]):
+        items.nth(index).get_by_text(choice, exact=True).click()
+    page.get_by_label("屋面防水").check()
+    page.get_by_label("您的建议（选填）").fill("先修屋顶，雨季快到了。")
+    shot(page, "08-ballot-zh", database_url)
+    assert_fits_phone(page)
+    page.get_by_role("button", name="提交表决票").click()
+    first_receipt = page.locator(".receipt").inner_text().strip()
+    assert len(first_receipt) == 8
+    shot(page, "09-receipt-zh", database_url)
+    # change the ballot: the page shows the earlier choices, the latest counts
+    page.get_by_role("link", name="查看或修改我的表决票").click()
+    assert items.nth(1).locator("input[value=oppose]").is_checked()
+    items.nth(1).get_by_text("支持", exact=True).click()
+    page.get_by_role("button", name="修改我的表决票").click()
+    second_receipt = page.locator(".receipt").inner_text().strip()
+    assert second_receipt != first_receipt
+    # anyone can check a receipt on the estate's page
+    page.goto(f"{live_server}/e/meiyuan/receipt")
+    page.get_by_label("回执码").fill(first_receipt)
+    page.get_by_role("button", name="查询").click()
+    assert "替代" in page.locator("main").inner_text()
+    page.get_by_label("回执码").fill(second_receipt)
+    page.get_by_role("button", name="查询").click()
+    assert "已计入统计" in page.locator("main").inner_text()
+    shot(page, "10-receipt-check-zh", database_url)
+    assert all(url.startswith(live_server) for url in requests), "external request"
+
+
+def test_planner_reads_results_with_charts(app, live_server, browser, database_url):
+    estate = make_estate()
+    survey = make_survey(estate)
+    for key, choice in [(("1", "1", "101"), "support"), (("1", "1", "201"), "oppose"),
+                        (("2", "1", "101"), "support")]:
+        h = household(estate, *key)
+        survey_operations.submit_ballot(survey, h, {i.id: Choice(choice) for i in survey.items})
+    username, password = make_staff(Role.PLANNER, estate)
+    page = browser.new_page(viewport=PHONE, device_scale_factor=2)
+    page.goto(f"{live_server}/console/sign-in")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.goto(f"{live_server}/console/meiyuan/surveys/{survey.id}")
+    assert page.locator("svg.chart").count() >= 5
+    # the bars are drawn by their own rects: nothing else may paint over them
+    chart_background = page.evaluate(
+        "getComputedStyle(document.querySelector('svg.chart')).backgroundColor"
+    )
+    assert chart_background == "rgba(0, 0, 0, 0)"
+    assert "未达到" in page.content()  # 3 of 4 owners, but 230.50 of 355.75 m² < 2/3
+    shot(page, "11-results-planner", database_url)

@@ -1,0 +1,60 @@
+"""`flask --app resident_portal survey create ESTATE FILE.json` and `survey export ID`."""
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from resident_portal.extensions import db
+from resident_portal.messages import describe_error, describe_problem
+from resident_portal.models import Estate
+from resident_portal.operations import OperationError
+
+from . import operations
+from .definition import parse_definition, to_definition
+from .models import Survey
+
+survey_cli = AppGroup("survey", help="Create surveys from JSON definitions, export them.")
+
+
+@survey_cli.command("create")
+@click.argument("estate_code")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def create(estate_code, file):
+    estate = db.session.scalar(select(Estate).where(Estate.code == estate_code.lower()))
+    if estate is None:
+        raise click.ClickException(_("No estate has the code %(code)s.", code=estate_code))
+    try:
+        data = json.loads(file.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        message = _("The file is not valid JSON: %(error)s", error=str(error))
+        raise click.ClickException(message) from None
+    definition, problems = parse_definition(data)
+    if problems:
+        for problem in problems:
+            click.echo(describe_problem(problem), err=True)
+        sys.exit(1)
+    try:
+        survey = operations.create_survey(estate, definition)
+    except OperationError as error:
+        raise click.ClickException(describe_error(error)) from None
+    click.echo(
+        _("Survey %(id)s created with %(count)s items.", id=survey.id, count=len(survey.items))
+    )
+
+
+@survey_cli.command("export")
+@click.argument("survey_id", type=int)
+def export(survey_id):
+    survey = db.session.get(Survey, survey_id)
+    if survey is None:
+        raise click.ClickException(_("No survey has the number %(id)s.", id=survey_id))
+    click.echo(json.dumps(to_definition(survey), ensure_ascii=False, indent=2))
+
+
+def init_app(app) -> None:
+    app.cli.add_command(survey_cli)

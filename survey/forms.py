@@ -1,0 +1,123 @@
+"""Forms of surveys and ballots. Ballot forms are built per survey: one radio group per item."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .catalogue import CATALOGUE
+from .models import CATEGORY_LABELS, CHOICE_LABELS, KIND_LABELS, MATTER_LABELS, Survey
+from .operations import MAX_SUGGESTION
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SurveyForm(FlaskForm):
+    title = StringField(_l("Title (Chinese)"), validators=[DataRequired(), Length(max=200)])
+    title_en = StringField(_l("Title (English)"), validators=[Optional(), Length(max=200)])
+    kind = RadioField(
+        _l("Kind"),
+        choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()],
+        validators=[DataRequired()],
+    )
+    matter = SelectField(
+        _l("Art. 278 matter (formal decisions only)"),
+        choices=[SelectChoice("", "—")]
+        + [SelectChoice(m.value, label) for m, label in MATTER_LABELS.items()],
+        validators=[Optional()],
+    )
+    scope = SelectField(_l("Who votes"), validators=[Optional()])
+    opens_at = DateTimeLocalField(
+        _l("Opens (Beijing time)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+    closes_at = DateTimeLocalField(
+        _l("Closes (Beijing time)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+    max_priorities = IntegerField(
+        _l("Priority picks allowed (consultations; 0 for none)"),
+        default=0,
+        validators=[InputRequired(), NumberRange(min=0, max=60)],
+    )
+    allow_suggestion = BooleanField(_l("Ask for a written suggestion"), default=True)
+    items = MultiCheckboxField(
+        _l("Renovation items"),
+        choices=[SelectChoice(i.key, f"{i.title} · {i.title_en}") for i in CATALOGUE],
+    )
+
+    def set_scope_choices(self, estate) -> None:
+        choices = [SelectChoice("", _l("The whole estate"))]
+        for building in estate.sorted_buildings:
+            choices.append(
+                SelectChoice(f"b:{building.number}", _l("Building %(b)s", b=building.number))
+            )
+            for unit in building.sorted_units:
+                choices.append(
+                    SelectChoice(
+                        f"u:{building.number}:{unit.number}",
+                        _l("Building %(b)s, unit %(u)s", b=building.number, u=unit.number),
+                    )
+                )
+        self.scope.choices = choices
+
+
+class ItemForm(FlaskForm):
+    category = SelectField(
+        _l("Category"),
+        choices=[SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()],
+        validators=[DataRequired()],
+    )
+    title = StringField(_l("Title (Chinese)"), validators=[DataRequired(), Length(max=200)])
+    title_en = StringField(_l("Title (English)"), validators=[Optional(), Length(max=200)])
+    description = TextAreaField(_l("Description (Chinese)"), validators=[Length(max=2000)])
+    description_en = TextAreaField(_l("Description (English)"), validators=[Length(max=2000)])
+    estimated_cost = StringField(_l("Estimated cost (yuan)"), validators=[Optional()])
+
+
+def ballot_form(survey: Survey, locale: str, *, paper: bool = False, formdata=None):
+    """A form with `item_<id>` radio groups, priority picks and a suggestion when asked for."""
+
+    class BallotForm(FlaskForm):
+        pass
+
+    for item in survey.items:
+        setattr(
+            BallotForm,
+            f"item_{item.id}",
+            RadioField(
+                item.localized_title(locale),
+                choices=[SelectChoice(c.value, label) for c, label in CHOICE_LABELS.items()],
+                validators=[InputRequired(message=_l("Choose support, oppose or abstain."))],
+            ),
+        )
+    if survey.max_priorities:
+        BallotForm.priorities = MultiCheckboxField(
+            _l("Your priorities (choose up to %(count)s)", count=survey.max_priorities),
+            choices=[SelectChoice(str(i.id), i.localized_title(locale)) for i in survey.items],
+        )
+    if survey.allow_suggestion:
+        BallotForm.suggestion = TextAreaField(
+            _l("Your suggestion (optional)"), validators=[Length(max=MAX_SUGGESTION)]
+        )
+    if paper:
+        BallotForm.household = SelectField(_l("Household"), validators=[DataRequired()])
+        BallotForm.reason = StringField(
+            _l("Why is this ballot entered by staff?"),
+            validators=[DataRequired(message=_l("Give the reason.")), Length(max=500)],
+        )
+    form = BallotForm(formdata=formdata) if formdata is not None else BallotForm()
+    form.item_fields = [(item, form[f"item_{item.id}"]) for item in survey.items]
+    return form

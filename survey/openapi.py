@@ -1,0 +1,199 @@
+"""The OpenAPI 3 description of the read-only results API, served at /api/v1/openapi.json."""
+
+COUNT = {
+    "type": "object",
+    "required": ["households", "heads", "area_m2"],
+    "properties": {
+        "households": {"type": "integer", "minimum": 0},
+        "heads": {"type": "integer", "minimum": 0, "description": "owners, each counted once"},
+        "area_m2": {"type": "string", "pattern": r"^\d+\.\d{2}$", "description": "exact, m²"},
+    },
+}
+CHOICE = {
+    "type": "object",
+    "required": ["heads", "area_m2"],
+    "properties": {
+        "heads": COUNT["properties"]["heads"],
+        "area_m2": COUNT["properties"]["area_m2"],
+    },
+}
+ITEM = {
+    "type": "object",
+    "required": [
+        "id",
+        "title",
+        "category",
+        "support",
+        "oppose",
+        "abstain",
+        "priority_picks",
+        "approved",
+    ],
+    "properties": {
+        "id": {"type": "integer"},
+        "title": {"type": "string"},
+        "category": {"type": "string", "enum": ["basic", "improvement", "upgrade"]},
+        "support": {"$ref": "#/components/schemas/Choice"},
+        "oppose": {"$ref": "#/components/schemas/Choice"},
+        "abstain": {"$ref": "#/components/schemas/Choice"},
+        "priority_picks": {"type": "integer", "minimum": 0},
+        "approved": {
+            "type": ["boolean", "null"],
+            "description": "formal decisions only: quorum met and the rule satisfied",
+        },
+    },
+}
+SURVEY = {
+    "type": "object",
+    "required": ["id", "title", "kind", "rule", "scope", "status", "opens_at", "closes_at"],
+    "properties": {
+        "id": {"type": "integer"},
+        "title": {"type": "string"},
+        "kind": {"type": "string", "enum": ["consultation", "decision"]},
+        "rule": {"type": ["string", "null"], "enum": ["majority", "three_quarters", None]},
+        "scope": {
+            "type": "object",
+            "required": ["estate", "building", "unit"],
+            "properties": {
+                "estate": {"type": "string"},
+                "building": {"type": ["string", "null"]},
+                "unit": {"type": ["string", "null"]},
+            },
+        },
+        "status": {"type": "string", "enum": ["draft", "open", "closed"]},
+        "opens_at": {"type": "string", "format": "date-time"},
+        "closes_at": {"type": "string", "format": "date-time"},
+    },
+}
+RESULTS = {
+    "type": "object",
+    "required": ["survey", "eligible", "participated", "quorum_met", "items", "by_building"],
+    "properties": {
+        "survey": {"$ref": "#/components/schemas/Survey"},
+        "eligible": {"$ref": "#/components/schemas/Count"},
+        "participated": {"$ref": "#/components/schemas/Count"},
+        "quorum_met": {"type": ["boolean", "null"]},
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
+        "by_building": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["building", "eligible", "participated", "items"],
+                "properties": {
+                    "building": {"type": "string"},
+                    "eligible": {"$ref": "#/components/schemas/Count"},
+                    "participated": {"$ref": "#/components/schemas/Count"},
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
+                },
+            },
+        },
+    },
+}
+ERROR = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
+}
+
+
+def _errors(*codes):
+    text = {
+        401: "no valid token or session",
+        403: "not allowed for this estate",
+        404: "no such survey or estate",
+    }
+    return {
+        str(c): {
+            "description": text[c],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for c in codes
+    }
+
+
+def document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Resident Portal results API",
+            "version": "1",
+            "description": "Read-only survey results for staff. Authenticate with a staff "
+            "session or `Authorization: Bearer <token>` (tokens are created in the console). "
+            "Aggregates only: no names, no single ballots.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": {
+            "/surveys": {
+                "get": {
+                    "summary": "Surveys of the estates the caller may read",
+                    "parameters": [
+                        {
+                            "name": "estate",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                            "description": "estate code",
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "surveys",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["surveys"],
+                                        "properties": {
+                                            "surveys": {
+                                                "type": "array",
+                                                "items": {"$ref": "#/components/schemas/Survey"},
+                                            }
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        **_errors(401, 403, 404),
+                    },
+                }
+            },
+            "/surveys/{survey_id}/results": {
+                "get": {
+                    "summary": "Live results of one survey",
+                    "parameters": [
+                        {
+                            "name": "survey_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "results",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Results"}
+                                }
+                            },
+                        },
+                        **_errors(401, 403, 404),
+                    },
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "rp_session"},
+            },
+            "schemas": {
+                "Count": COUNT,
+                "Choice": CHOICE,
+                "Item": ITEM,
+                "Survey": SURVEY,
+                "Results": RESULTS,
+                "Error": ERROR,
+            },
+        },
+    }
