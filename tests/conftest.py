@@ -99,15 +99,20 @@ def make_app(database_url, **overrides):
     return app
 
 
+def empty_tables() -> None:
+    """Delete every row, children first (the schema itself stays, built once per session)."""
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
 @pytest.fixture
 def app(database_url):
     app = make_app(database_url)
     with app.app_context():
         yield app
         db.session.rollback()
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        db.session.commit()
+        empty_tables()
         db.session.remove()
         db.engine.dispose()
 

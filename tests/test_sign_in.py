@@ -15,6 +15,7 @@ from resident_portal.models import AuthSession, Role, StaffUser
 from .conftest import (
     REDIS_URL,
     SAMPLE_ROWS,
+    empty_tables,
     household,
     issue_code,
     make_app,
@@ -225,9 +226,7 @@ def test_rate_limits_are_shared_across_processes_through_redis(database_url):
         assert one.post(f"/e/meiyuan/h/{hid}", data={"code": "AAAAAAAAAA"}).status_code == 429
     finally:
         with first.app_context():
-            for table in reversed(db.metadata.sorted_tables):
-                db.session.execute(table.delete())
-            db.session.commit()
+            empty_tables()
             db.engine.dispose()
         with second.app_context():
             db.engine.dispose()

@@ -20,6 +20,7 @@ from survey.tally import Choice
 
 from .conftest import (
     close_survey,
+    empty_tables,
     household,
     issue_code,
     make_app,
@@ -452,7 +453,5 @@ def test_two_phones_of_one_household_at_the_same_instant(database_url):
             assert count(BallotRevision) == 2
     finally:
         with app.app_context():
-            for table in reversed(db.metadata.sorted_tables):
-                db.session.execute(table.delete())
-            db.session.commit()
+            empty_tables()
             db.engine.dispose()

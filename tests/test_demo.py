@@ -1,0 +1,31 @@
+"""The README's first command builds the demo estate: it must work, and work twice."""
+
+from sqlalchemy import func, select
+
+from resident_portal.extensions import db
+from resident_portal.models import Household, Role, StaffUser
+from survey.models import Survey
+
+from .conftest import sign_in_household, sign_in_staff
+
+
+def test_demo_builds_a_usable_estate_and_can_run_again(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0, second.output
+    assert db.session.scalar(select(func.count()).select_from(Household)) == 144
+    assert db.session.scalar(select(func.count()).select_from(Survey)) == 2
+    assert db.session.scalar(select(func.count()).select_from(StaffUser)) == len(Role)
+    # the printed household code and staff passwords work (the second run's, which re-issued)
+    lines = second.output.splitlines()
+    code = next(line for line in lines if "access code" in line).split()[-1]
+    household = db.session.scalar(select(Household).order_by(Household.id))
+    client = app.test_client()
+    assert sign_in_household(client, household.estate, household, code).status_code == 302
+    assert "1栋1单元加装电梯表决" in client.get("/home").get_data(as_text=True)
+    for role in Role:
+        line = next(line for line in lines if line.strip().startswith(role.value))
+        username, password = line.split()[1], line.split()[-1]
+        assert sign_in_staff(app.test_client(), username, password).status_code == 302
