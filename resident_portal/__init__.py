@@ -50,6 +50,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     ratelimit.init_app(app)
 
+    from contributions import blueprint as contributions_blueprint
     from survey import blueprint as survey_blueprint
     from survey import cli as survey_cli
 
@@ -58,6 +59,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.register_blueprint(blueprint.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(survey_blueprint.bp)
+    app.register_blueprint(contributions_blueprint.bp)
     cli.init_app(app)
     survey_cli.init_app(app)
 

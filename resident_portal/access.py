@@ -45,9 +45,13 @@ class Permission(enum.StrEnum):
     SURVEY_RESULTS = "survey.results"  # live results, exports, the results API
     SURVEY_PAPER = "survey.paper"  # enter paper ballots
     VOTE = "survey.vote"  # a household votes in surveys covering it
+    PLEDGE = "contributions.pledge"  # a household pledges to campaigns covering it
+    CAMPAIGN_VIEW = "contributions.view"  # tracker, door-to-door list, exports, elevators
+    CAMPAIGN_MANAGE = "contributions.manage"  # create campaigns and elevator projects
+    PAYMENTS_RECORD = "contributions.record"  # record offline pledges and payments received
 
 
-HOUSEHOLD_PERMISSIONS = frozenset({Permission.HOUSEHOLD_HOME, Permission.VOTE})
+HOUSEHOLD_PERMISSIONS = frozenset({Permission.HOUSEHOLD_HOME, Permission.VOTE, Permission.PLEDGE})
 STAFF_PERMISSIONS = frozenset(Permission) - HOUSEHOLD_PERMISSIONS
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -66,6 +70,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SURVEY_MANAGE,
             Permission.SURVEY_RESULTS,
             Permission.SURVEY_PAPER,
+            Permission.CAMPAIGN_VIEW,
+            Permission.CAMPAIGN_MANAGE,
+            Permission.PAYMENTS_RECORD,
         }
     ),
     # Planners review the estate and its results, with personal data masked.
@@ -78,6 +85,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SURVEY_VIEW,
             Permission.SURVEY_MANAGE,
             Permission.SURVEY_RESULTS,
+            Permission.CAMPAIGN_VIEW,
+            Permission.CAMPAIGN_MANAGE,
         }
     ),
     Role.CONTRACTOR: frozenset({Permission.CONSOLE}),

@@ -191,18 +191,38 @@ def _demo_surveys(estate: Estate) -> list:
     end = (utcnow() + timedelta(days=30)).isoformat() + "+00:00"
 
     def items(*keys):
-        return [{"category": BY_KEY[k].category.value, "title": BY_KEY[k].title,
-                 "title_en": BY_KEY[k].title_en, "description": BY_KEY[k].description,
-                 "description_en": BY_KEY[k].description_en} for k in keys]
+        return [
+            {
+                "category": BY_KEY[k].category.value,
+                "title": BY_KEY[k].title,
+                "title_en": BY_KEY[k].title_en,
+                "description": BY_KEY[k].description,
+                "description_en": BY_KEY[k].description_en,
+            }
+            for k in keys
+        ]
 
     definitions = [
-        {"title": "美苑小区改造项目意愿征询", "title_en": "Which renovation items do you want?",
-         "kind": "consultation", "opens_at": start, "closes_at": end, "max_priorities": 2,
-         "allow_suggestion": True,
-         "items": items("roof", "exterior_walls", "stairwells", "parking", "canteen")},
-        {"title": "1栋1单元加装电梯表决", "title_en": "Elevator for building 1, unit 1",
-         "kind": "decision", "matter": "renovate", "scope": {"building": "1", "unit": "1"},
-         "opens_at": start, "closes_at": end, "items": items("elevators")},
+        {
+            "title": "美苑小区改造项目意愿征询",
+            "title_en": "Which renovation items do you want?",
+            "kind": "consultation",
+            "opens_at": start,
+            "closes_at": end,
+            "max_priorities": 2,
+            "allow_suggestion": True,
+            "items": items("roof", "exterior_walls", "stairwells", "parking", "canteen"),
+        },
+        {
+            "title": "1栋1单元加装电梯表决",
+            "title_en": "Elevator for building 1, unit 1",
+            "kind": "decision",
+            "matter": "renovate",
+            "scope": {"building": "1", "unit": "1"},
+            "opens_at": start,
+            "closes_at": end,
+            "items": items("elevators"),
+        },
     ]
     created = []
     for data in definitions:

@@ -82,3 +82,31 @@ class ApiTokenForm(FlaskForm):
             Length(max=100),
         ],
     )
+
+
+def scope_choices(estate) -> list[SelectChoice]:
+    """ "The whole estate", each building, each unit: for forms of surveys and campaigns.
+    Values: "", "b:<building>", "u:<building>:<unit>" (see parse_scope)."""
+    choices = [SelectChoice("", _l("The whole estate"))]
+    for building in estate.sorted_buildings:
+        choices.append(
+            SelectChoice(f"b:{building.number}", _l("Building %(b)s", b=building.number))
+        )
+        for unit in building.sorted_units:
+            choices.append(
+                SelectChoice(
+                    f"u:{building.number}:{unit.number}",
+                    _l("Building %(b)s, unit %(u)s", b=building.number, u=unit.number),
+                )
+            )
+    return choices
+
+
+def parse_scope(value: str | None) -> tuple[str | None, str | None]:
+    """The (building, unit) numbers of a scope_choices value."""
+    if value and value.startswith("b:"):
+        return value[2:], None
+    if value and value.startswith("u:"):
+        _, building, unit = value.split(":", 2)
+        return building, unit
+    return None, None

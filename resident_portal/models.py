@@ -72,6 +72,23 @@ def enum_column(enum_class, name, length=20):
     )
 
 
+class EstateScope:
+    """Columns and rule of anything addressed to an estate, one of its buildings or one unit
+    (surveys, campaigns). The unit_in_building check goes in each table's __table_args__."""
+
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"), index=True)
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+
+    def covers(self, household: "Household") -> bool:
+        unit = household.unit
+        return (
+            unit.building.estate_id == self.estate_id
+            and (self.building_id is None or unit.building_id == self.building_id)
+            and (self.unit_id is None or unit.id == self.unit_id)
+        )
+
+
 class Estate(db.Model):
     __tablename__ = "estate"
     __table_args__ = (

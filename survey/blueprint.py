@@ -25,7 +25,7 @@ from resident_portal import access
 from resident_portal.access import Permission, estate_from_url, public, require
 from resident_portal.blueprint import home_panel
 from resident_portal.extensions import db
-from resident_portal.forms import ConfirmForm
+from resident_portal.forms import ConfirmForm, parse_scope, scope_choices
 from resident_portal.messages import describe_error, describe_problem
 from resident_portal.models import Estate, Household, format_area, utcnow
 from resident_portal.money import format_fen, parse_yuan
@@ -252,12 +252,8 @@ def console_list(estate_code):
 
 
 def _definition_from_form(form: SurveyForm) -> dict:
-    scope = {}
-    if form.scope.data and form.scope.data.startswith("b:"):
-        scope = {"building": form.scope.data[2:]}
-    elif form.scope.data and form.scope.data.startswith("u:"):
-        _, building, unit = form.scope.data.split(":", 2)
-        scope = {"building": building, "unit": unit}
+    building, unit = parse_scope(form.scope.data)
+    scope = {"building": building, "unit": unit}
     picked = [BY_KEY[key] for key in form.items.data if key in BY_KEY]
     return {
         "title": form.title.data,
@@ -286,7 +282,7 @@ def _definition_from_form(form: SurveyForm) -> dict:
 @require(Permission.SURVEY_MANAGE)
 def console_new(estate_code):
     form = SurveyForm()
-    form.set_scope_choices(g.estate)
+    form.scope.choices = scope_choices(g.estate)
     problems = []
     if form.validate_on_submit():
         definition, problems = parse_definition(_definition_from_form(form))

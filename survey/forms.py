@@ -58,21 +58,6 @@ class SurveyForm(FlaskForm):
         choices=[SelectChoice(i.key, f"{i.title} · {i.title_en}") for i in CATALOGUE],
     )
 
-    def set_scope_choices(self, estate) -> None:
-        choices = [SelectChoice("", _l("The whole estate"))]
-        for building in estate.sorted_buildings:
-            choices.append(
-                SelectChoice(f"b:{building.number}", _l("Building %(b)s", b=building.number))
-            )
-            for unit in building.sorted_units:
-                choices.append(
-                    SelectChoice(
-                        f"u:{building.number}:{unit.number}",
-                        _l("Building %(b)s, unit %(u)s", b=building.number, u=unit.number),
-                    )
-                )
-        self.scope.choices = choices
-
 
 class ItemForm(FlaskForm):
     category = SelectField(

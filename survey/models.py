@@ -18,7 +18,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from resident_portal.extensions import db
-from resident_portal.models import Building, Estate, Household, StaffUser, Unit, enum_column, utcnow
+from resident_portal.models import (
+    Building,
+    Estate,
+    EstateScope,
+    Household,
+    StaffUser,
+    Unit,
+    enum_column,
+    utcnow,
+)
 
 from .tally import Choice, Rule
 
@@ -125,7 +134,7 @@ class BallotSource(enum.StrEnum):
     PAPER = "paper"  # entered by a secretary, with a reason
 
 
-class Survey(db.Model):
+class Survey(EstateScope, db.Model):
     __tablename__ = "survey"
     __table_args__ = (
         CheckConstraint(
@@ -140,9 +149,6 @@ class Survey(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"), index=True)
-    building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id"))
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
     title: Mapped[str] = mapped_column(String(200))
     title_en: Mapped[str] = mapped_column(String(200), default="")
     kind: Mapped[SurveyKind] = mapped_column(enum_column(SurveyKind, "survey_kind"))
@@ -169,14 +175,6 @@ class Survey(db.Model):
         if now < self.opens_at:
             return SurveyStatus.DRAFT
         return SurveyStatus.OPEN if now < self.closes_at else SurveyStatus.CLOSED
-
-    def covers(self, household: Household) -> bool:
-        unit = household.unit
-        return (
-            unit.building.estate_id == self.estate_id
-            and (self.building_id is None or unit.building_id == self.building_id)
-            and (self.unit_id is None or unit.id == self.unit_id)
-        )
 
     def localized_title(self, locale: str) -> str:
         return self.title_en if locale == "en" and self.title_en else self.title

@@ -32,28 +32,42 @@ def new_receipt() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(RECEIPT_LENGTH))
 
 
-def create_survey(estate: Estate, definition: SurveyDefinition, *, staff_user=None) -> Survey:
+def resolve_scope(estate: Estate, building_number: str | None, unit_number: str | None):
+    """The building and unit a survey or campaign is addressed to (None, None: the estate)."""
     building = unit = None
-    if definition.building:
+    if building_number:
         building = db.session.scalar(
             select(Building).where(
-                Building.estate_id == estate.id, Building.number == definition.building
+                Building.estate_id == estate.id, Building.number == building_number
             )
         )
         if building is None:
             raise OperationError(
-                N_("The estate has no building %(building)s."), building=definition.building
+                N_("The estate has no building %(building)s."), building=building_number
             )
-    if definition.unit:
+    if unit_number:
         unit = db.session.scalar(
-            select(Unit).where(Unit.building_id == building.id, Unit.number == definition.unit)
+            select(Unit).where(Unit.building_id == building.id, Unit.number == unit_number)
         )
         if unit is None:
             raise OperationError(
                 N_("Building %(building)s has no unit %(unit)s."),
-                building=definition.building,
-                unit=definition.unit,
+                building=building_number,
+                unit=unit_number,
             )
+    return building, unit
+
+
+def create_survey(estate: Estate, definition: SurveyDefinition, *, staff_user=None) -> Survey:
+    survey = add_survey(estate, definition, staff_user=staff_user)
+    db.session.commit()
+    return survey
+
+
+def add_survey(estate: Estate, definition: SurveyDefinition, *, staff_user=None) -> Survey:
+    """Add the survey to the current transaction without committing (for callers that create
+    more in the same transaction, like an elevator project and its consent vote)."""
+    building, unit = resolve_scope(estate, definition.building, definition.unit)
     survey = Survey(
         estate_id=estate.id,
         building=building,
@@ -73,7 +87,6 @@ def create_survey(estate: Estate, definition: SurveyDefinition, *, staff_user=No
     audit(
         "survey.create", staff_user=staff_user, estate=estate, survey=survey.id, title=survey.title
     )
-    db.session.commit()
     return survey
 
 

@@ -270,3 +270,24 @@ def close_survey(survey):
     survey.closes_at = utcnow() - timedelta(seconds=1)
     survey.opens_at = survey.closes_at - timedelta(days=1)
     db.session.commit()
+
+
+def make_elevator_project(estate, building="1", unit="1", **costs):
+    """An elevator project (vote open for a week, pledges for a month) with round figures:
+    ¥600,000 cost, ¥150,000 subsidy, nothing from the maintenance fund: ¥450,000 to share."""
+    from datetime import timedelta
+
+    from contributions import operations as contribution_operations
+    from resident_portal.models import utcnow
+
+    target = next(u for b in estate.buildings if b.number == building for u in b.units
+                  if u.number == unit)
+    fields = contribution_operations.ElevatorFields(
+        equipment_fen=costs.get("equipment_fen", 45_000_000),
+        installation_fen=costs.get("installation_fen", 15_000_000), design_fen=0, pipes_fen=0,
+        other_fen=0, subsidy_fixed_fen=costs.get("subsidy_fixed_fen", 15_000_000),
+        subsidy_basis_points=0, subsidy_cap_fen=None, maintenance_fund_fen=0,
+    )
+    return contribution_operations.create_elevator_project(
+        target, fields, utcnow() + timedelta(days=7), utcnow() + timedelta(days=30)
+    )

@@ -12,6 +12,7 @@ from resident_portal.models import Role
 from .conftest import (
     household,
     issue_code,
+    make_elevator_project,
     make_estate,
     make_staff,
     make_survey,
@@ -83,6 +84,19 @@ EXPECTED = {
     "survey.api_surveys": {SECRETARY, SECRETARY_OTHER, PLANNER, ADMIN},  # each their estates
     "survey.api_results": {SECRETARY, PLANNER, ADMIN},
     "survey.openapi": EVERYONE,
+    "contributions.pledge": {HOUSEHOLD},
+    "contributions.withdraw": {HOUSEHOLD},
+    "contributions.public_totals": EVERYONE,
+    "contributions.console_list": {SECRETARY, PLANNER, ADMIN},
+    "contributions.console_new": {SECRETARY, PLANNER, ADMIN},
+    "contributions.console_tracker": {SECRETARY, PLANNER, ADMIN},
+    "contributions.console_not_answered": {SECRETARY, PLANNER, ADMIN},
+    "contributions.console_export": {SECRETARY, PLANNER, ADMIN},
+    "contributions.console_pledge": {SECRETARY, ADMIN},
+    "contributions.console_payment": {SECRETARY, ADMIN},
+    "contributions.elevator_new": {SECRETARY, PLANNER, ADMIN},
+    "contributions.elevator": {SECRETARY, PLANNER, ADMIN},
+    "contributions.elevator_edit": {SECRETARY, PLANNER, ADMIN},
 }
 
 # These end the principal's session; it signs in again before each of them.
@@ -123,6 +137,7 @@ def world(app):
             assert sign_in_staff(client, *staff[who]).status_code == 302
 
     survey = make_survey(here)
+    project = make_elevator_project(here)
     values = {
         "estate_code": here.code,
         "building": "1",
@@ -134,6 +149,8 @@ def world(app):
         "item_id": survey.items[0].id,
         "receipt": "NOSUCHRC",
         "token_id": 999_999,
+        "campaign_id": project.campaign_id,
+        "project_id": project.id,
     }
     return sign_in, values
 

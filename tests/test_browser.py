@@ -9,13 +9,23 @@ import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from resident_portal.models import Role
 from survey import operations as survey_operations
 from survey.tally import Choice
 
-from .conftest import decode_qr, household, issue_code, make_estate, make_staff, make_survey
+from .conftest import (
+    SAMPLE_ROWS,
+    decode_qr,
+    household,
+    issue_code,
+    make_elevator_project,
+    make_estate,
+    make_staff,
+    make_survey,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -246,3 +256,36 @@ def test_planner_reads_results_with_charts(app, live_server, browser, database_u
     assert chart_background == "rgba(0, 0, 0, 0)"
     assert "未达到" in page.content()  # 3 of 4 owners, but 230.50 of 355.75 m² < 2/3
     shot(page, "11-results-planner", database_url)
+
+
+def test_sixth_floor_resident_sees_and_pledges_the_elevator_share(
+    app, live_server, browser, database_url
+):
+    from contributions import operations as contribution_operations
+    from contributions.models import Pledge
+    from resident_portal.extensions import db
+
+    estate = make_estate(rows=SAMPLE_ROWS)
+    project = make_elevator_project(estate)
+    h = household(estate, "1", "1", "601")
+    share = contribution_operations.elevator_split(project).shares[h.id]
+    shown = f"{share // 100:,}.{share % 100:02d}"
+    code = issue_code(estate, h)
+    requests = []
+    page = phone(browser, live_server, requests)
+    page.goto(f"{live_server}/e/meiyuan/h/{h.id}?code={code}")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{live_server}/home")
+    page.locator(f"a[href='/campaigns/{project.campaign_id}']").click()
+    main = page.locator("main").inner_text()
+    assert f"¥{shown}" in main and "1.200" in main  # the share and the 6th floor's coefficient
+    assert "征求意见中" in main  # the unit is still voting: pledges are conditional
+    assert page.get_by_label("金额（元）").input_value() == shown.replace(",", "")
+    page.get_by_label("出资方式").select_option("provident_fund")
+    shot(page, "12-elevator-share-zh", database_url)
+    assert_fits_phone(page)
+    page.get_by_role("button", name="认缴", exact=True).click()
+    assert "已记录" in page.locator("main").inner_text()
+    pledge = db.session.scalar(select(Pledge).where(Pledge.household_id == h.id))
+    assert pledge.amount_fen == share and pledge.share_fen == share
+    assert all(url.startswith(live_server) for url in requests), "external request"

@@ -1,0 +1,182 @@
+"""Forms of campaigns, pledges, payments and elevator projects. Amounts are typed in yuan and
+turned into integer fen by resident_portal.money.parse_yuan."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from resident_portal.money import parse_yuan
+
+from .models import CHANNEL_LABELS, SUGGESTION_LABELS
+
+
+class Yuan:
+    """Validator: an amount in yuan with at most two decimals (negative if `allow_negative`)."""
+
+    def __init__(self, allow_negative=False, required=True):
+        self.allow_negative = allow_negative
+        self.required = required
+
+    def __call__(self, form, field):
+        text = (field.data or "").strip()
+        if not text and not self.required:
+            field.fen = None
+            return
+        negative = self.allow_negative and text.startswith("-")
+        try:
+            fen = parse_yuan(text[1:] if negative else text)
+        except ValueError:
+            raise ValidationError(_l("Type an amount in yuan, such as 1200 or 99.50.")) from None
+        field.fen = -fen if negative else fen
+
+
+def yuan_field(label, **kwargs):
+    return StringField(label, validators=[Yuan(**kwargs)], render_kw={"inputmode": "decimal"})
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+CHANNEL_CHOICES = [SelectChoice(c.value, label) for c, label in CHANNEL_LABELS.items()]
+
+
+class CampaignForm(FlaskForm):
+    title = StringField(_l("Title (Chinese)"), validators=[DataRequired(), Length(max=200)])
+    title_en = StringField(_l("Title (English)"), validators=[Optional(), Length(max=200)])
+    purpose = TextAreaField(_l("What the money is for"), validators=[Length(max=2000)])
+    scope = SelectField(_l("Who is asked"), validators=[Optional()])
+    target = yuan_field(_l("Target (yuan)"))
+    deadline = DateTimeLocalField(
+        _l("Deadline (Beijing time)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+    suggestion_kind = RadioField(
+        _l("Suggested amount per household"),
+        choices=[SelectChoice(k.value, label) for k, label in SUGGESTION_LABELS.items()],
+        default="flat",
+        validators=[DataRequired()],
+    )
+    flat = yuan_field(_l("Fixed amount (yuan)"), required=False)
+    per_m2 = yuan_field(_l("Amount per m² (yuan)"), required=False)
+    channels = MultiCheckboxField(
+        _l("Accepted ways to contribute"), choices=CHANNEL_CHOICES, default=["direct"]
+    )
+
+
+class PledgeForm(FlaskForm):
+    amount = yuan_field(_l("Amount (yuan)"))
+    channel = SelectField(_l("How you will contribute"), validators=[DataRequired()])
+    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class StaffPledgeForm(PledgeForm):
+    household = SelectField(_l("Household"), validators=[DataRequired()])
+    reason = StringField(
+        _l("How was this pledge made?"),
+        validators=[DataRequired(message=_l("Give the reason.")), Length(max=500)],
+    )
+
+
+class PaymentForm(FlaskForm):
+    household = SelectField(_l("Household"), validators=[DataRequired()])
+    amount = yuan_field(
+        _l("Amount received (yuan; negative to correct an entry)"), allow_negative=True
+    )
+    paid_on = DateField(_l("Date received"), validators=[DataRequired()])
+    receipt_number = StringField(_l("Receipt number"), validators=[Optional(), Length(max=64)])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+
+
+class ElevatorForm(FlaskForm):
+    equipment = yuan_field(_l("Equipment (yuan)"))
+    installation = yuan_field(_l("Installation (yuan)"))
+    design = yuan_field(_l("Design (yuan)"), required=False)
+    pipes = yuan_field(_l("Moving pipes and lines (yuan)"), required=False)
+    other = yuan_field(_l("Other costs (yuan)"), required=False)
+    subsidy_kind = RadioField(
+        _l("Government subsidy"),
+        choices=[
+            SelectChoice("fixed", _l("A fixed amount")),
+            SelectChoice("percent", _l("A percentage of the cost, with a cap")),
+        ],
+        default="fixed",
+        validators=[DataRequired()],
+    )
+    subsidy_fixed = yuan_field(_l("Subsidy amount (yuan)"), required=False)
+    subsidy_percent = StringField(
+        _l("Subsidy percentage"), validators=[Optional()], render_kw={"inputmode": "decimal"}
+    )
+    subsidy_cap = yuan_field(_l("Subsidy cap (yuan)"), required=False)
+    maintenance_fund = yuan_field(_l("Paid from the maintenance fund (yuan)"), required=False)
+
+    def validate_subsidy_percent(self, field):
+        from decimal import Decimal, InvalidOperation
+
+        field.basis_points = 0
+        if self.subsidy_kind.data != "percent":
+            return
+        try:
+            value = Decimal((field.data or "").strip().rstrip("%"))
+        except InvalidOperation:
+            raise ValidationError(_l("Type a percentage such as 40 or 37.5.")) from None
+        if not (0 <= value <= 100) or value != value.quantize(Decimal("0.01")):
+            raise ValidationError(_l("Type a percentage such as 40 or 37.5."))
+        field.basis_points = int(value * 100)
+
+
+class NewElevatorForm(ElevatorForm):
+    unit = SelectField(_l("Unit"), validators=[DataRequired()])
+    vote_closes_at = DateTimeLocalField(
+        _l("Consent vote closes (Beijing time)"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired()],
+    )
+    pledge_deadline = DateTimeLocalField(
+        _l("Pledges close (Beijing time)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+
+
+def parse_coefficients(data, floors: list[int]) -> tuple[dict[int, int], list[str]]:
+    """`coef_<floor>` fields (decimal coefficients, up to 3 decimals) as ‰ per floor."""
+    from decimal import Decimal, InvalidOperation
+
+    coefficients, errors = {}, []
+    for floor in floors:
+        text = (data.get(f"coef_{floor}") or "0").strip()
+        try:
+            value = Decimal(text)
+            if not (0 <= value <= 10) or value != value.quantize(Decimal("0.001")):
+                raise InvalidOperation
+        except InvalidOperation:
+            errors.append(
+                str(_l("Floor %(floor)s: type a coefficient such as 0, 0.8 or 1.25.", floor=floor))
+            )
+            continue
+        coefficients[floor] = int(value * 1000)
+    return coefficients, errors
+
+
+def parse_compensations(data, household_ids: list[int]) -> tuple[dict[int, int], list[str]]:
+    """`comp_<household id>` fields in yuan, as fen."""
+    amounts, errors = {}, []
+    for household_id in household_ids:
+        text = (data.get(f"comp_{household_id}") or "").strip()
+        if not text:
+            continue
+        try:
+            amounts[household_id] = parse_yuan(text)
+        except ValueError:
+            errors.append(str(_l("Compensation: type an amount in yuan, such as 5000.")))
+    return amounts, errors

@@ -1,0 +1,251 @@
+"""Where a campaign stands: totals, rates, by building and unit, who has not answered.
+
+One source for the resident's page, the public totals, the secretary's tracker and the exports.
+"""
+
+import csv
+import enum
+import io
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from resident_portal.extensions import db
+from resident_portal.models import Building, Household, Unit, format_area, natural_key
+from resident_portal.privacy import mask_name
+from survey.models import SurveyStatus
+from survey.results import compute as survey_results
+from survey.results import spreadsheet_safe
+
+from . import sharing
+from .models import Campaign, ElevatorProject, Payment, Pledge
+from .operations import elevator_split
+
+
+@dataclass
+class HouseholdLine:
+    household: Household
+    suggested_fen: int
+    pledge: Pledge | None
+    paid_fen: int
+
+    @property
+    def pledged_fen(self) -> int:
+        return self.pledge.amount_fen if self.pledge is not None and self.pledge.active else 0
+
+    @property
+    def answered(self) -> bool:
+        return self.pledge is not None  # a withdrawal is an answer too
+
+    @property
+    def overpaid(self) -> bool:
+        return self.paid_fen > self.pledged_fen
+
+
+@dataclass
+class Totals:
+    households: int = 0
+    answered: int = 0
+    pledged_households: int = 0
+    pledged_fen: int = 0
+    paid_fen: int = 0
+
+    def add(self, line: HouseholdLine) -> None:
+        self.households += 1
+        self.answered += line.answered
+        self.pledged_households += line.pledged_fen > 0
+        self.pledged_fen += line.pledged_fen
+        self.paid_fen += line.paid_fen
+
+
+@dataclass
+class Progress:
+    campaign: Campaign
+    target_fen: int
+    lines: list[HouseholdLine]
+    totals: Totals = field(default_factory=Totals)
+    by_building: dict = field(default_factory=dict)
+    by_unit: dict = field(default_factory=dict)
+
+    @property
+    def pledged_rate(self) -> int:  # ‰ of the target
+        return sharing.rate_permille(self.totals.pledged_fen, self.target_fen)
+
+    @property
+    def paid_rate(self) -> int:
+        return sharing.rate_permille(self.totals.paid_fen, self.target_fen)
+
+    @property
+    def answer_rate(self) -> int:
+        return sharing.rate_permille(self.totals.answered, self.totals.households)
+
+    def line(self, household_id: int) -> HouseholdLine | None:
+        return next((x for x in self.lines if x.household.id == household_id), None)
+
+
+def households_of(campaign: Campaign) -> list[Household]:
+    query = (
+        select(Household).join(Unit).join(Building).where(Building.estate_id == campaign.estate_id)
+    )
+    if campaign.building_id:
+        query = query.where(Building.id == campaign.building_id)
+    if campaign.unit_id:
+        query = query.where(Unit.id == campaign.unit_id)
+    return sorted(db.session.scalars(query), key=lambda h: h.sort_key)
+
+
+def suggestions(campaign: Campaign, households: list[Household]) -> dict[int, int]:
+    """Each household's suggested amount: its elevator share, or the campaign's formula."""
+    if campaign.elevator is not None:
+        shares = elevator_split(campaign.elevator).shares
+        return {h.id: shares.get(h.id, 0) for h in households}
+    return {
+        h.id: sharing.suggested_amount(campaign.flat_fen, campaign.per_m2_fen, h.area_centi_m2)
+        for h in households
+    }
+
+
+def progress(campaign: Campaign) -> Progress:
+    households = households_of(campaign)
+    suggested = suggestions(campaign, households)
+    pledges = {
+        p.household_id: p
+        for p in db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign.id))
+    }
+    paid = dict(
+        db.session.execute(
+            select(Payment.household_id, func.sum(Payment.amount_fen))
+            .where(Payment.campaign_id == campaign.id)
+            .group_by(Payment.household_id)
+        ).all()
+    )
+    result = Progress(campaign=campaign, target_fen=campaign.target_fen, lines=[])
+    for h in households:
+        line = HouseholdLine(h, suggested[h.id], pledges.get(h.id), int(paid.get(h.id, 0)))
+        result.lines.append(line)
+        result.totals.add(line)
+        result.by_building.setdefault(h.unit.building.number, Totals()).add(line)
+        result.by_unit.setdefault((h.unit.building.number, h.unit.number), Totals()).add(line)
+    result.by_building = dict(sorted(result.by_building.items(), key=lambda kv: natural_key(kv[0])))
+    result.by_unit = dict(
+        sorted(
+            result.by_unit.items(), key=lambda kv: (natural_key(kv[0][0]), natural_key(kv[0][1]))
+        )
+    )
+    return result
+
+
+# --- elevator status ----------------------------------------------------------------------
+
+
+class ElevatorStatus(enum.StrEnum):
+    COLLECTING_CONSENT = "collecting_consent"
+    NOT_AGREED = "not_agreed"
+    CONSENT_REACHED = "consent_reached"
+    FULLY_PLEDGED = "fully_pledged"
+    FULLY_PAID = "fully_paid"
+
+    @property
+    def label(self):
+        return ELEVATOR_STATUS_LABELS[self]
+
+
+ELEVATOR_STATUS_LABELS = {
+    ElevatorStatus.COLLECTING_CONSENT: _l("Collecting consent"),
+    ElevatorStatus.NOT_AGREED: _l("Consent not reached"),
+    ElevatorStatus.CONSENT_REACHED: _l("Consent reached, collecting pledges"),
+    ElevatorStatus.FULLY_PLEDGED: _l("Fully pledged"),
+    ElevatorStatus.FULLY_PAID: _l("Fully paid"),
+}
+ELEVATOR_STEPS = [
+    ElevatorStatus.COLLECTING_CONSENT,
+    ElevatorStatus.CONSENT_REACHED,
+    ElevatorStatus.FULLY_PLEDGED,
+    ElevatorStatus.FULLY_PAID,
+]
+
+
+def elevator_status(project: ElevatorProject, state: Progress) -> ElevatorStatus:
+    """The unit moves collecting consent → consent reached → fully pledged → fully paid; the
+    consent is the unit's formal decision (≥ 3/4), decided when its vote closes."""
+    if project.survey.status() is not SurveyStatus.CLOSED:
+        return ElevatorStatus.COLLECTING_CONSENT
+    if not survey_results(project.survey).overall.items[0].approved:
+        return ElevatorStatus.NOT_AGREED
+    if state.target_fen and state.totals.paid_fen >= state.target_fen:
+        return ElevatorStatus.FULLY_PAID
+    if state.target_fen and state.totals.pledged_fen >= state.target_fen:
+        return ElevatorStatus.FULLY_PLEDGED
+    return ElevatorStatus.CONSENT_REACHED
+
+
+# --- exports ------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = [
+    "building",
+    "unit",
+    "room",
+    "floor",
+    "area_m2",
+    "owner",
+    "suggested_yuan",
+    "pledged_yuan",
+    "channel",
+    "entered_by",
+    "withdrawn",
+    "paid_yuan",
+    "overpaid",
+]
+
+
+def _yuan(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+def export_rows(state: Progress) -> list[list]:
+    rows = []
+    for line in state.lines:
+        h, p = line.household, line.pledge
+        rows.append(
+            [
+                h.unit.building.number,
+                h.unit.number,
+                h.room,
+                h.floor,
+                format_area(h.area_centi_m2),
+                spreadsheet_safe(mask_name(h.owner_name)),
+                _yuan(line.suggested_fen),
+                _yuan(line.pledged_fen),
+                p.channel.value if p else "",
+                "staff" if p is not None and p.entered_by_id else ("household" if p else ""),
+                "yes" if p is not None and not p.active else "",
+                _yuan(line.paid_fen),
+                "yes" if line.overpaid else "",
+            ]
+        )
+    return rows
+
+
+def export_csv(state: Progress) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    writer.writerows(export_rows(state))
+    return out.getvalue().encode("utf-8-sig")
+
+
+def export_xlsx(state: Progress) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "pledges"
+    sheet.append(EXPORT_COLUMNS)
+    for row in export_rows(state):
+        sheet.append(row)
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

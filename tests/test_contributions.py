@@ -1,0 +1,355 @@
+"""Campaigns, pledges, payments and elevator co-funding, end to end (DESIGN.md §4)."""
+
+import csv
+import io
+import threading
+from datetime import timedelta
+from fractions import Fraction
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from contributions import operations, tracker
+from contributions.models import (
+    Campaign,
+    Channel,
+    EntrySource,
+    Payment,
+    Pledge,
+    PledgeEvent,
+    SuggestionKind,
+)
+from resident_portal.extensions import db
+from resident_portal.models import AuditEntry, Household, Role, utcnow
+from resident_portal.operations import OperationError
+from survey import operations as survey_operations
+from survey.models import Survey
+from survey.tally import Choice
+
+from .conftest import (
+    SAMPLE_ROWS,
+    close_survey,
+    empty_tables,
+    household,
+    issue_code,
+    make_app,
+    make_elevator_project,
+    make_estate,
+    make_staff,
+    sign_in_household,
+    sign_in_staff,
+)
+
+
+def count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def resident(app, estate, building, unit, room):
+    h = household(estate, building, unit, room)
+    client = app.test_client()
+    assert sign_in_household(client, estate, h, issue_code(estate, h)).status_code == 302
+    return client, h
+
+
+def make_campaign(estate, **changes):
+    fields = dict(
+        title="楼道改造居民出资", title_en="Stairwell renovation", purpose="粉刷、照明、扶手",
+        target_fen=5_000_000, deadline=utcnow() + timedelta(days=30),
+        suggestion_kind=SuggestionKind.FLAT_PLUS_PER_M2, flat_fen=10_000, per_m2_fen=500,
+        channels=[Channel.DIRECT, Channel.MAINTENANCE_FUND],
+    )
+    fields.update(changes)
+    return operations.create_campaign(estate, operations.CampaignFields(**fields))
+
+
+# --- campaigns and pledges ------------------------------------------------------------------
+
+
+def test_console_creates_a_campaign(app, client):
+    estate = make_estate()
+    sign_in_staff(client, *make_staff(Role.PLANNER, estate))
+    bad = client.post("/console/meiyuan/campaigns/new", data={
+        "title": "x", "target": "lots", "deadline": "2030-01-01T18:00",
+        "suggestion_kind": "flat", "flat": "100", "channels": ["direct"]})
+    assert bad.status_code == 400 and count(Campaign) == 0
+    response = client.post("/console/meiyuan/campaigns/new", data={
+        "title": "楼道改造", "target": "50,000", "deadline": "2030-01-01T18:00",
+        "scope": "b:1", "suggestion_kind": "per_m2", "flat": "99", "per_m2": "5.5",
+        "channels": ["direct", "in_kind"]})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    campaign = db.session.scalar(select(Campaign))
+    assert (campaign.target_fen, campaign.flat_fen, campaign.per_m2_fen) == (5_000_000, 0, 550)
+    assert campaign.building.number == "1" and campaign.channels == ["direct", "in_kind"]
+    assert campaign.deadline.hour == 10  # 18:00 Beijing time
+
+
+def test_resident_pledges_changes_and_withdraws(app):
+    estate = make_estate()
+    campaign = make_campaign(estate)
+    client, h = resident(app, estate, "1", "1", "101")  # 80.50 m²
+    page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "502.50" in page  # ¥100 + ¥5/m² × 80.50 m² = ¥502.50, pre-filled
+    assert client.post(f"/campaigns/{campaign.id}", data={
+        "amount": "502.50", "channel": "direct"}).status_code == 302
+    assert client.post(f"/campaigns/{campaign.id}", data={
+        "amount": "800", "channel": "maintenance_fund", "note": "多出一点"}).status_code == 302
+    pledge = db.session.scalar(select(Pledge))
+    assert (pledge.amount_fen, pledge.channel, pledge.source) == (
+        80_000, Channel.MAINTENANCE_FUND, EntrySource.ONLINE)
+    bad = client.post(f"/campaigns/{campaign.id}", data={"amount": "12.345", "channel": "direct"})
+    assert bad.status_code == 400
+    refused = client.post(f"/campaigns/{campaign.id}", data={"amount": "10", "channel": "in_kind"})
+    assert refused.status_code == 400  # not an accepted channel
+    client.post(f"/campaigns/{campaign.id}/withdraw?household={h.id}")
+    db.session.expire_all()
+    assert pledge.withdrawn_at is not None and count(PledgeEvent) == 3
+    assert db.session.get(Pledge, pledge.id).amount_fen == 80_000  # history, not erased
+    public = app.test_client().get(f"/e/meiyuan/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "50,000.00" in public and "王小明" not in public
+
+
+def test_closed_campaign_takes_no_pledges(app):
+    estate = make_estate()
+    campaign = make_campaign(estate)
+    h = household(estate, "1", "1", "101")
+    campaign.deadline = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    with pytest.raises(OperationError):
+        operations.pledge(campaign, h, 100, Channel.DIRECT)
+    assert count(Pledge) == 0
+
+
+def test_recorded_pledge_never_replaces_the_households_own(app, client):
+    estate = make_estate()
+    campaign = make_campaign(estate)
+    sign_in_staff(client, *make_staff(Role.SECRETARY, estate))
+    online, h = resident(app, estate, "1", "1", "201")
+    online.post(f"/campaigns/{campaign.id}", data={"amount": "300", "channel": "direct"})
+    url = f"/console/meiyuan/campaigns/{campaign.id}/pledge"
+    client.post(url, data={"household": str(h.id), "amount": "1000", "channel": "direct",
+                           "reason": "电话认缴"})
+    assert db.session.scalar(select(Pledge).where(Pledge.household_id == h.id)).amount_fen == 30_000
+    other = household(estate, "2", "1", "101")
+    assert client.post(url, data={"household": str(other.id), "amount": "1000",
+                                  "channel": "direct", "reason": ""}).status_code == 400
+    assert client.post(url, data={"household": str(other.id), "amount": "1000",
+                                  "channel": "direct", "reason": "入户登记，业主签字"}
+                       ).status_code == 302
+    recorded = db.session.scalar(select(Pledge).where(Pledge.household_id == other.id))
+    assert recorded.source is EntrySource.STAFF and recorded.reason == "入户登记，业主签字"
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "pledge.record"))
+    # the household's own pledge later replaces the recorded one
+    own, _ = resident(app, estate, "2", "1", "101")
+    own.post(f"/campaigns/{campaign.id}", data={"amount": "900", "channel": "direct"})
+    db.session.expire_all()
+    assert db.session.get(Pledge, recorded.id).source is EntrySource.ONLINE
+
+
+def test_payments_are_appended_flagged_and_corrected(app, client):
+    estate = make_estate()
+    campaign = make_campaign(estate)
+    h = household(estate, "1", "1", "101")
+    operations.pledge(campaign, h, 50_000, Channel.DIRECT)
+    sign_in_staff(client, *make_staff(Role.SECRETARY, estate))
+    url = f"/console/meiyuan/campaigns/{campaign.id}/payment"
+    today = (utcnow() + timedelta(hours=8)).date().isoformat()
+    assert client.post(url, data={"household": str(h.id), "amount": "400", "paid_on": today,
+                                  "receipt_number": "NO.0001"}).status_code == 302
+    response = client.post(url, data={"household": str(h.id), "amount": "200", "paid_on": today,
+                                      "receipt_number": "NO.0002"}, follow_redirects=True)
+    assert "多于" in response.get_data(as_text=True) or "超过" in response.get_data(as_text=True)
+    assert client.post(url, data={"household": str(h.id), "amount": "-100", "paid_on": today,
+                                  "note": ""}).status_code == 200  # refused: no note
+    assert client.post(url, data={"household": str(h.id), "amount": "-100", "paid_on": today,
+                                  "note": "NO.0002 多录了100元"}).status_code == 302
+    assert client.post(url, data={"household": str(h.id), "amount": "0", "paid_on": today}
+                       ).status_code == 200
+    assert count(Payment) == 3
+    state = tracker.progress(campaign)
+    line = state.line(h.id)
+    assert line.paid_fen == 50_000 and not line.overpaid
+    assert state.totals.paid_fen == 50_000 and state.paid_rate == 10  # 1.0 % of ¥50,000
+
+
+def test_two_pledges_of_one_household_at_the_same_instant(database_url):
+    app = make_app(database_url)
+    try:
+        with app.app_context():
+            estate = make_estate()
+            campaign = make_campaign(estate)
+            ids = (campaign.id, household(estate, "1", "1", "101").id)
+        barrier = threading.Barrier(2)
+        errors = []
+
+        def phone(amount):
+            with app.app_context():
+                c, h = db.session.get(Campaign, ids[0]), db.session.get(Household, ids[1])
+                barrier.wait()
+                try:
+                    operations.pledge(c, h, amount, Channel.DIRECT)
+                except Exception as error:  # noqa: BLE001 - reported below
+                    errors.append(error)
+
+        threads = [threading.Thread(target=phone, args=(a,)) for a in (10_000, 20_000)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        with app.app_context():
+            pledges = db.session.scalars(select(Pledge)).all()
+            assert len(pledges) == 1 and pledges[0].amount_fen in (10_000, 20_000)
+            assert count(PledgeEvent) == 2
+    finally:
+        with app.app_context():
+            empty_tables()
+            db.engine.dispose()
+
+
+def test_tracker_exports_and_door_to_door_list(app, client):
+    estate = make_estate()
+    campaign = make_campaign(estate)
+    h = household(estate, "1", "1", "101")
+    h.owner_name = "=CMD()"
+    db.session.commit()
+    operations.pledge(campaign, h, 50_250, Channel.DIRECT)
+    sign_in_staff(client, *make_staff(Role.PLANNER, estate))
+    page = client.get(f"/console/meiyuan/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "502.50" in page and "1（共5）" in page
+    rows = list(csv.reader(io.StringIO(
+        client.get(f"/console/meiyuan/campaigns/{campaign.id}/export.csv").data.decode(
+            "utf-8-sig"))))
+    assert rows[0][:3] == ["building", "unit", "room"] and len(rows) == 6
+    assert rows[1][5] == "'=**" and rows[1][7] == "502.50"
+    sheet = load_workbook(io.BytesIO(
+        client.get(f"/console/meiyuan/campaigns/{campaign.id}/export.xlsx").data)).active
+    assert sheet.max_row == 6
+    listing = client.get(f"/console/meiyuan/campaigns/{campaign.id}/not-answered").get_data(
+        as_text=True)
+    assert listing.count("<tr><td>") == 4 and "李**" in listing and "李娟" not in listing
+
+
+# --- elevator co-funding --------------------------------------------------------------------
+
+
+def test_elevator_project_creates_its_consent_vote_and_shares(app):
+    estate = make_estate(rows=SAMPLE_ROWS)
+    project = make_elevator_project(estate)
+    survey = db.session.get(Survey, project.survey_id)
+    assert survey.unit_id == project.unit_id and survey.rule.value == "three_quarters"
+    split = operations.elevator_split(project)
+    assert split.rest_fen == 45_000_000 == project.campaign.target_fen
+    assert sum(split.shares.values()) == 45_000_000
+    households = project.unit.households
+    coefficients = {c.floor: c.permille for c in project.coefficients}
+    total = sum(coefficients[h.floor] * h.area_centi_m2 for h in households)
+    for h in households:
+        exact = Fraction(45_000_000 * coefficients[h.floor] * h.area_centi_m2, total)
+        assert abs(split.shares[h.id] - exact) < 1
+        if h.floor <= 2:
+            assert split.shares[h.id] == 0
+    with pytest.raises(OperationError):
+        make_elevator_project(estate)  # one project per unit
+
+
+def test_changing_costs_recomputes_shares_and_keeps_earlier_pledges(app):
+    estate = make_estate(rows=SAMPLE_ROWS)
+    project = make_elevator_project(estate)
+    client, h = resident(app, estate, "1", "1", "601")
+    old_share = operations.elevator_split(project).shares[h.id]
+    page = client.get(f"/campaigns/{project.campaign_id}").get_data(as_text=True)
+    assert f"{old_share // 100:,}.{old_share % 100:02d}" in page
+    client.post(f"/campaigns/{project.campaign_id}", data={
+        "amount": f"{old_share // 100}.{old_share % 100:02d}", "channel": "provident_fund"})
+    fields = operations.ElevatorFields(45_000_000, 15_000_000, 0, 0, 3_000_000, 15_000_000, 0,
+                                       None, 0)
+    coefficients = {c.floor: c.permille for c in project.coefficients} | {6: 1500}
+    operations.update_elevator_project(project, fields, coefficients, {}, staff_user=None)
+    new_share = operations.elevator_split(project).shares[h.id]
+    assert new_share > old_share
+    assert project.campaign.target_fen == 48_000_000
+    pledge = db.session.scalar(select(Pledge).where(Pledge.household_id == h.id))
+    assert pledge.share_fen == old_share and pledge.amount_fen == old_share
+    page = client.get(f"/campaigns/{project.campaign_id}").get_data(as_text=True)
+    assert f"{new_share // 100:,}.{new_share % 100:02d}" in page
+    assert f"{old_share // 100:,}.{old_share % 100:02d}" in page  # both figures are shown
+
+
+def test_elevator_status_moves_through_its_steps(app):
+    estate = make_estate(rows=SAMPLE_ROWS)
+    project = make_elevator_project(estate)
+    state = tracker.progress(project.campaign)
+    assert tracker.elevator_status(project, state) is tracker.ElevatorStatus.COLLECTING_CONSENT
+    survey = project.survey
+    households = sorted(project.unit.households, key=lambda h: h.sort_key)
+    for h in households[:10]:
+        survey_operations.submit_ballot(survey, h, {survey.items[0].id: Choice.SUPPORT})
+    close_survey(survey)
+    state = tracker.progress(project.campaign)
+    assert tracker.elevator_status(project, state) is tracker.ElevatorStatus.CONSENT_REACHED
+    split = operations.elevator_split(project)
+    staff = db.session.get(type(make_staff_user(estate)), make_staff_user(estate).id)
+    for h in households:
+        if split.shares[h.id]:
+            operations.pledge(project.campaign, h, split.shares[h.id], Channel.DIRECT,
+                              share_fen=split.shares[h.id])
+    assert tracker.elevator_status(project, tracker.progress(project.campaign)) is (
+        tracker.ElevatorStatus.FULLY_PLEDGED)
+    for h in households:
+        if split.shares[h.id]:
+            operations.record_payment(project.campaign, h, split.shares[h.id],
+                                      utcnow().date(), "R", "", staff_user=staff)
+    assert tracker.elevator_status(project, tracker.progress(project.campaign)) is (
+        tracker.ElevatorStatus.FULLY_PAID)
+
+
+def make_staff_user(estate):
+    from resident_portal.models import StaffUser
+
+    username, _password = make_staff(Role.SECRETARY, estate)
+    return db.session.scalar(select(StaffUser).where(StaffUser.username == username))
+
+
+def test_a_failed_consent_vote_is_shown(app):
+    estate = make_estate(rows=SAMPLE_ROWS)
+    project = make_elevator_project(estate)
+    survey = project.survey
+    households = sorted(project.unit.households, key=lambda h: h.sort_key)
+    for h in households:
+        choice = Choice.SUPPORT if h.floor >= 4 else Choice.OPPOSE  # low floors oppose
+        survey_operations.submit_ballot(survey, h, {survey.items[0].id: choice})
+    close_survey(survey)
+    assert tracker.elevator_status(project, tracker.progress(project.campaign)) is (
+        tracker.ElevatorStatus.NOT_AGREED)
+
+
+def test_console_edits_coefficients_and_splits_running_costs(app, client):
+    estate = make_estate(rows=SAMPLE_ROWS)
+    project = make_elevator_project(estate)
+    sign_in_staff(client, *make_staff(Role.SECRETARY, estate))
+    url = f"/console/meiyuan/elevators/{project.id}"
+    page = client.get(url + "?running=12000").get_data(as_text=True)
+    assert "12,000.00" in page  # the running-cost column adds up to the yearly cost
+    form = {"equipment": "450000", "installation": "150000", "subsidy_kind": "percent",
+            "subsidy_percent": "40", "subsidy_cap": "200000", "maintenance_fund": "50000"}
+    form |= {f"coef_{f}": v for f, v in
+             {1: "0", 2: "0", 3: "0.5", 4: "0.8", 5: "1", 6: "1.3"}.items()}
+    low = household(estate, "1", "1", "101")
+    form[f"comp_{low.id}"] = "8000"
+    assert client.post(url, data=form).status_code == 302
+    db.session.expire_all()
+    split = operations.elevator_split(project)
+    # 600,000 − min(40 %, 200,000) − 50,000 + 8,000 = 358,000 yuan
+    assert split.subsidy_fen == 20_000_000 and split.rest_fen == 35_800_000
+    assert sum(split.shares.values()) == 35_800_000
+    bad = dict(form, coef_3="lots")
+    assert client.post(url, data=bad).status_code == 400
+    nobody = dict(form) | {f"coef_{f}": "0" for f in range(1, 7)}
+    assert client.post(url, data=nobody).status_code == 400
+    db.session.expire_all()
+    assert operations.elevator_split(project).rest_fen == 35_800_000  # unchanged
+    planner = app.test_client()
+    sign_in_staff(planner, *make_staff(Role.CONTRACTOR, estate))
+    assert planner.post(url, data=form).status_code == 403
