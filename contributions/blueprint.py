@@ -21,6 +21,7 @@ from resident_portal.money import format_fen, parse_yuan
 from resident_portal.operations import OperationError
 from resident_portal.privacy import mask_name, mask_phone
 from survey.definition import CHINA, to_utc
+from survey.models import Survey
 
 from . import operations, sharing, tracker
 from .forms import (
@@ -239,6 +240,12 @@ def console_list(estate_code):
 def console_new(estate_code):
     form = CampaignForm()
     form.scope.choices = scope_choices(g.estate)
+    form.survey.choices = [("", "—")] + [
+        (str(s.id), s.localized_title(locale()))
+        for s in db.session.scalars(
+            select(Survey).where(Survey.estate_id == g.estate.id).order_by(Survey.id.desc())
+        )
+    ]
     if form.validate_on_submit():
         building, unit = parse_scope(form.scope.data)
         kind = SuggestionKind(form.suggestion_kind.data)
@@ -254,6 +261,7 @@ def console_new(estate_code):
             channels=[Channel(c) for c in form.channels.data],
             building=building,
             unit=unit,
+            survey_id=int(form.survey.data) if form.survey.data else None,
         )
         try:
             campaign = operations.create_campaign(

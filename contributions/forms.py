@@ -73,6 +73,7 @@ class CampaignForm(FlaskForm):
     channels = MultiCheckboxField(
         _l("Accepted ways to contribute"), choices=CHANNEL_CHOICES, default=["direct"]
     )
+    survey = SelectField(_l("The survey that decided it (optional)"), validators=[Optional()])
 
 
 class PledgeForm(FlaskForm):

@@ -13,7 +13,7 @@ from resident_portal.registry import N_
 from survey import operations as survey_operations
 from survey.catalogue import BY_KEY
 from survey.definition import ItemDefinition, SurveyDefinition
-from survey.models import Matter, SurveyKind
+from survey.models import Matter, Survey, SurveyKind
 
 from . import sharing
 from .models import (
@@ -52,6 +52,10 @@ def create_campaign(estate: Estate, fields: CampaignFields, *, staff_user=None) 
     if fields.deadline <= utcnow():
         raise OperationError(N_("The deadline must be in the future."))
     building, unit = survey_operations.resolve_scope(estate, fields.building, fields.unit)
+    if fields.survey_id is not None:
+        survey = db.session.get(Survey, fields.survey_id)
+        if survey is None or survey.estate_id != estate.id:
+            raise OperationError(N_("That survey is not one of this estate's."))
     campaign = Campaign(
         estate_id=estate.id,
         building=building,

@@ -37,6 +37,7 @@ from .conftest import (
     make_elevator_project,
     make_estate,
     make_staff,
+    make_survey,
     sign_in_household,
     sign_in_staff,
 )
@@ -55,9 +56,14 @@ def resident(app, estate, building, unit, room):
 
 def make_campaign(estate, **changes):
     fields = dict(
-        title="楼道改造居民出资", title_en="Stairwell renovation", purpose="粉刷、照明、扶手",
-        target_fen=5_000_000, deadline=utcnow() + timedelta(days=30),
-        suggestion_kind=SuggestionKind.FLAT_PLUS_PER_M2, flat_fen=10_000, per_m2_fen=500,
+        title="楼道改造居民出资",
+        title_en="Stairwell renovation",
+        purpose="粉刷、照明、扶手",
+        target_fen=5_000_000,
+        deadline=utcnow() + timedelta(days=30),
+        suggestion_kind=SuggestionKind.FLAT_PLUS_PER_M2,
+        flat_fen=10_000,
+        per_m2_fen=500,
         channels=[Channel.DIRECT, Channel.MAINTENANCE_FUND],
     )
     fields.update(changes)
@@ -70,19 +76,39 @@ def make_campaign(estate, **changes):
 def test_console_creates_a_campaign(app, client):
     estate = make_estate()
     sign_in_staff(client, *make_staff(Role.PLANNER, estate))
-    bad = client.post("/console/meiyuan/campaigns/new", data={
-        "title": "x", "target": "lots", "deadline": "2030-01-01T18:00",
-        "suggestion_kind": "flat", "flat": "100", "channels": ["direct"]})
+    bad = client.post(
+        "/console/meiyuan/campaigns/new",
+        data={
+            "title": "x",
+            "target": "lots",
+            "deadline": "2030-01-01T18:00",
+            "suggestion_kind": "flat",
+            "flat": "100",
+            "channels": ["direct"],
+        },
+    )
     assert bad.status_code == 400 and count(Campaign) == 0
-    response = client.post("/console/meiyuan/campaigns/new", data={
-        "title": "楼道改造", "target": "50,000", "deadline": "2030-01-01T18:00",
-        "scope": "b:1", "suggestion_kind": "per_m2", "flat": "99", "per_m2": "5.5",
-        "channels": ["direct", "in_kind"]})
+    decided_by = make_survey(estate, kind="consultation")
+    response = client.post(
+        "/console/meiyuan/campaigns/new",
+        data={
+            "title": "楼道改造",
+            "target": "50,000",
+            "deadline": "2030-01-01T18:00",
+            "scope": "b:1",
+            "suggestion_kind": "per_m2",
+            "flat": "99",
+            "per_m2": "5.5",
+            "channels": ["direct", "in_kind"],
+            "survey": str(decided_by.id),
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     campaign = db.session.scalar(select(Campaign))
     assert (campaign.target_fen, campaign.flat_fen, campaign.per_m2_fen) == (5_000_000, 0, 550)
     assert campaign.building.number == "1" and campaign.channels == ["direct", "in_kind"]
     assert campaign.deadline.hour == 10  # 18:00 Beijing time
+    assert campaign.survey_id == decided_by.id
 
 
 def test_resident_pledges_changes_and_withdraws(app):
@@ -91,13 +117,25 @@ def test_resident_pledges_changes_and_withdraws(app):
     client, h = resident(app, estate, "1", "1", "101")  # 80.50 m²
     page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
     assert "502.50" in page  # ¥100 + ¥5/m² × 80.50 m² = ¥502.50, pre-filled
-    assert client.post(f"/campaigns/{campaign.id}", data={
-        "amount": "502.50", "channel": "direct"}).status_code == 302
-    assert client.post(f"/campaigns/{campaign.id}", data={
-        "amount": "800", "channel": "maintenance_fund", "note": "多出一点"}).status_code == 302
+    assert (
+        client.post(
+            f"/campaigns/{campaign.id}", data={"amount": "502.50", "channel": "direct"}
+        ).status_code
+        == 302
+    )
+    assert (
+        client.post(
+            f"/campaigns/{campaign.id}",
+            data={"amount": "800", "channel": "maintenance_fund", "note": "多出一点"},
+        ).status_code
+        == 302
+    )
     pledge = db.session.scalar(select(Pledge))
     assert (pledge.amount_fen, pledge.channel, pledge.source) == (
-        80_000, Channel.MAINTENANCE_FUND, EntrySource.ONLINE)
+        80_000,
+        Channel.MAINTENANCE_FUND,
+        EntrySource.ONLINE,
+    )
     bad = client.post(f"/campaigns/{campaign.id}", data={"amount": "12.345", "channel": "direct"})
     assert bad.status_code == 400
     refused = client.post(f"/campaigns/{campaign.id}", data={"amount": "10", "channel": "in_kind"})
@@ -128,15 +166,31 @@ def test_recorded_pledge_never_replaces_the_households_own(app, client):
     online, h = resident(app, estate, "1", "1", "201")
     online.post(f"/campaigns/{campaign.id}", data={"amount": "300", "channel": "direct"})
     url = f"/console/meiyuan/campaigns/{campaign.id}/pledge"
-    client.post(url, data={"household": str(h.id), "amount": "1000", "channel": "direct",
-                           "reason": "电话认缴"})
+    client.post(
+        url,
+        data={"household": str(h.id), "amount": "1000", "channel": "direct", "reason": "电话认缴"},
+    )
     assert db.session.scalar(select(Pledge).where(Pledge.household_id == h.id)).amount_fen == 30_000
     other = household(estate, "2", "1", "101")
-    assert client.post(url, data={"household": str(other.id), "amount": "1000",
-                                  "channel": "direct", "reason": ""}).status_code == 400
-    assert client.post(url, data={"household": str(other.id), "amount": "1000",
-                                  "channel": "direct", "reason": "入户登记，业主签字"}
-                       ).status_code == 302
+    assert (
+        client.post(
+            url,
+            data={"household": str(other.id), "amount": "1000", "channel": "direct", "reason": ""},
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            url,
+            data={
+                "household": str(other.id),
+                "amount": "1000",
+                "channel": "direct",
+                "reason": "入户登记，业主签字",
+            },
+        ).status_code
+        == 302
+    )
     recorded = db.session.scalar(select(Pledge).where(Pledge.household_id == other.id))
     assert recorded.source is EntrySource.STAFF and recorded.reason == "入户登记，业主签字"
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "pledge.record"))
@@ -155,17 +209,51 @@ def test_payments_are_appended_flagged_and_corrected(app, client):
     sign_in_staff(client, *make_staff(Role.SECRETARY, estate))
     url = f"/console/meiyuan/campaigns/{campaign.id}/payment"
     today = (utcnow() + timedelta(hours=8)).date().isoformat()
-    assert client.post(url, data={"household": str(h.id), "amount": "400", "paid_on": today,
-                                  "receipt_number": "NO.0001"}).status_code == 302
-    response = client.post(url, data={"household": str(h.id), "amount": "200", "paid_on": today,
-                                      "receipt_number": "NO.0002"}, follow_redirects=True)
+    assert (
+        client.post(
+            url,
+            data={
+                "household": str(h.id),
+                "amount": "400",
+                "paid_on": today,
+                "receipt_number": "NO.0001",
+            },
+        ).status_code
+        == 302
+    )
+    response = client.post(
+        url,
+        data={
+            "household": str(h.id),
+            "amount": "200",
+            "paid_on": today,
+            "receipt_number": "NO.0002",
+        },
+        follow_redirects=True,
+    )
     assert "多于" in response.get_data(as_text=True) or "超过" in response.get_data(as_text=True)
-    assert client.post(url, data={"household": str(h.id), "amount": "-100", "paid_on": today,
-                                  "note": ""}).status_code == 200  # refused: no note
-    assert client.post(url, data={"household": str(h.id), "amount": "-100", "paid_on": today,
-                                  "note": "NO.0002 多录了100元"}).status_code == 302
-    assert client.post(url, data={"household": str(h.id), "amount": "0", "paid_on": today}
-                       ).status_code == 200
+    assert (
+        client.post(
+            url, data={"household": str(h.id), "amount": "-100", "paid_on": today, "note": ""}
+        ).status_code
+        == 200
+    )  # refused: no note
+    assert (
+        client.post(
+            url,
+            data={
+                "household": str(h.id),
+                "amount": "-100",
+                "paid_on": today,
+                "note": "NO.0002 多录了100元",
+            },
+        ).status_code
+        == 302
+    )
+    assert (
+        client.post(url, data={"household": str(h.id), "amount": "0", "paid_on": today}).status_code
+        == 200
+    )
     assert count(Payment) == 3
     state = tracker.progress(campaign)
     line = state.line(h.id)
@@ -218,16 +306,24 @@ def test_tracker_exports_and_door_to_door_list(app, client):
     sign_in_staff(client, *make_staff(Role.PLANNER, estate))
     page = client.get(f"/console/meiyuan/campaigns/{campaign.id}").get_data(as_text=True)
     assert "502.50" in page and "1（共5）" in page
-    rows = list(csv.reader(io.StringIO(
-        client.get(f"/console/meiyuan/campaigns/{campaign.id}/export.csv").data.decode(
-            "utf-8-sig"))))
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                client.get(f"/console/meiyuan/campaigns/{campaign.id}/export.csv").data.decode(
+                    "utf-8-sig"
+                )
+            )
+        )
+    )
     assert rows[0][:3] == ["building", "unit", "room"] and len(rows) == 6
     assert rows[1][5] == "'=**" and rows[1][7] == "502.50"
-    sheet = load_workbook(io.BytesIO(
-        client.get(f"/console/meiyuan/campaigns/{campaign.id}/export.xlsx").data)).active
+    sheet = load_workbook(
+        io.BytesIO(client.get(f"/console/meiyuan/campaigns/{campaign.id}/export.xlsx").data)
+    ).active
     assert sheet.max_row == 6
     listing = client.get(f"/console/meiyuan/campaigns/{campaign.id}/not-answered").get_data(
-        as_text=True)
+        as_text=True
+    )
     assert listing.count("<tr><td>") == 4 and "李**" in listing and "李娟" not in listing
 
 
@@ -261,10 +357,13 @@ def test_changing_costs_recomputes_shares_and_keeps_earlier_pledges(app):
     old_share = operations.elevator_split(project).shares[h.id]
     page = client.get(f"/campaigns/{project.campaign_id}").get_data(as_text=True)
     assert f"{old_share // 100:,}.{old_share % 100:02d}" in page
-    client.post(f"/campaigns/{project.campaign_id}", data={
-        "amount": f"{old_share // 100}.{old_share % 100:02d}", "channel": "provident_fund"})
-    fields = operations.ElevatorFields(45_000_000, 15_000_000, 0, 0, 3_000_000, 15_000_000, 0,
-                                       None, 0)
+    client.post(
+        f"/campaigns/{project.campaign_id}",
+        data={"amount": f"{old_share // 100}.{old_share % 100:02d}", "channel": "provident_fund"},
+    )
+    fields = operations.ElevatorFields(
+        45_000_000, 15_000_000, 0, 0, 3_000_000, 15_000_000, 0, None, 0
+    )
     coefficients = {c.floor: c.permille for c in project.coefficients} | {6: 1500}
     operations.update_elevator_project(project, fields, coefficients, {}, staff_user=None)
     new_share = operations.elevator_split(project).shares[h.id]
@@ -293,16 +392,24 @@ def test_elevator_status_moves_through_its_steps(app):
     staff = db.session.get(type(make_staff_user(estate)), make_staff_user(estate).id)
     for h in households:
         if split.shares[h.id]:
-            operations.pledge(project.campaign, h, split.shares[h.id], Channel.DIRECT,
-                              share_fen=split.shares[h.id])
+            operations.pledge(
+                project.campaign,
+                h,
+                split.shares[h.id],
+                Channel.DIRECT,
+                share_fen=split.shares[h.id],
+            )
     assert tracker.elevator_status(project, tracker.progress(project.campaign)) is (
-        tracker.ElevatorStatus.FULLY_PLEDGED)
+        tracker.ElevatorStatus.FULLY_PLEDGED
+    )
     for h in households:
         if split.shares[h.id]:
-            operations.record_payment(project.campaign, h, split.shares[h.id],
-                                      utcnow().date(), "R", "", staff_user=staff)
+            operations.record_payment(
+                project.campaign, h, split.shares[h.id], utcnow().date(), "R", "", staff_user=staff
+            )
     assert tracker.elevator_status(project, tracker.progress(project.campaign)) is (
-        tracker.ElevatorStatus.FULLY_PAID)
+        tracker.ElevatorStatus.FULLY_PAID
+    )
 
 
 def make_staff_user(estate):
@@ -322,7 +429,8 @@ def test_a_failed_consent_vote_is_shown(app):
         survey_operations.submit_ballot(survey, h, {survey.items[0].id: choice})
     close_survey(survey)
     assert tracker.elevator_status(project, tracker.progress(project.campaign)) is (
-        tracker.ElevatorStatus.NOT_AGREED)
+        tracker.ElevatorStatus.NOT_AGREED
+    )
 
 
 def test_console_edits_coefficients_and_splits_running_costs(app, client):
@@ -332,10 +440,17 @@ def test_console_edits_coefficients_and_splits_running_costs(app, client):
     url = f"/console/meiyuan/elevators/{project.id}"
     page = client.get(url + "?running=12000").get_data(as_text=True)
     assert "12,000.00" in page  # the running-cost column adds up to the yearly cost
-    form = {"equipment": "450000", "installation": "150000", "subsidy_kind": "percent",
-            "subsidy_percent": "40", "subsidy_cap": "200000", "maintenance_fund": "50000"}
-    form |= {f"coef_{f}": v for f, v in
-             {1: "0", 2: "0", 3: "0.5", 4: "0.8", 5: "1", 6: "1.3"}.items()}
+    form = {
+        "equipment": "450000",
+        "installation": "150000",
+        "subsidy_kind": "percent",
+        "subsidy_percent": "40",
+        "subsidy_cap": "200000",
+        "maintenance_fund": "50000",
+    }
+    form |= {
+        f"coef_{f}": v for f, v in {1: "0", 2: "0", 3: "0.5", 4: "0.8", 5: "1", 6: "1.3"}.items()
+    }
     low = household(estate, "1", "1", "101")
     form[f"comp_{low.id}"] = "8000"
     assert client.post(url, data=form).status_code == 302
