@@ -55,11 +55,16 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from survey import cli as survey_cli
 
     from . import blueprint, cli, console
+    from .reports import blueprint as reports_blueprint
+    from .reports import open311, photos
 
     app.register_blueprint(blueprint.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(survey_blueprint.bp)
     app.register_blueprint(contributions_blueprint.bp)
+    app.register_blueprint(reports_blueprint.bp)
+    app.register_blueprint(open311.bp)
+    photos.init_app(app)
     cli.init_app(app)
     survey_cli.init_app(app)
 

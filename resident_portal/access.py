@@ -49,10 +49,25 @@ class Permission(enum.StrEnum):
     CAMPAIGN_VIEW = "contributions.view"  # tracker, door-to-door list, exports, elevators
     CAMPAIGN_MANAGE = "contributions.manage"  # create campaigns and elevator projects
     PAYMENTS_RECORD = "contributions.record"  # record offline pledges and payments received
+    REPORT = "reports.file"  # a household files, supports, confirms or reopens reports
+    REPORT_PHOTOS = "reports.photos"  # see report photos (households and staff of the estate)
+    REPORTS_VIEW = "reports.view"  # the inbox, the summary, exports
+    REPORTS_HANDLE = "reports.handle"  # acknowledge, work on, resolve, hide reports
+    OPEN311_KEYS = "reports.open311_keys"  # API keys for city systems
 
 
-HOUSEHOLD_PERMISSIONS = frozenset({Permission.HOUSEHOLD_HOME, Permission.VOTE, Permission.PLEDGE})
-STAFF_PERMISSIONS = frozenset(Permission) - HOUSEHOLD_PERMISSIONS
+HOUSEHOLD_PERMISSIONS = frozenset(
+    {
+        Permission.HOUSEHOLD_HOME,
+        Permission.VOTE,
+        Permission.PLEDGE,
+        Permission.REPORT,
+        Permission.REPORT_PHOTOS,
+    }
+)
+# Held by households and staff alike (each in their own estate).
+SHARED_PERMISSIONS = frozenset({Permission.REPORT_PHOTOS})
+STAFF_PERMISSIONS = frozenset(Permission) - (HOUSEHOLD_PERMISSIONS - SHARED_PERMISSIONS)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: STAFF_PERMISSIONS,
@@ -73,6 +88,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CAMPAIGN_VIEW,
             Permission.CAMPAIGN_MANAGE,
             Permission.PAYMENTS_RECORD,
+            Permission.REPORT_PHOTOS,
+            Permission.REPORTS_VIEW,
         }
     ),
     # Planners review the estate and its results, with personal data masked.
@@ -87,9 +104,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SURVEY_RESULTS,
             Permission.CAMPAIGN_VIEW,
             Permission.CAMPAIGN_MANAGE,
+            Permission.REPORT_PHOTOS,
+            Permission.REPORTS_VIEW,
+            Permission.REPORTS_HANDLE,
+            Permission.OPEN311_KEYS,
         }
     ),
-    Role.CONTRACTOR: frozenset({Permission.CONSOLE}),
+    # Contractors answer quality reports.
+    Role.CONTRACTOR: frozenset(
+        {
+            Permission.CONSOLE,
+            Permission.REPORT_PHOTOS,
+            Permission.REPORTS_VIEW,
+            Permission.REPORTS_HANDLE,
+        }
+    ),
 }
 
 # Access codes: no 0/O, 1/I/L, U/V that people misread on paper. 29 symbols, 10 of them:
@@ -339,6 +368,8 @@ def require(permission: Permission, estate_of=estate_from_url):
             if current_staff() is None and current_household() is None:
                 if request.path.startswith(API_PREFIX):
                     abort(401)
+                if permission in SHARED_PERMISSIONS:
+                    abort(403)  # e.g. a photo: there is no one sign-in page to send them to
                 if permission in HOUSEHOLD_PERMISSIONS:
                     if estate is not None:
                         return redirect(url_for("portal.estate", estate_code=estate.code))

@@ -27,6 +27,8 @@ def from_environment(instance_path: str) -> dict:
         "PUBLIC_BASE_URL": public_base_url,
         # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
+        # Report photos (outside the static folder); default: instance/photos.
+        "PHOTO_DIR": os.environ.get("PHOTO_DIR"),
     }
 
 
@@ -37,7 +39,8 @@ DEFAULTS = {
     "SESSION_COOKIE_NAME": "rp_session",
     "SESSION_COOKIE_SECURE": None,  # decided by finish()
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
-    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # Three phone photos of up to 10 MB each, plus the form; each photo is checked on its own.
+    "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
     "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),

@@ -8,6 +8,7 @@ import contextlib
 import os
 import re
 import socket
+import tempfile
 import uuid
 from pathlib import Path
 from urllib.parse import urlparse
@@ -84,6 +85,7 @@ def database_url(request, tmp_path_factory):
 
 def make_app(database_url, **overrides):
     config = {
+        "PHOTO_DIR": tempfile.mkdtemp(prefix="rp-photos-"),
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -291,3 +293,32 @@ def make_elevator_project(estate, building="1", unit="1", **costs):
     return contribution_operations.create_elevator_project(
         target, fields, utcnow() + timedelta(days=7), utcnow() + timedelta(days=30)
     )
+
+
+def make_report(estate, reporter, category="leak", description="楼顶防水做完后卧室漏水"):
+    from resident_portal.reports import operations as report_operations
+    from resident_portal.reports.models import Category
+
+    return report_operations.submit_report(
+        estate, Category(category), report_operations.Location(household=reporter),
+        description, [], reporter=reporter,
+    )
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a loopback port, in a thread, for real clients (Chromium, Open311 clients)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    # Plain HTTP on loopback: residents' QR codes must point here, cookies cannot be Secure.
+    app.config.update(PUBLIC_BASE_URL=url, SESSION_COOKIE_SECURE=False)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield url
+    server.shutdown()
+    thread.join()
+    server.server_close()

@@ -5,12 +5,10 @@ Screenshots go to tests/artifacts/ for people to look at.
 
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from resident_portal.models import Role
 from survey import operations as survey_operations
@@ -43,18 +41,10 @@ def _require_chromium():
 
 
 @pytest.fixture
-def live_server(app):
+def live_server(live_server):
+    """The shared live server, once Chromium is known to be there."""
     _require_chromium()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    # Plain HTTP on loopback: residents' QR codes must point here, cookies cannot be Secure.
-    app.config.update(PUBLIC_BASE_URL=url, SESSION_COOKIE_SECURE=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield url
-    server.shutdown()
-    thread.join()
-    server.server_close()
+    return live_server
 
 
 @pytest.fixture
@@ -288,4 +278,41 @@ def test_sixth_floor_resident_sees_and_pledges_the_elevator_share(
     assert "已记录" in page.locator("main").inner_text()
     pledge = db.session.scalar(select(Pledge).where(Pledge.household_id == h.id))
     assert pledge.amount_fen == share and pledge.share_fen == share
+    assert all(url.startswith(live_server) for url in requests), "external request"
+
+
+def test_resident_files_a_report_with_a_photo_on_the_phone(
+    app, live_server, browser, database_url, tmp_path
+):
+    from PIL import Image
+
+    from resident_portal.extensions import db
+    from resident_portal.reports.models import Report
+
+    estate = make_estate()
+    h = household(estate, "1", "1", "301")
+    code = issue_code(estate, h)
+    picture = tmp_path / "IMG_2031.jpg"
+    Image.new("RGB", (1600, 1200), (90, 140, 200)).save(picture, quality=90)
+    requests = []
+    page = phone(browser, live_server, requests)
+    page.goto(f"{live_server}/e/meiyuan/h/{h.id}?code={code}")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{live_server}/home")
+    page.get_by_role("link", name="反映问题").click()
+    form = page.locator("form[enctype='multipart/form-data']")
+    form.get_by_label("问题类别").select_option("leak")
+    form.get_by_label("问题描述").fill("屋面施工后，次卧顶棚漏水，墙皮起鼓。")
+    form.locator("input[type=file]").set_input_files(str(picture))
+    shot(page, "13-report-form-zh", database_url)
+    assert_fits_phone(page)
+    form.get_by_role("button", name="提交反馈").click()
+    page.wait_for_url(f"{live_server}/e/meiyuan/reports/*")
+    assert "次卧顶棚漏水" in page.locator("main").inner_text()
+    image = page.locator(".photos img")
+    assert image.count() == 1
+    assert page.evaluate("document.querySelector('.photos img').naturalWidth") == 480
+    shot(page, "14-report-page-zh", database_url)
+    report = db.session.scalar(select(Report))
+    assert len(report.photos) == 1 and report.household_id == h.id
     assert all(url.startswith(live_server) for url in requests), "external request"
