@@ -54,6 +54,7 @@ class Permission(enum.StrEnum):
     REPORTS_VIEW = "reports.view"  # the inbox, the summary, exports
     REPORTS_HANDLE = "reports.handle"  # acknowledge, work on, resolve, hide reports
     OPEN311_KEYS = "reports.open311_keys"  # API keys for city systems
+    OVERVIEW = "overview.view"  # the cross-estate overview and the monthly report
 
 
 HOUSEHOLD_PERMISSIONS = frozenset(
@@ -108,6 +109,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REPORTS_VIEW,
             Permission.REPORTS_HANDLE,
             Permission.OPEN311_KEYS,
+            Permission.OVERVIEW,
         }
     ),
     # Contractors answer quality reports.
@@ -292,15 +294,19 @@ class Access:
 
 def estates_with(user: StaffUser, permission: Permission) -> list[Estate] | None:
     """The estates in which `user` holds `permission`; None means every estate."""
-    estate_ids = set()
+    estate_ids, districts = set(), set()
     for grant in user.grants:
         if permission in ROLE_PERMISSIONS[grant.role]:
             if grant.estate_id is None:
                 return None
             estate_ids.add(grant.estate_id)
-    if not estate_ids:
+    for grant in user.district_grants:
+        if permission in ROLE_PERMISSIONS[grant.role]:
+            districts.add(grant.district)
+    if not estate_ids and not districts:
         return []
-    return list(db.session.scalars(select(Estate).where(Estate.id.in_(estate_ids))))
+    query = select(Estate).where(Estate.id.in_(estate_ids) | Estate.district.in_(districts))
+    return list(db.session.scalars(query.order_by(Estate.district, Estate.code)))
 
 
 def staff_may(user: StaffUser | None, permission: Permission, estate: Estate | None) -> bool:
@@ -309,6 +315,11 @@ def staff_may(user: StaffUser | None, permission: Permission, estate: Estate | N
     for grant in user.grants:
         if permission in ROLE_PERMISSIONS[grant.role] and (
             grant.estate_id is None or estate is None or grant.estate_id == estate.id
+        ):
+            return True
+    for grant in user.district_grants:
+        if permission in ROLE_PERMISSIONS[grant.role] and (
+            estate is None or estate.district == grant.district
         ):
             return True
     return False

@@ -21,6 +21,7 @@ estate_cli = AppGroup("estate", help="Create and list estates.")
 registry_cli = AppGroup("registry", help="Import a household register.")
 codes_cli = AppGroup("codes", help="Issue household access codes.")
 staff_cli = AppGroup("staff", help="Manage staff accounts.")
+report_cli = AppGroup("report", help="Reports for renovation offices.")
 
 DEMO_ESTATE = "meiyuan"
 DEMO_REGISTER = Path(__file__).parent / "demo" / "meiyuan_registry.csv"
@@ -59,10 +60,11 @@ def _report(parsed: ParsedRegistry, plan=None) -> None:
 @estate_cli.command("create")
 @click.argument("code")
 @click.option("--name", required=True)
-@click.option("--district", default=None)
-def estate_create(code, name, district):
+@click.option("--district", default=None, help="区/县")
+@click.option("--street", default=None, help="街道")
+def estate_create(code, name, district, street):
     try:
-        estate = operations.create_estate(code, name, district)
+        estate = operations.create_estate(code, name, district, street)
     except operations.OperationError as error:
         raise click.ClickException(describe_error(error)) from None
     click.echo(_("Estate %(code)s created: %(name)s", code=estate.code, name=estate.name))
@@ -125,12 +127,16 @@ def codes_issue(code, out, reissue):
 @staff_cli.command("create")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
-@click.option("--estate", "estate_code", default=None, help="Estate code (required except admin).")
+@click.option("--estate", "estate_code", default=None, help="Estate code.")
+@click.option("--district", default=None, help="Every estate of this district (区/县).")
 @click.option("--password", default=None, help="Default: a random password, printed once.")
-def staff_create(username, role, estate_code, password):
+def staff_create(username, role, estate_code, district, password):
+    """Grant a role in one estate (--estate), a district (--district) or, for admin, everywhere."""
     estate = _estate(estate_code) if estate_code else None
     try:
-        _user, new_password = operations.grant_staff_role(username, Role(role), estate, password)
+        _user, new_password = operations.grant_staff_role(
+            username, Role(role), estate, password, district=district
+        )
     except operations.OperationError as error:
         raise click.ClickException(describe_error(error)) from None
     click.echo(_("%(username)s is now %(role)s.", username=username, role=Role(role).label))
@@ -232,7 +238,43 @@ def _demo_surveys(estate: Estate) -> list:
     return created
 
 
+@report_cli.command("monthly")
+@click.option("--district", default=None, help="District (区/县); default: every estate.")
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lang", type=click.Choice(["zh_Hans_CN", "en"]), default="zh_Hans_CN")
+def report_monthly(district, month, out, lang):
+    """The monthly progress report (月通报) as an XLSX workbook, as the console makes it."""
+    from flask_babel import force_locale
+
+    from . import overview
+    from .console import monthly_report
+
+    try:
+        overview.parse_month(month)
+    except ValueError:
+        raise click.ClickException(_("The month must look like 2026-11.")) from None
+    query = select(Estate).order_by(Estate.district, Estate.code)
+    if district:
+        query = query.where(Estate.district == district)
+    estates = list(db.session.scalars(query))
+    if district and not estates:
+        raise click.ClickException(
+            _("No estate is in the district %(district)s.", district=district)
+        )
+    with force_locale(lang):
+        rows, total, activity = monthly_report(district, month, estates)
+        out.write_bytes(overview.monthly_workbook(rows, total, activity, month, district, _))
+    click.echo(
+        _(
+            "Monthly report for %(count)s estates written to %(file)s.",
+            count=len(estates),
+            file=str(out),
+        )
+    )
+
+
 def init_app(app) -> None:
-    for group in (estate_cli, registry_cli, codes_cli, staff_cli):
+    for group in (estate_cli, registry_cli, codes_cli, staff_cli, report_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)

@@ -5,7 +5,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from . import access, operations
+from . import access, operations, overview
 from .access import Permission, public, require
 from .blueprint import safe_next
 from .extensions import db
@@ -314,3 +314,104 @@ def audit(estate_code):
         .limit(200)
     )
     return render_template("console/audit.html", estate=g.estate, entries=list(entries))
+
+
+# --- the overview across estates and the monthly report ----------------------------------
+
+
+def _overview_estates(district: str | None) -> list[Estate]:
+    estates = access.estates_with(access.current_staff(), Permission.OVERVIEW)
+    if estates is None:
+        estates = list(db.session.scalars(select(Estate).order_by(Estate.district, Estate.code)))
+    if district:
+        estates = [e for e in estates if e.district == district]
+    return estates
+
+
+def _districts() -> list[str]:
+    estates = access.estates_with(access.current_staff(), Permission.OVERVIEW)
+    if estates is None:
+        estates = db.session.scalars(select(Estate))
+    return sorted({e.district for e in estates if e.district})
+
+
+@bp.get("/overview")
+@require(Permission.OVERVIEW)
+def overview_page():
+    district = request.args.get("district") or None
+    show = request.args.get("show", "")
+    sort = request.args.get("sort", "estate")
+    descending = request.args.get("desc") == "1"
+    estates = _overview_estates(district)
+    rows = overview.estate_rows(estates)
+    if show in overview.FILTERS:
+        rows = [r for r in rows if overview.FILTERS[show](r)]
+    rows.sort(key=overview.SORT_KEYS.get(sort, overview.SORT_KEYS["estate"]), reverse=descending)
+    return render_template(
+        "console/overview.html",
+        OUTCOME_LABELS=overview.OUTCOME_LABELS,
+        rows=rows,
+        total=overview.totals(rows),
+        trend_points=overview.trends(estates, months=12),
+        districts=_districts(),
+        district=district,
+        show=show,
+        sort=sort,
+        descending=descending,
+        month=_this_month(),
+    )
+
+
+def _this_month() -> str:
+    from datetime import timedelta
+
+    from .models import utcnow
+
+    china = utcnow() + timedelta(hours=8)
+    return f"{china.year:04d}-{china.month:02d}"
+
+
+def monthly_report(district: str | None, month: str, estates: list[Estate]):
+    """Rows, totals and the month's activity: the same numbers for page, XLSX and CLI."""
+    start, end = overview.parse_month(month)
+    rows = overview.estate_rows(estates)
+    return rows, overview.totals(rows), overview.month_activity(estates, start, end)
+
+
+@bp.get("/overview/monthly")
+@require(Permission.OVERVIEW)
+def monthly_page():
+    district = request.args.get("district") or None
+    month = request.args.get("month") or _this_month()
+    try:
+        overview.parse_month(month)
+    except ValueError:
+        abort(404)
+    rows, total, activity = monthly_report(district, month, _overview_estates(district))
+    return render_template(
+        "console/monthly.html",
+        rows=rows,
+        total=total,
+        activity=activity,
+        month=month,
+        district=district,
+        OUTCOME_LABELS=overview.OUTCOME_LABELS,
+    )
+
+
+@bp.get("/overview/monthly.xlsx")
+@require(Permission.OVERVIEW)
+def monthly_xlsx():
+    district = request.args.get("district") or None
+    month = request.args.get("month") or _this_month()
+    try:
+        overview.parse_month(month)
+    except ValueError:
+        abort(404)
+    rows, total, activity = monthly_report(district, month, _overview_estates(district))
+    body = overview.monthly_workbook(rows, total, activity, month, district, _)
+    return Response(
+        body,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="monthly-{month}.xlsx"'},
+    )

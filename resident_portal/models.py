@@ -99,7 +99,8 @@ class Estate(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    district: Mapped[str | None] = mapped_column(String(100))
+    district: Mapped[str | None] = mapped_column(String(100), index=True)  # 区/县
+    street: Mapped[str | None] = mapped_column(String(100))  # 街道
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     buildings: Mapped[list["Building"]] = relationship(back_populates="estate")
@@ -218,6 +219,7 @@ class StaffUser(db.Model):
     grants: Mapped[list["RoleGrant"]] = relationship(
         back_populates="staff_user", cascade="all, delete-orphan"
     )
+    district_grants: Mapped[list["DistrictGrant"]] = relationship(cascade="all, delete-orphan")
 
 
 class RoleGrant(db.Model):
@@ -236,6 +238,22 @@ class RoleGrant(db.Model):
 
     staff_user: Mapped[StaffUser] = relationship(back_populates="grants")
     estate: Mapped[Estate | None] = relationship()
+
+
+class DistrictGrant(db.Model):
+    """A staff role in every estate of a district (区/县), present and future: how city and
+    district renovation offices follow dozens of estates."""
+
+    __tablename__ = "district_grant"
+    __table_args__ = (
+        UniqueConstraint("staff_user_id", "role", "district"),
+        CheckConstraint("length(district) >= 1", name="district_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
+    district: Mapped[str] = mapped_column(String(100))
 
 
 class AuthSession(db.Model):
@@ -293,6 +311,7 @@ __all__ = [
     "AuditEntry",
     "AuthSession",
     "Building",
+    "DistrictGrant",
     "Estate",
     "Household",
     "PendingImport",

@@ -17,6 +17,7 @@ from .models import (
     ApiToken,
     AuditEntry,
     Building,
+    DistrictGrant,
     Estate,
     Household,
     PendingImport,
@@ -55,7 +56,9 @@ def audit(action: str, *, staff_user: StaffUser | None, estate: Estate | None = 
 ESTATE_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
 
 
-def create_estate(code: str, name: str, district: str | None = None, *, staff_user=None) -> Estate:
+def create_estate(
+    code: str, name: str, district: str | None = None, street: str | None = None, *, staff_user=None
+) -> Estate:
     code = code.strip().lower()
     if not ESTATE_CODE.match(code):
         raise OperationError(
@@ -64,7 +67,12 @@ def create_estate(code: str, name: str, district: str | None = None, *, staff_us
         )
     if db.session.scalar(select(Estate).where(Estate.code == code)):
         raise OperationError(N_("An estate with the code %(code)s already exists."), code=code)
-    estate = Estate(code=code, name=name.strip(), district=(district or "").strip() or None)
+    estate = Estate(
+        code=code,
+        name=name.strip(),
+        district=(district or "").strip() or None,
+        street=(street or "").strip() or None,
+    )
     db.session.add(estate)
     db.session.flush()
     audit("estate.create", staff_user=staff_user, estate=estate, code=code, name=estate.name)
@@ -73,11 +81,20 @@ def create_estate(code: str, name: str, district: str | None = None, *, staff_us
 
 
 def grant_staff_role(
-    username: str, role: Role, estate: Estate | None, password: str | None = None
+    username: str,
+    role: Role,
+    estate: Estate | None,
+    password: str | None = None,
+    *,
+    district: str | None = None,
 ) -> tuple[StaffUser, str | None]:
-    """Create the user if needed and grant the role. Returns the user and a new password if one
-    was set (generated when a new user gets none)."""
-    if role != Role.ADMIN and estate is None:
+    """Create the user if needed and grant the role in one estate, or in every estate of a
+    district. Returns the user and a new password if one was set (generated when a new user
+    gets none)."""
+    district = (district or "").strip() or None
+    if estate is not None and district is not None:
+        raise OperationError(N_("Grant a role in an estate or in a district, not both."))
+    if role != Role.ADMIN and estate is None and district is None:
         raise OperationError(N_("Only an administrator may be granted a role without an estate."))
     user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None:
@@ -92,11 +109,22 @@ def grant_staff_role(
         user.password_hash = access.hash_password(password)
         db.session.flush()
         access.revoke_sessions(staff_user_id=user.id)
-    estate_id = estate.id if estate else None
-    if not any(g.role == role and g.estate_id == estate_id for g in user.grants):
-        user.grants.append(RoleGrant(role=role, estate_id=estate_id))
+    if district is not None:
+        if not any(g.role == role and g.district == district for g in user.district_grants):
+            user.district_grants.append(DistrictGrant(role=role, district=district))
+    else:
+        estate_id = estate.id if estate else None
+        if not any(g.role == role and g.estate_id == estate_id for g in user.grants):
+            user.grants.append(RoleGrant(role=role, estate_id=estate_id))
     db.session.flush()
-    audit("staff.grant", staff_user=None, estate=estate, username=username, role=role.value)
+    audit(
+        "staff.grant",
+        staff_user=None,
+        estate=estate,
+        username=username,
+        role=role.value,
+        district=district,
+    )
     db.session.commit()
     return user, password
 

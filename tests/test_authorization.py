@@ -98,6 +98,9 @@ EXPECTED = {
     "contributions.elevator_new": {SECRETARY, PLANNER, ADMIN},
     "contributions.elevator": {SECRETARY, PLANNER, ADMIN},
     "contributions.elevator_edit": {SECRETARY, PLANNER, ADMIN},
+    "console.overview_page": {PLANNER, ADMIN},  # each over the estates in their scope
+    "console.monthly_page": {PLANNER, ADMIN},
+    "console.monthly_xlsx": {PLANNER, ADMIN},
     "reports.new": {HOUSEHOLD, HOUSEHOLD_OTHER},  # each in their own estate
     "reports.board": EVERYONE,
     "reports.detail": EVERYONE,
