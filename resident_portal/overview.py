@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import selectinload
 
 from contributions.models import Campaign, ElevatorProject, Payment, Pledge, PledgeEvent
 from contributions.sharing import rate_permille
@@ -132,12 +133,14 @@ def _latest_decisions(estate_ids: list[int], now: datetime) -> dict[int, Survey]
     Elevator consent votes are left out: they are one unit's, and the overview shows them under
     elevators by status."""
     surveys = db.session.scalars(
-        select(Survey).where(
+        select(Survey)
+        .where(
             Survey.estate_id.in_(estate_ids),
             Survey.kind == SurveyKind.DECISION,
             Survey.opens_at <= now,
             Survey.id.not_in(select(ElevatorProject.survey_id)),
         )
+        .options(selectinload(Survey.items))  # one query for all items, not one per survey
     )
     latest: dict[int, Survey] = {}
     for survey in surveys:
@@ -147,32 +150,106 @@ def _latest_decisions(estate_ids: list[int], now: datetime) -> dict[int, Survey]
     return latest
 
 
-def _ballots(survey_ids: list[int]) -> dict[int, list[tally.Ballot]]:
-    choices: dict[int, dict] = defaultdict(dict)
-    priorities: dict[int, set] = defaultdict(set)
-    owners: dict[int, tuple[int, str]] = {}
-    rows = db.session.execute(
+def decision_tallies(surveys: list[Survey]) -> dict[int, tally.Tally]:
+    """The tally of each survey, counted by the database instead of in Python.
+
+    Same definitions as survey/tally.py (an owner is one head with all their parts in scope;
+    an item a ballot leaves unanswered counts as an abstention) and the same pure rules for
+    quorum and approval, but only aggregates leave the database: a city of 500 estates would
+    otherwise send every ballot choice on each page view. tests/test_overview.py checks that
+    the result equals survey/results.py's tally.
+    """
+    if not surveys:
+        return {}
+    ids = [s.id for s in surveys]
+    owners = (
         select(
-            Ballot.id,
-            Ballot.survey_id,
-            Ballot.owner_ref,
+            Survey.id.label("survey_id"),
+            Household.owner_ref.label("owner_ref"),
+            func.count(Household.id).label("households"),
+            func.sum(Household.area_centi_m2).label("area"),
+        )
+        .join(Building, Building.estate_id == Survey.estate_id)
+        .join(Unit, Unit.building_id == Building.id)
+        .join(Household, Household.unit_id == Unit.id)
+        .where(
+            Survey.id.in_(ids),
+            (Survey.building_id.is_(None)) | (Survey.building_id == Building.id),
+            (Survey.unit_id.is_(None)) | (Survey.unit_id == Unit.id),
+        )
+        .group_by(Survey.id, Household.owner_ref)
+        .cte("owners")
+    )
+
+    def counts(query):
+        return {
+            row[0]: tally.Count(int(row[2] or 0), int(row[1] or 0), int(row[3] or 0))
+            for row in db.session.execute(query)
+        }
+
+    eligible = counts(
+        select(
+            owners.c.survey_id,
+            func.count(),
+            func.sum(owners.c.households),
+            func.sum(owners.c.area),
+        ).group_by(owners.c.survey_id)
+    )
+    voted = (owners.c.survey_id == Ballot.survey_id) & (owners.c.owner_ref == Ballot.owner_ref)
+    participated = counts(
+        select(
+            owners.c.survey_id,
+            func.count(),
+            func.sum(owners.c.households),
+            func.sum(owners.c.area),
+        )
+        .join(Ballot, voted)
+        .group_by(owners.c.survey_id)
+    )
+    by_choice: dict[tuple, tally.Count] = {}
+    picks: dict[tuple, int] = defaultdict(int)
+    for survey_id, item_id, choice, heads, households, area, priority in db.session.execute(
+        select(
+            owners.c.survey_id,
             BallotChoice.item_id,
             BallotChoice.choice,
-            BallotChoice.priority,
+            func.count(),
+            func.sum(owners.c.households),
+            func.sum(owners.c.area),
+            func.sum(case((BallotChoice.priority, 1), else_=0)),
         )
+        .join(Ballot, voted)
         .join(BallotChoice, BallotChoice.ballot_id == Ballot.id)
-        .where(Ballot.survey_id.in_(survey_ids))
-    )
-    for ballot_id, survey_id, owner, item_id, choice, priority in rows:
-        owners[ballot_id] = (survey_id, owner)
-        choices[ballot_id][item_id] = choice
-        if priority:
-            priorities[ballot_id].add(item_id)
-    result: dict[int, list[tally.Ballot]] = defaultdict(list)
-    for ballot_id, (survey_id, owner) in owners.items():
-        result[survey_id].append(
-            tally.Ballot(owner, choices[ballot_id], frozenset(priorities[ballot_id]))
+        .group_by(owners.c.survey_id, BallotChoice.item_id, BallotChoice.choice)
+    ):
+        by_choice[(survey_id, item_id, choice)] = tally.Count(
+            int(households or 0), int(heads), int(area or 0)
         )
+        picks[(survey_id, item_id)] += int(priority or 0)
+
+    result = {}
+    for survey in surveys:
+        total = eligible.get(survey.id, tally.Count())
+        part = participated.get(survey.id, tally.Count())
+        quorum = tally.quorum(total, part) if survey.rule is not None else None
+        items = []
+        for item in survey.items:
+            support = by_choice.get((survey.id, item.id, tally.Choice.SUPPORT), tally.Count())
+            oppose = by_choice.get((survey.id, item.id, tally.Choice.OPPOSE), tally.Count())
+            abstain = tally.Count(  # explicit abstentions and unanswered items alike
+                part.households - support.households - oppose.households,
+                part.heads - support.heads - oppose.heads,
+                part.area - support.area - oppose.area,
+            )
+            approved = None
+            if survey.rule is not None:
+                approved = bool(quorum) and tally.approves(survey.rule, support, part)
+            items.append(
+                tally.ItemResult(
+                    item.id, support, oppose, abstain, picks[(survey.id, item.id)], approved
+                )
+            )
+        result[survey.id] = tally.Tally(total, part, quorum, tuple(items))
     return result
 
 
@@ -192,18 +269,19 @@ def estate_rows(estates: list[Estate], now: datetime | None = None) -> list[Esta
     rows = {e.id: EstateRow(estate=e) for e in estates}
     if not ids:
         return []
-    parts = _parts_by_estate(ids)
-    for estate_id, estate_parts in parts.items():
-        rows[estate_id].households = len(estate_parts)
+    for estate_id, households in db.session.execute(
+        select(Building.estate_id, func.count(Household.id))
+        .join(Unit, Unit.building_id == Building.id)
+        .join(Household, Household.unit_id == Unit.id)
+        .where(Building.estate_id.in_(ids))
+        .group_by(Building.estate_id)
+    ):
+        rows[estate_id].households = households
 
     decisions = _latest_decisions(ids, now)
-    ballots = _ballots([s.id for s in decisions.values()])
+    results = decision_tallies(list(decisions.values()))
     for estate_id, survey in decisions.items():
-        scoped = [p for b, u, p in parts.get(estate_id, []) if _in_scope(survey, b, u)]
-        result = tally.tally(
-            scoped, ballots.get(survey.id, []), [item.id for item in survey.items], survey.rule
-        )
-        rows[estate_id].decision = Decision(survey, result)
+        rows[estate_id].decision = Decision(survey, results[survey.id])
 
     for estate_id, target in db.session.execute(
         select(Campaign.estate_id, func.sum(Campaign.target_fen))

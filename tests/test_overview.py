@@ -22,6 +22,7 @@ from .conftest import (
     close_survey,
     household,
     make_elevator_project,
+    make_estate,
     make_report,
     make_staff,
     make_survey,
@@ -233,3 +234,28 @@ def test_month_ends_and_parsing():
     start, end = overview.parse_month("2026-12")
     assert (start, end) == (datetime(2026, 11, 30, 16), datetime(2026, 12, 31, 16))
     assert re.match(r"\d{4}-\d{2}", "2026-12")
+
+
+def test_database_tallies_equal_the_python_tally(app):
+    """decision_tallies() counts in SQL what survey/tally.py counts in Python: same result."""
+    estate = make_estate()
+    surveys = [
+        make_survey(estate),
+        make_survey(estate, building="1"),
+        make_survey(estate, building="1", unit="1"),
+        make_survey(estate, kind="consultation", max_priorities=2),
+    ]
+    pattern = [Choice.SUPPORT, Choice.OPPOSE, Choice.ABSTAIN]
+    for n, key in enumerate([("1", "1", "101"), ("1", "1", "301"), ("1", "2", "101"),
+                             ("2", "1", "101")]):
+        h = household(estate, *key)
+        for survey in surveys:
+            if not survey.covers(h):
+                continue
+            items = [i.id for i in survey.items]
+            priorities = set(items[: n % 3]) if survey.max_priorities else set()
+            survey_operations.submit_ballot(
+                survey, h, {i: pattern[(n + k) % 3] for k, i in enumerate(items)}, priorities)
+    counted = overview.decision_tallies(surveys)
+    for survey in surveys:
+        assert counted[survey.id] == compute(survey).overall, survey.id
