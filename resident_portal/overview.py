@@ -6,12 +6,14 @@ the number of estates (no query per estate), and counted with the same code as t
 pages (survey/tally.py, contributions/sharing.py).
 """
 
+import bisect
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
@@ -102,31 +104,6 @@ class Totals:
         return rate_permille(self.paid_fen, self.target_fen)
 
 
-def _parts_by_estate(estate_ids: list[int]) -> dict[int, list[tuple]]:
-    rows = db.session.execute(
-        select(
-            Building.estate_id,
-            Building.id,
-            Unit.id,
-            Building.number,
-            Unit.number,
-            Household.id,
-            Household.owner_ref,
-            Household.floor,
-            Household.area_centi_m2,
-        )
-        .join(Unit, Unit.building_id == Building.id)
-        .join(Household, Household.unit_id == Unit.id)
-        .where(Building.estate_id.in_(estate_ids))
-    )
-    parts: dict[int, list[tuple]] = defaultdict(list)
-    for estate_id, building_id, unit_id, b_number, u_number, hid, owner, floor, area in rows:
-        parts[estate_id].append(
-            (building_id, unit_id, tally.Part(hid, owner, b_number, u_number, floor, area))
-        )
-    return parts
-
-
 def _latest_decisions(estate_ids: list[int], now: datetime) -> dict[int, Survey]:
     """Per estate, its latest formal decision (the one closing last among those opened).
 
@@ -150,6 +127,69 @@ def _latest_decisions(estate_ids: list[int], now: datetime) -> dict[int, Survey]
     return latest
 
 
+def owners_in_scope(survey_ids: list[int]):
+    """A CTE (survey_id, owner_ref, households, area): each owner in each survey's scope, with
+    their number of households and total area there — the unit of counting of survey/tally.py."""
+    return (
+        select(
+            Survey.id.label("survey_id"),
+            Household.owner_ref.label("owner_ref"),
+            func.count(Household.id).label("households"),
+            func.sum(Household.area_centi_m2).label("area"),
+        )
+        .join(Building, Building.estate_id == Survey.estate_id)
+        .join(Unit, Unit.building_id == Building.id)
+        .join(Household, Household.unit_id == Unit.id)
+        .where(
+            Survey.id.in_(survey_ids),
+            (Survey.building_id.is_(None)) | (Survey.building_id == Building.id),
+            (Survey.unit_id.is_(None)) | (Survey.unit_id == Unit.id),
+        )
+        .group_by(Survey.id, Household.owner_ref)
+        .cte("owners")
+    )
+
+
+def _tally_versions(surveys: list[Survey]) -> dict[int, tuple]:
+    """What a survey's tally depends on, cheaply: its ballot submissions (count and latest id;
+    a new or changed ballot always adds a revision) and its estate's latest register import."""
+    revisions = {
+        survey_id: (count, latest)
+        for survey_id, count, latest in db.session.execute(
+            select(BallotRevision.survey_id, func.count(), func.max(BallotRevision.id))
+            .where(BallotRevision.survey_id.in_([s.id for s in surveys]))
+            .group_by(BallotRevision.survey_id)
+        )
+    }
+    imports = dict(
+        db.session.execute(
+            select(AuditEntry.estate_id, func.max(AuditEntry.id))
+            .where(
+                AuditEntry.action == "registry.import",
+                AuditEntry.estate_id.in_({s.estate_id for s in surveys}),
+            )
+            .group_by(AuditEntry.estate_id)
+        ).all()
+    )
+    return {s.id: (revisions.get(s.id), imports.get(s.estate_id)) for s in surveys}
+
+
+def cached_decision_tallies(surveys: list[Survey]) -> dict[int, tally.Tally]:
+    """decision_tallies() for the surveys whose ballots or register changed since last asked;
+    the others from a cache in this process, keyed by _tally_versions(). A cache, not state:
+    losing it (a restart, another worker) only costs the recount."""
+    if not surveys:
+        return {}
+    cache = current_app.extensions.setdefault("overview_tally_cache", {})
+    versions = _tally_versions(surveys)
+    stale = [s for s in surveys if cache.get(s.id, (None,))[0] != versions[s.id]]
+    if len(cache) > 20_000:  # bounded: a planner's city, not every survey ever
+        cache.clear()
+    for survey_id, result in decision_tallies(stale).items():
+        cache[survey_id] = (versions[survey_id], result)
+    return {s.id: cache[s.id][1] for s in surveys}
+
+
 def decision_tallies(surveys: list[Survey]) -> dict[int, tally.Tally]:
     """The tally of each survey, counted by the database instead of in Python.
 
@@ -161,25 +201,7 @@ def decision_tallies(surveys: list[Survey]) -> dict[int, tally.Tally]:
     """
     if not surveys:
         return {}
-    ids = [s.id for s in surveys]
-    owners = (
-        select(
-            Survey.id.label("survey_id"),
-            Household.owner_ref.label("owner_ref"),
-            func.count(Household.id).label("households"),
-            func.sum(Household.area_centi_m2).label("area"),
-        )
-        .join(Building, Building.estate_id == Survey.estate_id)
-        .join(Unit, Unit.building_id == Building.id)
-        .join(Household, Household.unit_id == Unit.id)
-        .where(
-            Survey.id.in_(ids),
-            (Survey.building_id.is_(None)) | (Survey.building_id == Building.id),
-            (Survey.unit_id.is_(None)) | (Survey.unit_id == Unit.id),
-        )
-        .group_by(Survey.id, Household.owner_ref)
-        .cte("owners")
-    )
+    owners = owners_in_scope([s.id for s in surveys])
 
     def counts(query):
         return {
@@ -253,12 +275,6 @@ def decision_tallies(surveys: list[Survey]) -> dict[int, tally.Tally]:
     return result
 
 
-def _in_scope(survey: Survey, building_id: int, unit_id: int) -> bool:
-    return (survey.building_id is None or survey.building_id == building_id) and (
-        survey.unit_id is None or survey.unit_id == unit_id
-    )
-
-
 def overdue(category: Category, status: Status, created_at: datetime, now: datetime) -> bool:
     return status.is_open and (now - created_at).days >= OVERDUE_DAYS[category]
 
@@ -279,7 +295,7 @@ def estate_rows(estates: list[Estate], now: datetime | None = None) -> list[Esta
         rows[estate_id].households = households
 
     decisions = _latest_decisions(ids, now)
-    results = decision_tallies(list(decisions.values()))
+    results = cached_decision_tallies(list(decisions.values()))
     for estate_id, survey in decisions.items():
         rows[estate_id].decision = Decision(survey, results[survey.id])
 
@@ -412,35 +428,62 @@ class TrendPoint:
 
 def trends(estates: list[Estate], months: int = 12, now: datetime | None = None):
     """The overview's headline figures at the end of each month, replayed from the history
-    (ballot revisions, pledge events, report dates) rather than stored snapshots."""
+    (first ballot of each owner, pledge events, report dates) rather than stored snapshots.
+
+    Cached in this process, keyed by what they depend on: the decisions' versions, the latest
+    pledge event and the latest report change of these estates, and the months asked for."""
     now = now or utcnow()
     ids = [e.id for e in estates]
     if not ids:
         return []
-    parts = _parts_by_estate(ids)
-    decisions = _latest_decisions(ids, now)
-    eligible_owners = 0
-    owner_sets = {}
-    for estate_id, survey in decisions.items():
-        owners = {p.owner_ref for b, u, p in parts.get(estate_id, []) if _in_scope(survey, b, u)}
-        owner_sets[survey.id] = owners
-        eligible_owners += len(owners)
-    first_vote = {}
-    for survey_id, owner, moment in db.session.execute(
+    surveys = list(_latest_decisions(ids, now).values())
+    pledges = db.session.execute(
+        select(func.count(PledgeEvent.id), func.max(PledgeEvent.id))
+        .join(Campaign, Campaign.id == PledgeEvent.campaign_id)
+        .where(Campaign.estate_id.in_(ids))
+    ).one()
+    reports = db.session.execute(
         select(
-            BallotRevision.survey_id,
-            BallotRevision.owner_ref,
-            func.min(BallotRevision.submitted_at),
+            func.count(Report.id), func.max(Report.updated_at), func.max(Report.hidden_at)
+        ).where(Report.estate_id.in_(ids))
+    ).one()
+    key = (
+        tuple(ids),
+        tuple(sorted(_tally_versions(surveys).items())),
+        tuple(pledges),
+        tuple(reports),
+        tuple(month_ends(now, months)),
+    )
+    cache = current_app.extensions.setdefault("overview_trend_cache", {})
+    if key not in cache:
+        if len(cache) > 200:
+            cache.clear()
+        cache[key] = _replay_trends(ids, surveys, months, now)
+    return cache[key]
+
+
+def _replay_trends(ids: list[int], surveys: list[Survey], months: int, now: datetime):
+    eligible_owners = sum(t.eligible.heads for t in cached_decision_tallies(surveys).values())
+    first_votes = []
+    if surveys:
+        owners = owners_in_scope([s.id for s in surveys])
+        first_votes = sorted(
+            moment
+            for (moment,) in db.session.execute(
+                select(func.min(BallotRevision.submitted_at))
+                .join(
+                    owners,
+                    (owners.c.survey_id == BallotRevision.survey_id)
+                    & (owners.c.owner_ref == BallotRevision.owner_ref),
+                )
+                .group_by(BallotRevision.survey_id, BallotRevision.owner_ref)
+            )
         )
-        .where(BallotRevision.survey_id.in_(list(owner_sets)))
-        .group_by(BallotRevision.survey_id, BallotRevision.owner_ref)
-    ):
-        if owner in owner_sets[survey_id]:
-            first_vote[(survey_id, owner)] = moment
-    target = sum(
-        int(t or 0)
-        for (t,) in db.session.execute(
-            select(Campaign.target_fen).where(Campaign.estate_id.in_(ids))
+    target = int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Campaign.target_fen), 0)).where(
+                Campaign.estate_id.in_(ids)
+            )
         )
     )
     events = db.session.execute(
@@ -461,13 +504,16 @@ def trends(estates: list[Estate], months: int = 12, now: datetime | None = None)
         )
     ).all()
     points = []
+    pledged: dict[tuple, int] = {}  # the current pledge of each household, replayed in order
+    pledged_total = 0
+    position = 0
     for label, end in month_ends(now, months):
-        voted = sum(1 for moment in first_vote.values() if moment < end)
-        pledged: dict[tuple, int] = {}
-        for campaign_id, household_id, at, action, amount in events:
-            if at >= end:
-                break
-            pledged[(campaign_id, household_id)] = amount if action == "pledge" else 0
+        while position < len(events) and events[position].at < end:
+            campaign_id, household_id, _at, action, amount = events[position]
+            new = amount if action == "pledge" else 0
+            pledged_total += new - pledged.get((campaign_id, household_id), 0)
+            pledged[(campaign_id, household_id)] = new
+            position += 1
         open_reports = sum(
             1
             for created, resolved, status in reports
@@ -478,15 +524,12 @@ def trends(estates: list[Estate], months: int = 12, now: datetime | None = None)
         points.append(
             TrendPoint(
                 label,
-                rate_permille(voted, eligible_owners),
-                rate_permille(sum(pledged.values()), target),
+                rate_permille(bisect.bisect_left(first_votes, end), eligible_owners),
+                rate_permille(pledged_total, target),
                 open_reports,
             )
         )
     return points
-
-
-__all__ = ["ElevatorStatus", "estate_rows", "totals", "trends"]
 
 
 # --- the monthly report (月通报) -------------------------------------------------------------

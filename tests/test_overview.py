@@ -259,3 +259,22 @@ def test_database_tallies_equal_the_python_tally(app):
     counted = overview.decision_tallies(surveys)
     for survey in surveys:
         assert counted[survey.id] == compute(survey).overall, survey.id
+
+
+def test_cached_tallies_follow_new_ballots_and_register_changes(app):
+    estate = make_estate()
+    survey = make_survey(estate)
+    first = overview.estate_rows([estate])[0].decision.result
+    assert first.participated.heads == 0
+    assert overview.trends([estate], months=2)[-1].participation == 0
+    h = household(estate, "1", "1", "101")
+    survey_operations.submit_ballot(survey, h, {i.id: Choice.SUPPORT for i in survey.items})
+    second = overview.estate_rows([estate])[0].decision.result
+    assert second.participated.heads == 1 and second == compute(survey).overall
+    assert overview.trends([estate], months=2)[-1].participation == 250  # 1 of 4 owners
+    # a register import changes the areas: the tally follows
+    rows = [list(r) for r in SMALL_REGISTER]
+    rows[0][4] = "99.99"
+    operations.import_registry(estate, parse_registry(register_csv(rows), "r.csv"))
+    third = overview.estate_rows([estate])[0].decision.result
+    assert third.participated.area == 9999 and third == compute(survey).overall
