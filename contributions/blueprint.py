@@ -5,7 +5,7 @@ Routes only parse, authorise and render; changes happen in contributions/operati
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from resident_portal.models import Estate, Household, Unit, utcnow
 from resident_portal.money import format_fen, parse_yuan
 from resident_portal.operations import OperationError
 from resident_portal.privacy import mask_name, mask_phone
+from resident_portal.spreadsheets import download
 from survey.definition import CHINA, to_utc
 from survey.models import Survey
 
@@ -331,17 +332,9 @@ def console_export(estate_code, campaign_id, fmt):
     state = tracker.progress(g.campaign)
     name = f"campaign-{campaign_id}"
     if fmt == "csv":
-        return Response(
-            tracker.export_csv(state),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
+        return download(tracker.export_csv(state), f"{name}.csv")
     if fmt == "xlsx":
-        return Response(
-            tracker.export_xlsx(state),
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-        )
+        return download(tracker.export_xlsx(state), f"{name}.xlsx")
     abort(404)
 
 

@@ -3,9 +3,7 @@
 One source for the resident's page, the public totals, the secretary's tracker and the exports.
 """
 
-import csv
 import enum
-import io
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
@@ -14,9 +12,9 @@ from sqlalchemy import func, select
 from resident_portal.extensions import db
 from resident_portal.models import Building, Household, Unit, format_area, natural_key
 from resident_portal.privacy import mask_name
+from resident_portal.spreadsheets import csv_bytes, xlsx_bytes
 from survey.models import SurveyStatus
 from survey.results import compute as survey_results
-from survey.results import spreadsheet_safe
 
 from . import sharing
 from .models import Campaign, ElevatorProject, Payment, Pledge
@@ -215,7 +213,7 @@ def export_rows(state: Progress) -> list[list]:
                 h.room,
                 h.floor,
                 format_area(h.area_centi_m2),
-                spreadsheet_safe(mask_name(h.owner_name)),
+                mask_name(h.owner_name),
                 _yuan(line.suggested_fen),
                 _yuan(line.pledged_fen),
                 p.channel.value if p else "",
@@ -229,23 +227,8 @@ def export_rows(state: Progress) -> list[list]:
 
 
 def export_csv(state: Progress) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
-    writer.writerows(export_rows(state))
-    return out.getvalue().encode("utf-8-sig")
+    return csv_bytes(EXPORT_COLUMNS, export_rows(state))
 
 
 def export_xlsx(state: Progress) -> bytes:
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "pledges"
-    sheet.append(EXPORT_COLUMNS)
-    for row in export_rows(state):
-        sheet.append(row)
-    sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(EXPORT_COLUMNS, export_rows(state), "pledges")

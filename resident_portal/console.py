@@ -17,6 +17,7 @@ from .privacy import mask_name, mask_phone
 from .qr import public_url, qr_svg
 from .ratelimit import Blocked
 from .registry import parse_registry
+from .spreadsheets import download
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -237,9 +238,8 @@ def issue_codes(estate_code):
         flash(_("Every household already has a code; nothing was issued."))
         return redirect(url_for("console.issue_codes", estate_code=g.estate.code))
     if form.output.data == "zip":
-        response = Response(letters_zip(letters_for(issued)), mimetype="application/zip")
-        response.headers["Content-Disposition"] = (
-            f'attachment; filename="{g.estate.code}-household-codes.zip"'
+        response = download(
+            letters_zip(letters_for(issued)), f"{g.estate.code}-household-codes.zip"
         )
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -410,8 +410,4 @@ def monthly_xlsx():
         abort(404)
     rows, total, activity = monthly_report(district, month, _overview_estates(district))
     body = overview.monthly_workbook(rows, total, activity, month, district, _)
-    return Response(
-        body,
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="monthly-{month}.xlsx"'},
-    )
+    return download(body, f"monthly-{month}.xlsx")

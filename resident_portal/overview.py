@@ -623,7 +623,7 @@ def monthly_workbook(
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from survey.results import spreadsheet_safe
+    from .spreadsheets import safe
 
     workbook = Workbook()
     summary = workbook.active
@@ -651,7 +651,7 @@ def monthly_workbook(
         for cell in ws[1]:
             cell.font = Font(bold=True)
         for row in body:
-            ws.append([spreadsheet_safe(v) if isinstance(v, str) else v for v in row])
+            ws.append([safe(v) if isinstance(v, str) else v for v in row])
         ws.freeze_panes = "B2"
 
     def name(row):

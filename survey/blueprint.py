@@ -7,7 +7,6 @@ import json
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     g,
@@ -31,6 +30,7 @@ from resident_portal.models import Estate, Household, format_area, utcnow
 from resident_portal.money import format_fen, parse_yuan
 from resident_portal.operations import OperationError
 from resident_portal.privacy import mask_name, mask_phone
+from resident_portal.spreadsheets import download
 
 from . import operations, results
 from .catalogue import BY_KEY
@@ -392,11 +392,7 @@ def console_definition(estate_code, survey_id):
     from .definition import to_definition
 
     body = json.dumps(to_definition(g.survey), ensure_ascii=False, indent=2)
-    return Response(
-        body,
-        mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="survey-{survey_id}.json"'},
-    )
+    return download(body, f"survey-{survey_id}.json")
 
 
 @bp.get("/console/<estate_code>/surveys/<int:survey_id>/results.<fmt>")
@@ -407,17 +403,9 @@ def console_export(estate_code, survey_id, fmt):
     if fmt == "json":
         return jsonify(results.as_api(computed, locale()))
     if fmt == "csv":
-        return Response(
-            results.export_csv(computed, locale()),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
+        return download(results.export_csv(computed, locale()), f"{name}.csv")
     if fmt == "xlsx":
-        return Response(
-            results.export_xlsx(computed, locale()),
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-        )
+        return download(results.export_xlsx(computed, locale()), f"{name}.xlsx")
     abort(404)
 
 

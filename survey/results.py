@@ -4,8 +4,6 @@ One source for every screen and export: the planner's page, the public notice, t
 CSV and XLSX all come from SurveyResults.
 """
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -14,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from resident_portal.extensions import db
 from resident_portal.models import Building, Household, Unit, format_area, natural_key
+from resident_portal.spreadsheets import csv_bytes, safe, xlsx_bytes
 
 from . import tally
 from .models import Ballot, Survey
@@ -165,13 +164,6 @@ def as_api(results: SurveyResults, locale: str = "zh_Hans_CN") -> dict:
 # --- exports ---------------------------------------------------------------------------
 
 
-def spreadsheet_safe(value):
-    """Text that a spreadsheet would run as a formula is prefixed with a quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 EXPORT_COLUMNS = [
     "group",
     "building",
@@ -214,7 +206,7 @@ def export_rows(results: SurveyResults, locale: str = "zh_Hans_CN") -> list[list
                     unit,
                     floor,
                     r.item_id,
-                    spreadsheet_safe(item.localized_title(locale)),
+                    safe(item.localized_title(locale)),
                     item.category.value,
                     result.eligible.heads,
                     format_area(result.eligible.area),
@@ -234,23 +226,8 @@ def export_rows(results: SurveyResults, locale: str = "zh_Hans_CN") -> list[list
 
 
 def export_csv(results: SurveyResults, locale: str = "zh_Hans_CN") -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
-    writer.writerows(export_rows(results, locale))
-    return out.getvalue().encode("utf-8-sig")  # with BOM, so Excel reads the Chinese
+    return csv_bytes(EXPORT_COLUMNS, export_rows(results, locale))
 
 
 def export_xlsx(results: SurveyResults, locale: str = "zh_Hans_CN") -> bytes:
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "results"
-    sheet.append(EXPORT_COLUMNS)
-    for row in export_rows(results, locale):
-        sheet.append(row)
-    sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(EXPORT_COLUMNS, export_rows(results, locale), "results")

@@ -238,8 +238,17 @@ def sign_in_staff(client, username, password):
     return client.post("/console/sign-in", data={"username": username, "password": password})
 
 
-def make_survey(estate, *, kind="decision", matter="renovate", building=None, unit=None,
-                items=("roof", "elevators", "lighting"), max_priorities=0, opened=True):
+def make_survey(
+    estate,
+    *,
+    kind="decision",
+    matter="renovate",
+    building=None,
+    unit=None,
+    items=("roof", "elevators", "lighting"),
+    max_priorities=0,
+    opened=True,
+):
     """A survey open now (or opening tomorrow), made as the CLI and the console make them."""
     from datetime import timedelta
 
@@ -249,17 +258,27 @@ def make_survey(estate, *, kind="decision", matter="renovate", building=None, un
     from survey.definition import parse_definition
 
     start = utcnow() + (timedelta(hours=-1) if opened else timedelta(days=1))
-    definition, problems = parse_definition({
-        "title": "屋面和电梯改造", "title_en": "Roofs and elevators", "kind": kind,
-        "matter": matter if kind == "decision" else None,
-        "scope": {"building": building, "unit": unit},
-        "opens_at": start.isoformat() + "+00:00",
-        "closes_at": (start + timedelta(days=14)).isoformat() + "+00:00",
-        "max_priorities": max_priorities,
-        "items": [{"category": BY_KEY[k].category.value, "title": BY_KEY[k].title,
-                   "title_en": BY_KEY[k].title_en, "estimated_cost_fen": 100_000_00}
-                  for k in items],
-    })
+    definition, problems = parse_definition(
+        {
+            "title": "屋面和电梯改造",
+            "title_en": "Roofs and elevators",
+            "kind": kind,
+            "matter": matter if kind == "decision" else None,
+            "scope": {"building": building, "unit": unit},
+            "opens_at": start.isoformat() + "+00:00",
+            "closes_at": (start + timedelta(days=14)).isoformat() + "+00:00",
+            "max_priorities": max_priorities,
+            "items": [
+                {
+                    "category": BY_KEY[k].category.value,
+                    "title": BY_KEY[k].title,
+                    "title_en": BY_KEY[k].title_en,
+                    "estimated_cost_fen": 100_000_00,
+                }
+                for k in items
+            ],
+        }
+    )
     assert not problems, problems
     return survey_operations.create_survey(estate, definition)
 
@@ -282,13 +301,19 @@ def make_elevator_project(estate, building="1", unit="1", **costs):
     from contributions import operations as contribution_operations
     from resident_portal.models import utcnow
 
-    target = next(u for b in estate.buildings if b.number == building for u in b.units
-                  if u.number == unit)
+    target = next(
+        u for b in estate.buildings if b.number == building for u in b.units if u.number == unit
+    )
     fields = contribution_operations.ElevatorFields(
         equipment_fen=costs.get("equipment_fen", 45_000_000),
-        installation_fen=costs.get("installation_fen", 15_000_000), design_fen=0, pipes_fen=0,
-        other_fen=0, subsidy_fixed_fen=costs.get("subsidy_fixed_fen", 15_000_000),
-        subsidy_basis_points=0, subsidy_cap_fen=None, maintenance_fund_fen=0,
+        installation_fen=costs.get("installation_fen", 15_000_000),
+        design_fen=0,
+        pipes_fen=0,
+        other_fen=0,
+        subsidy_fixed_fen=costs.get("subsidy_fixed_fen", 15_000_000),
+        subsidy_basis_points=0,
+        subsidy_cap_fen=None,
+        maintenance_fund_fen=0,
     )
     return contribution_operations.create_elevator_project(
         target, fields, utcnow() + timedelta(days=7), utcnow() + timedelta(days=30)
@@ -300,8 +325,12 @@ def make_report(estate, reporter, category="leak", description="楼顶防水做�
     from resident_portal.reports.models import Category
 
     return report_operations.submit_report(
-        estate, Category(category), report_operations.Location(household=reporter),
-        description, [], reporter=reporter,
+        estate,
+        Category(category),
+        report_operations.Location(household=reporter),
+        description,
+        [],
+        reporter=reporter,
     )
 
 
@@ -322,3 +351,18 @@ def live_server(app):
     server.shutdown()
     thread.join()
     server.server_close()
+
+
+def count(model) -> int:
+    """Rows in a table (through the test's own session)."""
+    from sqlalchemy import func, select
+
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def resident(app, estate, building, unit, room):
+    """A phone signed in as that household (a fresh code is issued for it)."""
+    h = household(estate, building, unit, room)
+    client = app.test_client()
+    assert sign_in_household(client, estate, h, issue_code(estate, h)).status_code == 302
+    return client, h

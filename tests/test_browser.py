@@ -227,8 +227,11 @@ def test_resident_votes_changes_the_vote_and_checks_the_receipt(
 def test_planner_reads_results_with_charts(app, live_server, browser, database_url):
     estate = make_estate()
     survey = make_survey(estate)
-    for key, choice in [(("1", "1", "101"), "support"), (("1", "1", "201"), "oppose"),
-                        (("2", "1", "101"), "support")]:
+    for key, choice in [
+        (("1", "1", "101"), "support"),
+        (("1", "1", "201"), "oppose"),
+        (("2", "1", "101"), "support"),
+    ]:
         h = household(estate, *key)
         survey_operations.submit_ballot(survey, h, {i.id: Choice(choice) for i in survey.items})
     username, password = make_staff(Role.PLANNER, estate)

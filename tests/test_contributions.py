@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from contributions import operations, tracker
 from contributions.models import (
@@ -30,28 +30,17 @@ from survey.tally import Choice
 from .conftest import (
     SAMPLE_ROWS,
     close_survey,
+    count,
     empty_tables,
     household,
-    issue_code,
     make_app,
     make_elevator_project,
     make_estate,
     make_staff,
     make_survey,
-    sign_in_household,
+    resident,
     sign_in_staff,
 )
-
-
-def count(model):
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def resident(app, estate, building, unit, room):
-    h = household(estate, building, unit, room)
-    client = app.test_client()
-    assert sign_in_household(client, estate, h, issue_code(estate, h)).status_code == 302
-    return client, h
 
 
 def make_campaign(estate, **changes):

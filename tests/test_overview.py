@@ -246,8 +246,9 @@ def test_database_tallies_equal_the_python_tally(app):
         make_survey(estate, kind="consultation", max_priorities=2),
     ]
     pattern = [Choice.SUPPORT, Choice.OPPOSE, Choice.ABSTAIN]
-    for n, key in enumerate([("1", "1", "101"), ("1", "1", "301"), ("1", "2", "101"),
-                             ("2", "1", "101")]):
+    for n, key in enumerate(
+        [("1", "1", "101"), ("1", "1", "301"), ("1", "2", "101"), ("2", "1", "101")]
+    ):
         h = household(estate, *key)
         for survey in surveys:
             if not survey.covers(h):
@@ -255,7 +256,8 @@ def test_database_tallies_equal_the_python_tally(app):
             items = [i.id for i in survey.items]
             priorities = set(items[: n % 3]) if survey.max_priorities else set()
             survey_operations.submit_ballot(
-                survey, h, {i: pattern[(n + k) % 3] for k, i in enumerate(items)}, priorities)
+                survey, h, {i: pattern[(n + k) % 3] for k, i in enumerate(items)}, priorities
+            )
     counted = overview.decision_tallies(surveys)
     for survey in surveys:
         assert counted[survey.id] == compute(survey).overall, survey.id

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from resident_portal import operations
 from resident_portal.extensions import db
@@ -11,6 +11,7 @@ from resident_portal.registry import parse_registry
 
 from .conftest import (
     SMALL_REGISTER,
+    count,
     household,
     issue_code,
     make_estate,
@@ -23,10 +24,6 @@ from .conftest import (
 SAMPLE = (
     Path(__file__).resolve().parent.parent / "resident_portal" / "demo" / "meiyuan_registry.csv"
 )
-
-
-def count(model):
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def test_cli_imports_sample_register_and_rerun_changes_nothing(app, tmp_path):

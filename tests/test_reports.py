@@ -19,25 +19,13 @@ from resident_portal.reports.models import Report, ReportEvent, ReportPhoto, Sta
 from resident_portal.reports.photos import PhotoError, photo_store, reencode
 
 from .conftest import (
-    household,
-    issue_code,
+    count,
     make_estate,
     make_report,
     make_staff,
-    sign_in_household,
+    resident,
     sign_in_staff,
 )
-
-
-def count(model):
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def resident(app, estate, building, unit, room):
-    h = household(estate, building, unit, room)
-    client = app.test_client()
-    assert sign_in_household(client, estate, h, issue_code(estate, h)).status_code == 302
-    return client, h
 
 
 def phone_photo(width=3000, height=2000, orientation=6) -> bytes:
@@ -82,8 +70,7 @@ def bomb_png() -> bytes:
     "data, reason",
     [
         (b"this is a text file, renamed to photo.jpg\n" * 20, "Only photos"),
-        (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-         "Only photos"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "Only photos"),
         (b"GIF89a" + b"\x00" * 100, "Only photos"),
         (b"\xff\xd8\xff\xe0" + b"\x00" * 50, "Only photos"),  # a truncated JPEG
         (None, "too many pixels"),  # decompression bomb, made below
@@ -101,10 +88,16 @@ def test_resident_files_a_report_with_a_photo_and_access_to_it_is_checked(app):
     estate = make_estate()
     other = make_estate("lanting", "兰亭小区")
     client, h = resident(app, estate, "1", "1", "301")
-    response = client.post("/reports/new", data={
-        "category": "leak", "where": f"h:{h.id}", "description": "屋顶防水施工后，卧室顶棚漏水",
-        "photos": [(io.BytesIO(phone_photo()), "IMG_0001.JPG")],
-    }, content_type="multipart/form-data")
+    response = client.post(
+        "/reports/new",
+        data={
+            "category": "leak",
+            "where": f"h:{h.id}",
+            "description": "屋顶防水施工后，卧室顶棚漏水",
+            "photos": [(io.BytesIO(phone_photo()), "IMG_0001.JPG")],
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     report = db.session.scalar(select(Report))
     assert report.status is Status.SUBMITTED and report.building.number == "1"
@@ -134,20 +127,34 @@ def test_resident_files_a_report_with_a_photo_and_access_to_it_is_checked(app):
 def test_bad_upload_through_the_form_writes_nothing(app):
     estate = make_estate()
     client, h = resident(app, estate, "1", "1", "101")
-    response = client.post("/reports/new", data={
-        "category": "cracks", "where": f"h:{h.id}", "description": "墙裂了",
-        "photos": [(io.BytesIO(b"<svg onload=alert(1)>"), "crack.jpg")],
-    }, content_type="multipart/form-data")
+    response = client.post(
+        "/reports/new",
+        data={
+            "category": "cracks",
+            "where": f"h:{h.id}",
+            "description": "墙裂了",
+            "photos": [(io.BytesIO(b"<svg onload=alert(1)>"), "crack.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400
     assert "只能" in response.get_data(as_text=True) or "JPEG" in response.get_data(as_text=True)
     assert count(Report) == 0 and count(ReportPhoto) == 0
     # 50 MB: the test client would spool this to a file it never closes, so encode it here
-    boundary, body = encode_multipart({
-        "category": "cracks", "where": f"h:{h.id}", "description": "墙裂了",
-        "photos": FileStorage(io.BytesIO(b"\xff" * (50 * 1024 * 1024)), "huge.jpg"),
-    })
-    huge = client.post("/reports/new", data=body, csrf=False,
-                       content_type=f"multipart/form-data; boundary={boundary}")
+    boundary, body = encode_multipart(
+        {
+            "category": "cracks",
+            "where": f"h:{h.id}",
+            "description": "墙裂了",
+            "photos": FileStorage(io.BytesIO(b"\xff" * (50 * 1024 * 1024)), "huge.jpg"),
+        }
+    )
+    huge = client.post(
+        "/reports/new",
+        data=body,
+        csrf=False,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
     assert huge.status_code == 413 and "文件太大" in huge.get_data(as_text=True)
     assert count(Report) == 0
 
@@ -181,12 +188,22 @@ def test_workflow_is_logged_and_nonsense_transitions_are_refused(app):
     assert db.session.get(Report, report.id).status is Status.SUBMITTED
     assert contractor.post(base + "/status", data={"status": "acknowledged"}).status_code == 302
     assert contractor.post(base + "/status", data={"status": "confirmed"}).status_code == 400
-    assert contractor.post(base + "/status", data={"status": "resolved", "note": ""}
-                           ).status_code == 400  # say what was done
-    assert contractor.post(base + "/status", data={
-        "status": "resolved", "note": "已重做防水层",
-        "photo": (io.BytesIO(phone_photo(800, 600, 1)), "after.jpg")},
-        content_type="multipart/form-data").status_code == 302
+    assert (
+        contractor.post(base + "/status", data={"status": "resolved", "note": ""}).status_code
+        == 400
+    )  # say what was done
+    assert (
+        contractor.post(
+            base + "/status",
+            data={
+                "status": "resolved",
+                "note": "已重做防水层",
+                "photo": (io.BytesIO(phone_photo(800, 600, 1)), "after.jpg"),
+            },
+            content_type="multipart/form-data",
+        ).status_code
+        == 302
+    )
     # someone else cannot reopen; the reporter can, with a reason
     other_client, _ = resident(app, estate, "2", "1", "101")
     other_client.post(f"/reports/{report.id}/reopen", data={"reason": "no"})
@@ -201,11 +218,19 @@ def test_workflow_is_logged_and_nonsense_transitions_are_refused(app):
     db.session.expire_all()
     report = db.session.get(Report, report.id)
     assert report.status is Status.CONFIRMED and len(report.photos) == 1
-    steps = [e.to_status for e in db.session.scalars(
-        select(ReportEvent).where(ReportEvent.action == "status").order_by(ReportEvent.id))]
+    steps = [
+        e.to_status
+        for e in db.session.scalars(
+            select(ReportEvent).where(ReportEvent.action == "status").order_by(ReportEvent.id)
+        )
+    ]
     assert steps == ["acknowledged", "resolved", "reopened", "resolved", "confirmed"]
-    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == "report.status")) == 3
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "report.status")
+        )
+        == 3
+    )
     page = app.test_client().get(f"/e/meiyuan/reports/{report.id}").get_data(as_text=True)
     assert "下雨后又漏了" in page and "更换了排水口" in page
 
@@ -215,7 +240,7 @@ def test_overdue_flag_summary_export_and_hiding(app, client):
     _, reporter = resident(app, estate, "1", "1", "101")
     old = make_report(estate, reporter, category="fire_safety", description="消防通道被堆料堵住")
     old.created_at -= timedelta(days=2)
-    fresh = make_report(estate, reporter, category="cracks", description="=HYPERLINK(\"x\")")
+    fresh = make_report(estate, reporter, category="cracks", description='=HYPERLINK("x")')
     db.session.commit()
     assert old.overdue() and not fresh.overdue()
     sign_in_staff(client, *make_staff(Role.PLANNER, estate))
@@ -225,8 +250,10 @@ def test_overdue_flag_summary_export_and_hiding(app, client):
     assert f"#{old.id}" in summary
     exported = client.get("/console/meiyuan/reports/export.csv").data.decode("utf-8-sig")
     assert "'=HYPERLINK" in exported
-    assert client.post(f"/console/meiyuan/reports/{fresh.id}/hide", data={"reason": ""}
-                       ).status_code == 400
+    assert (
+        client.post(f"/console/meiyuan/reports/{fresh.id}/hide", data={"reason": ""}).status_code
+        == 400
+    )
     client.post(f"/console/meiyuan/reports/{fresh.id}/hide", data={"reason": "恶意内容"})
     board = app.test_client().get("/e/meiyuan/reports").get_data(as_text=True)
     assert "HYPERLINK" not in board
@@ -239,12 +266,18 @@ def test_overdue_flag_summary_export_and_hiding(app, client):
 def test_nothing_is_filed_without_a_place_or_a_description(app):
     estate = make_estate()
     with pytest.raises(OperationError):
-        operations.submit_report(estate, operations.Category("leak"), operations.Location(),
-                                 "漏水", [], reporter=None)
+        operations.submit_report(
+            estate, operations.Category("leak"), operations.Location(), "漏水", [], reporter=None
+        )
     with pytest.raises(OperationError):
-        operations.submit_report(estate, operations.Category("leak"),
-                                 operations.Location(common_area="3号楼北侧"), "  ", [],
-                                 reporter=None)
+        operations.submit_report(
+            estate,
+            operations.Category("leak"),
+            operations.Location(common_area="3号楼北侧"),
+            "  ",
+            [],
+            reporter=None,
+        )
     assert count(Report) == 0
 
 
@@ -261,10 +294,12 @@ def test_open311_with_the_georeport_client(app, live_server):
     db.session.commit()
     staff_client = app.test_client()
     sign_in_staff(staff_client, *make_staff(Role.PLANNER, estate))
-    page = staff_client.post("/console/meiyuan/open311-keys", data={"name": "市12345平台"}
-                             ).get_data(as_text=True)
-    api_key = next(w for w in page.replace("<", " ").replace(">", " ").split()
-                   if w.startswith("o311_"))
+    page = staff_client.post(
+        "/console/meiyuan/open311-keys", data={"name": "市12345平台"}
+    ).get_data(as_text=True)
+    api_key = next(
+        w for w in page.replace("<", " ").replace(">", " ").split() if w.startswith("o311_")
+    )
     root = f"{live_server}/open311/v2"
     for fmt in ("json", "xml"):
         client = GeoReport(root, jurisdiction="meiyuan", output_format=fmt)
@@ -283,24 +318,46 @@ def test_open311_with_the_georeport_client(app, live_server):
         single = client.get_service_request(str(report.id))
         assert single["address"] == "1栋1单元101室" and single["service_code"] == "leak"
     # filing: form-encoded POST with the estate's key
-    filed = requests.post(f"{root}/requests.json", data={
-        "api_key": api_key, "jurisdiction_id": "meiyuan", "service_code": "site_safety",
-        "description": "脚手架没有防护网", "address_string": "3栋南侧"}, timeout=10)
+    filed = requests.post(
+        f"{root}/requests.json",
+        data={
+            "api_key": api_key,
+            "jurisdiction_id": "meiyuan",
+            "service_code": "site_safety",
+            "description": "脚手架没有防护网",
+            "address_string": "3栋南侧",
+        },
+        timeout=10,
+    )
     assert filed.status_code == 200, filed.text
     new_id = filed.json()[0]["service_request_id"]
     created = db.session.get(Report, int(new_id))
     assert created.source == "open311" and created.common_area == "3栋南侧"
     # the spec's error bodies and codes
-    wrong_key = requests.post(f"{root}/requests.json", data={
-        "api_key": "nope", "jurisdiction_id": "meiyuan", "service_code": "leak",
-        "description": "x", "address_string": "y"}, timeout=10)
+    wrong_key = requests.post(
+        f"{root}/requests.json",
+        data={
+            "api_key": "nope",
+            "jurisdiction_id": "meiyuan",
+            "service_code": "leak",
+            "description": "x",
+            "address_string": "y",
+        },
+        timeout=10,
+    )
     assert wrong_key.status_code == 403 and wrong_key.json()[0]["code"] == 403
-    unknown = requests.post(f"{root}/requests.xml", data={
-        "api_key": api_key, "jurisdiction_id": "meiyuan", "service_code": "unicorns"},
-        timeout=10)
+    unknown = requests.post(
+        f"{root}/requests.xml",
+        data={"api_key": api_key, "jurisdiction_id": "meiyuan", "service_code": "unicorns"},
+        timeout=10,
+    )
     assert unknown.status_code == 400 and b"<errors><error><code>400</code>" in unknown.content
     assert requests.get(f"{root}/services.json", timeout=10).status_code == 400  # no jurisdiction
-    assert requests.get(f"{root}/requests/999999.json?jurisdiction_id=meiyuan",
-                        timeout=10).status_code == 404
-    assert requests.get(f"{root}/discovery.json", timeout=10).json()["endpoints"][0][
-        "specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert (
+        requests.get(f"{root}/requests/999999.json?jurisdiction_id=meiyuan", timeout=10).status_code
+        == 404
+    )
+    assert (
+        requests.get(f"{root}/discovery.json", timeout=10).json()["endpoints"][0]["specification"]
+        == "http://wiki.open311.org/GeoReport_v2"
+    )

@@ -37,13 +37,24 @@ def test_subsidy_fixed_percentage_and_cap():
 
 def test_worked_example_six_floor_unit():
     """The example of the closing note: one unit, two households per floor, floors 1–6."""
-    areas = {1: (8194, 6705), 2: (4891, 5548), 3: (5546, 6315), 4: (5525, 8093),
-             5: (9284, 6997), 6: (9331, 5390)}
-    households = [Household(f"{f}0{i + 1}", f, a) for f, pair in areas.items()
-                  for i, a in enumerate(pair)]
+    areas = {
+        1: (8194, 6705),
+        2: (4891, 5548),
+        3: (5546, 6315),
+        4: (5525, 8093),
+        5: (9284, 6997),
+        6: (9331, 5390),
+    }
+    households = [
+        Household(f"{f}0{i + 1}", f, a) for f, pair in areas.items() for i, a in enumerate(pair)
+    ]
     result = elevator_split(
-        Costs(equipment_fen=45_000_000, installation_fen=12_000_000, design_fen=2_000_000,
-              pipes_fen=6_000_000),
+        Costs(
+            equipment_fen=45_000_000,
+            installation_fen=12_000_000,
+            design_fen=2_000_000,
+            pipes_fen=6_000_000,
+        ),
         Subsidy(fixed_fen=20_000_000),
         maintenance_fund_fen=5_000_000,
         households=households,
@@ -55,9 +66,18 @@ def test_worked_example_six_floor_unit():
     assert result.shares["101"] == result.shares["202"] == 0
     assert result.shares["601"] > result.shares["501"] > 0
     assert result.shares == {
-        "101": 0, "102": 0, "201": 0, "202": 0,
-        "301": 2_689_891, "302": 3_062_867, "401": 3_572_941, "402": 5_233_631,
-        "501": 7_504_792, "502": 5_656_079, "601": 9_051_342, "602": 5_228_457,
+        "101": 0,
+        "102": 0,
+        "201": 0,
+        "202": 0,
+        "301": 2_689_891,
+        "302": 3_062_867,
+        "401": 3_572_941,
+        "402": 5_233_631,
+        "501": 7_504_792,
+        "502": 5_656_079,
+        "601": 9_051_342,
+        "602": 5_228_457,
     }
     # checked against the exact fractions: each share is the exact value rounded down or up,
     # and the 4 fen of rounding went to the 4 largest remainders (301, 401, 402, 502)
@@ -66,8 +86,11 @@ def test_worked_example_six_floor_unit():
     for h in households:
         exact = Fraction(42_000_000 * coefficients[h.floor] * h.area, total)
         assert result.shares[h.key] in (math.floor(exact), math.ceil(exact))
-    rounded_up = {h.key for h in households if result.shares[h.key] > Fraction(
-        42_000_000 * coefficients[h.floor] * h.area, total)}
+    rounded_up = {
+        h.key
+        for h in households
+        if result.shares[h.key] > Fraction(42_000_000 * coefficients[h.floor] * h.area, total)
+    }
     assert rounded_up == {"301", "401", "402", "502"}
 
 

@@ -9,7 +9,7 @@ import threading
 import pytest
 from jsonschema import Draft202012Validator
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from resident_portal.extensions import db
 from resident_portal.models import AuditEntry, Role
@@ -20,27 +20,16 @@ from survey.tally import Choice
 
 from .conftest import (
     close_survey,
+    count,
     empty_tables,
     household,
-    issue_code,
     make_app,
     make_estate,
     make_staff,
     make_survey,
-    sign_in_household,
+    resident,
     sign_in_staff,
 )
-
-
-def count(model):
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def resident(app, estate, building, unit, room):
-    h = household(estate, building, unit, room)
-    client = app.test_client()
-    assert sign_in_household(client, estate, h, issue_code(estate, h)).status_code == 302
-    return client, h
 
 
 def vote_data(survey, *choices, **extra):
@@ -55,13 +44,23 @@ def vote_data(survey, *choices, **extra):
 def test_cli_creates_a_survey_from_json_and_exports_it_back(app, tmp_path):
     estate = make_estate()
     definition = {
-        "title": "2027年改造意愿征询", "title_en": "2027 renovation consultation",
-        "kind": "consultation", "scope": {"building": "1", "unit": None},
-        "opens_at": "2027-01-01T09:00:00+08:00", "closes_at": "2027-01-15T18:00:00+08:00",
-        "max_priorities": 2, "allow_suggestion": True,
-        "items": [{"category": "basic", "title": "屋面防水", "title_en": "Roofs",
-                   "estimated_cost_fen": 12_000_000},
-                  {"category": "upgrade", "title": "社区食堂"}],
+        "title": "2027年改造意愿征询",
+        "title_en": "2027 renovation consultation",
+        "kind": "consultation",
+        "scope": {"building": "1", "unit": None},
+        "opens_at": "2027-01-01T09:00:00+08:00",
+        "closes_at": "2027-01-15T18:00:00+08:00",
+        "max_priorities": 2,
+        "allow_suggestion": True,
+        "items": [
+            {
+                "category": "basic",
+                "title": "屋面防水",
+                "title_en": "Roofs",
+                "estimated_cost_fen": 12_000_000,
+            },
+            {"category": "upgrade", "title": "社区食堂"},
+        ],
     }
     path = tmp_path / "survey.json"
     path.write_text(json.dumps(definition, ensure_ascii=False), encoding="utf-8")
@@ -96,9 +95,13 @@ def test_cli_creates_a_survey_from_json_and_exports_it_back(app, tmp_path):
 )
 def test_cli_refuses_bad_definitions_and_creates_nothing(app, tmp_path, change, message):
     estate = make_estate()
-    definition = {"title": "t", "kind": "consultation", "opens_at": "2026-12-02T09:00:00",
-                  "closes_at": "2026-12-09T09:00:00", "items": [{"category": "basic",
-                                                                  "title": "x"}]}
+    definition = {
+        "title": "t",
+        "kind": "consultation",
+        "opens_at": "2026-12-02T09:00:00",
+        "closes_at": "2026-12-09T09:00:00",
+        "items": [{"category": "basic", "title": "x"}],
+    }
     definition.update(change)
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(definition), encoding="utf-8")
@@ -129,13 +132,15 @@ def test_vote_change_and_receipts(app):
     client, h = resident(app, estate, "1", "1", "201")
     page = client.get(f"/surveys/{survey.id}").get_data(as_text=True)
     assert "业主共同决定" in page and "四分之三" in page  # the rule, plainly at the top
-    first = client.post(f"/surveys/{survey.id}", data=vote_data(survey, "support", "oppose",
-                                                                 "abstain"))
+    first = client.post(
+        f"/surveys/{survey.id}", data=vote_data(survey, "support", "oppose", "abstain")
+    )
     assert first.status_code == 302
     first_receipt = first.headers["Location"].rsplit("/", 1)[1]
     assert first_receipt in client.get(first.headers["Location"]).get_data(as_text=True)
-    second = client.post(f"/surveys/{survey.id}", data=vote_data(survey, "oppose", "oppose",
-                                                                  "oppose"))
+    second = client.post(
+        f"/surveys/{survey.id}", data=vote_data(survey, "oppose", "oppose", "oppose")
+    )
     second_receipt = second.headers["Location"].rsplit("/", 1)[1]
     assert count(Ballot) == 1 and count(BallotRevision) == 2
     ballot = db.session.scalar(select(Ballot))
@@ -174,16 +179,21 @@ def test_bad_ballots_change_nothing(app):
     estate = make_estate()
     survey = make_survey(estate, kind="consultation", max_priorities=1)
     client, h = resident(app, estate, "1", "1", "101")
-    missing = client.post(f"/surveys/{survey.id}", data=vote_data(survey, "support", "support",
-                                                                   "support") | {
-        f"item_{survey.items[2].id}": ""})
+    missing = client.post(
+        f"/surveys/{survey.id}",
+        data=vote_data(survey, "support", "support", "support")
+        | {f"item_{survey.items[2].id}": ""},
+    )
     assert missing.status_code == 400 and "请选择" in missing.get_data(as_text=True)
-    nonsense = client.post(f"/surveys/{survey.id}", data=vote_data(survey, "support", "maybe",
-                                                                    "support"))
+    nonsense = client.post(
+        f"/surveys/{survey.id}", data=vote_data(survey, "support", "maybe", "support")
+    )
     assert nonsense.status_code == 400
     ids = [str(i.id) for i in survey.items]
-    too_many = client.post(f"/surveys/{survey.id}", data={
-        **vote_data(survey, "support", "support", "support"), "priorities": ids[:2]})
+    too_many = client.post(
+        f"/surveys/{survey.id}",
+        data={**vote_data(survey, "support", "support", "support"), "priorities": ids[:2]},
+    )
     assert too_many.status_code == 200 and count(Ballot) == 0
     assert count(Ballot) == 0 and count(BallotRevision) == 0
 
@@ -223,21 +233,38 @@ def test_paper_ballot_never_replaces_an_online_one(app, client):
     sign_in_staff(client, *make_staff(Role.SECRETARY, estate))
     online, h_online = resident(app, estate, "1", "1", "201")
     online.post(f"/surveys/{survey.id}", data=vote_data(survey, "oppose", "oppose", "oppose"))
-    refused = client.post(f"/console/meiyuan/surveys/{survey.id}/paper", data=vote_data(
-        survey, "support", "support", "support", household=str(h_online.id), reason="纸质票"))
+    refused = client.post(
+        f"/console/meiyuan/surveys/{survey.id}/paper",
+        data=vote_data(
+            survey, "support", "support", "support", household=str(h_online.id), reason="纸质票"
+        ),
+    )
     assert "已经在线投票" in refused.get_data(as_text=True) or "在线" in refused.get_data(
-        as_text=True)
+        as_text=True
+    )
     ballot = db.session.scalar(select(Ballot).where(Ballot.owner_ref == h_online.owner_ref))
     assert ballot.source is BallotSource.ONLINE
     assert {c.choice for c in ballot.choices} == {Choice.OPPOSE}
 
     paper_h = household(estate, "2", "1", "101")
-    no_reason = client.post(f"/console/meiyuan/surveys/{survey.id}/paper", data=vote_data(
-        survey, "support", "support", "support", household=str(paper_h.id), reason=""))
+    no_reason = client.post(
+        f"/console/meiyuan/surveys/{survey.id}/paper",
+        data=vote_data(
+            survey, "support", "support", "support", household=str(paper_h.id), reason=""
+        ),
+    )
     assert no_reason.status_code == 400
-    entered = client.post(f"/console/meiyuan/surveys/{survey.id}/paper", data=vote_data(
-        survey, "support", "support", "support", household=str(paper_h.id),
-        reason="老人不会用手机，入户收取纸质表决票"))
+    entered = client.post(
+        f"/console/meiyuan/surveys/{survey.id}/paper",
+        data=vote_data(
+            survey,
+            "support",
+            "support",
+            "support",
+            household=str(paper_h.id),
+            reason="老人不会用手机，入户收取纸质表决票",
+        ),
+    )
     assert entered.status_code == 302
     paper = db.session.scalar(select(Ballot).where(Ballot.owner_ref == paper_h.owner_ref))
     assert paper.source is BallotSource.PAPER and paper.paper_reason.startswith("老人")
@@ -256,19 +283,26 @@ def test_paper_ballot_never_replaces_an_online_one(app, client):
 def vote_everyone(app, estate, survey, plan):
     for (building, unit, room), choices in plan.items():
         client, _ = resident(app, estate, building, unit, room)
-        assert client.post(f"/surveys/{survey.id}", data=vote_data(survey, *choices)
-                           ).status_code == 302
+        assert (
+            client.post(f"/surveys/{survey.id}", data=vote_data(survey, *choices)).status_code
+            == 302
+        )
 
 
 def test_public_notice_after_closing_shows_only_aggregates(app):
     estate = make_estate()
     survey = make_survey(estate)
-    vote_everyone(app, estate, survey, {
-        ("1", "1", "101"): ("support", "support", "oppose"),
-        ("1", "1", "201"): ("support", "oppose", "oppose"),
-        ("1", "1", "301"): ("support", "support", "abstain"),
-        ("2", "1", "101"): ("support", "support", "support"),
-    })
+    vote_everyone(
+        app,
+        estate,
+        survey,
+        {
+            ("1", "1", "101"): ("support", "support", "oppose"),
+            ("1", "1", "201"): ("support", "oppose", "oppose"),
+            ("1", "1", "301"): ("support", "support", "abstain"),
+            ("2", "1", "101"): ("support", "support", "support"),
+        },
+    )
     public = app.test_client()
     assert public.get(f"/e/meiyuan/results/{survey.id}").status_code == 404  # still open
     close_survey(survey)
@@ -280,7 +314,8 @@ def test_public_notice_after_closing_shows_only_aggregates(app):
         assert name not in main
     assert "按单元" not in page and "按楼层" not in page
     assert f"/e/meiyuan/results/{survey.id}" in public.get("/e/meiyuan/results").get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def results_schema(client):
@@ -292,12 +327,17 @@ def results_schema(client):
 def test_results_api_shape_and_exact_decision(app, client):
     estate = make_estate()
     survey = make_survey(estate)  # renovation: three quarters
-    vote_everyone(app, estate, survey, {
-        ("1", "1", "101"): ("support", "support", "oppose"),   # A1 80.50
-        ("1", "1", "201"): ("support", "oppose", "oppose"),    # A2 60.00
-        ("1", "1", "301"): ("support", "support", "abstain"),  # A3 70.25 + 55.00
-        ("2", "1", "101"): ("oppose", "support", "support"),   # A4 90.00
-    })
+    vote_everyone(
+        app,
+        estate,
+        survey,
+        {
+            ("1", "1", "101"): ("support", "support", "oppose"),  # A1 80.50
+            ("1", "1", "201"): ("support", "oppose", "oppose"),  # A2 60.00
+            ("1", "1", "301"): ("support", "support", "abstain"),  # A3 70.25 + 55.00
+            ("2", "1", "101"): ("oppose", "support", "support"),  # A4 90.00
+        },
+    )
     sign_in_staff(client, *make_staff(Role.PLANNER, estate))
     data = client.get(f"/api/v1/surveys/{survey.id}/results").get_json()
     Draft202012Validator(results_schema(client)).validate(data)
@@ -323,8 +363,9 @@ def test_api_tokens_read_with_the_owners_permissions(app, client):
     foreign = make_survey(other)
     sign_in_staff(client, *make_staff(Role.PLANNER, estate))
     page = client.post("/console/tokens", data={"name": "区级看板"}).get_data(as_text=True)
-    token = next(word for word in page.replace("<", " ").replace(">", " ").split()
-                 if word.startswith("rp_"))
+    token = next(
+        word for word in page.replace("<", " ").replace(">", " ").split() if word.startswith("rp_")
+    )
     api = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     assert api.get(f"/api/v1/surveys/{survey.id}/results", headers=headers).status_code == 200
@@ -333,8 +374,9 @@ def test_api_tokens_read_with_the_owners_permissions(app, client):
     assert [s["id"] for s in listed] == [survey.id]
     anonymous = api.get(f"/api/v1/surveys/{survey.id}/results")
     assert anonymous.status_code == 401 and anonymous.get_json()["status"] == 401
-    wrong = api.get(f"/api/v1/surveys/{survey.id}/results",
-                    headers={"Authorization": "Bearer rp_nonsense"})
+    wrong = api.get(
+        f"/api/v1/surveys/{survey.id}/results", headers={"Authorization": "Bearer rp_nonsense"}
+    )
     assert wrong.status_code == 401
     # a token never opens the console, and a revoked token opens nothing
     assert api.get("/console/meiyuan", headers=headers).status_code == 302
@@ -383,25 +425,55 @@ def test_console_creates_a_survey_from_the_catalogue_and_edits_items_until_it_op
     sign_in_staff(client, *make_staff(Role.PLANNER, estate))
     form = client.get("/console/meiyuan/surveys/new").get_data(as_text=True)
     assert "屋面防水" in form and "加装电梯" in form and "社区食堂" in form
-    response = client.post("/console/meiyuan/surveys/new", data={
-        "title": "加装电梯表决", "kind": "decision", "matter": "renovate", "scope": "u:1:1",
-        "opens_at": "2030-01-01T09:00", "closes_at": "2030-01-15T18:00", "max_priorities": "0",
-        "items": ["elevators"],
-    })
+    response = client.post(
+        "/console/meiyuan/surveys/new",
+        data={
+            "title": "加装电梯表决",
+            "kind": "decision",
+            "matter": "renovate",
+            "scope": "u:1:1",
+            "opens_at": "2030-01-01T09:00",
+            "closes_at": "2030-01-15T18:00",
+            "max_priorities": "0",
+            "items": ["elevators"],
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     survey = db.session.scalar(select(Survey))
     assert survey.unit.number == "1" and survey.opens_at.hour == 1  # 09:00 Beijing = 01:00 UTC
     item = survey.items[0]
     edit = f"/console/meiyuan/surveys/{survey.id}/items/{item.id}"
-    assert client.post(edit, data={"category": "improvement", "title": "1单元加装电梯",
-                                   "estimated_cost": "abc"}).status_code == 400
-    assert client.post(edit, data={"category": "improvement", "title": "1单元加装电梯",
-                                   "estimated_cost": "650,000.50"}).status_code == 302
+    assert (
+        client.post(
+            edit,
+            data={"category": "improvement", "title": "1单元加装电梯", "estimated_cost": "abc"},
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            edit,
+            data={
+                "category": "improvement",
+                "title": "1单元加装电梯",
+                "estimated_cost": "650,000.50",
+            },
+        ).status_code
+        == 302
+    )
     db.session.expire_all()
     assert item.title == "1单元加装电梯" and item.estimated_cost_fen == 65_000_050
-    bad = client.post("/console/meiyuan/surveys/new", data={
-        "title": "x", "kind": "consultation", "opens_at": "2030-01-02T09:00",
-        "closes_at": "2030-01-01T09:00", "max_priorities": "0", "items": ["roof"]})
+    bad = client.post(
+        "/console/meiyuan/surveys/new",
+        data={
+            "title": "x",
+            "kind": "consultation",
+            "opens_at": "2030-01-02T09:00",
+            "closes_at": "2030-01-01T09:00",
+            "max_priorities": "0",
+            "items": ["roof"],
+        },
+    )
     assert bad.status_code == 400 and count(Survey) == 1
     # once open, items are fixed
     survey.opens_at = survey.opens_at.replace(year=2020)
@@ -439,8 +511,9 @@ def test_two_phones_of_one_household_at_the_same_instant(database_url):
                 except Exception as error:  # noqa: BLE001 - reported below
                     errors.append(error)
 
-        threads = [threading.Thread(target=phone, args=(c,))
-                   for c in (Choice.SUPPORT, Choice.OPPOSE)]
+        threads = [
+            threading.Thread(target=phone, args=(c,)) for c in (Choice.SUPPORT, Choice.OPPOSE)
+        ]
         for t in threads:
             t.start()
         for t in threads:

@@ -3,8 +3,6 @@
 Routes only parse, authorise and render; changes happen in reports/operations.py.
 """
 
-import csv
-import io
 import statistics
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
@@ -19,6 +17,7 @@ from ..forms import ConfirmForm
 from ..messages import describe_error
 from ..models import Building, Estate, Household, Unit, utcnow
 from ..operations import OperationError
+from ..spreadsheets import csv_bytes, download, xlsx_bytes
 from . import operations
 from .forms import KeyForm, ReasonForm, ReportForm, StatusForm
 from .models import (
@@ -398,8 +397,6 @@ EXPORT_COLUMNS = [
 @bp.get("/console/<estate_code>/reports/export.<fmt>")
 @require(Permission.REPORTS_VIEW)
 def export(estate_code, fmt):
-    from survey.results import spreadsheet_safe
-
     now = utcnow()
     rows = [
         [
@@ -408,42 +405,21 @@ def export(estate_code, fmt):
             r.category.value,
             r.status.value,
             r.building.number if r.building else "",
-            spreadsheet_safe(r.location),
+            r.location,
             len(r.supporters),
             "yes" if r.overdue(now) else "",
             round((r.resolved_at - r.created_at).total_seconds() / 86400, 1)
             if r.resolved_at
             else "",
             "yes" if r.hidden_at else "",
-            spreadsheet_safe(r.description),
+            r.description,
         ]
         for r in _summary(g.estate)["reports"]
     ]
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(EXPORT_COLUMNS)
-        writer.writerows(rows)
-        return Response(
-            out.getvalue().encode("utf-8-sig"),
-            mimetype="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="reports.csv"'},
-        )
+        return download(csv_bytes(EXPORT_COLUMNS, rows), "reports.csv")
     if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        workbook = Workbook()
-        sheet = workbook.active
-        sheet.append(EXPORT_COLUMNS)
-        for row in rows:
-            sheet.append(row)
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        return Response(
-            buffer.getvalue(),
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": 'attachment; filename="reports.xlsx"'},
-        )
+        return download(xlsx_bytes(EXPORT_COLUMNS, rows, "reports"), "reports.xlsx")
     abort(404)
 
 
