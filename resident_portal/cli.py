@@ -278,3 +278,6 @@ def init_app(app) -> None:
     for group in (estate_cli, registry_cli, codes_cli, staff_cli, report_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)
+    from . import backup
+
+    backup.init_app(app)
