@@ -6,7 +6,6 @@ Routes only parse, authorise and render; changes happen in contributions/operati
 from datetime import timedelta
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -15,7 +14,7 @@ from resident_portal.access import Permission, public, require
 from resident_portal.blueprint import home_panel
 from resident_portal.extensions import db
 from resident_portal.forms import ConfirmForm, parse_scope, scope_choices
-from resident_portal.messages import describe_error
+from resident_portal.messages import current_locale, describe_error
 from resident_portal.models import Estate, Household, Unit, utcnow
 from resident_portal.money import format_fen, parse_yuan
 from resident_portal.operations import OperationError
@@ -46,10 +45,6 @@ from .models import (
 )
 
 bp = Blueprint("contributions", __name__)
-
-
-def locale() -> str:
-    return str(get_locale())
 
 
 def campaign_estate(kwargs: dict) -> Estate:
@@ -119,7 +114,9 @@ def pledge(campaign_id):
         h for h in access.households_of_owner(access.current_household()) if campaign.covers(h)
     ]
     if not covered:
-        return render_template("contributions/not_covered.html", campaign=campaign, locale=locale())
+        return render_template(
+            "contributions/not_covered.html", campaign=campaign, locale=current_locale()
+        )
     chosen = request.args.get("household", type=int)
     household = next((h for h in covered if h.id == chosen), covered[0])
     state = tracker.progress(campaign)
@@ -172,7 +169,7 @@ def pledge(campaign_id):
         history=history,
         elevator=elevator,
         withdraw_form=ConfirmForm(),
-        locale=locale(),
+        locale=current_locale(),
     ), (400 if form.errors else 200)
 
 
@@ -209,7 +206,7 @@ def public_totals(estate_code, campaign_id):
         state=state,
         status=status,
         estate=g.campaign.estate,
-        locale=locale(),
+        locale=current_locale(),
     )
 
 
@@ -232,7 +229,7 @@ def console_list(estate_code):
         campaigns=campaigns,
         states=states,
         statuses=statuses,
-        locale=locale(),
+        locale=current_locale(),
     )
 
 
@@ -242,7 +239,7 @@ def console_new(estate_code):
     form = CampaignForm()
     form.scope.choices = scope_choices(g.estate)
     form.survey.choices = [("", "—")] + [
-        (str(s.id), s.localized_title(locale()))
+        (str(s.id), s.localized_title(current_locale()))
         for s in db.session.scalars(
             select(Survey).where(Survey.estate_id == g.estate.id).order_by(Survey.id.desc())
         )
@@ -301,7 +298,7 @@ def console_tracker(estate_code, campaign_id):
         state=state,
         status=status,
         payments=payments,
-        locale=locale(),
+        locale=current_locale(),
     )
 
 
@@ -322,7 +319,7 @@ def console_not_answered(estate_code, campaign_id):
         mask_name=mask_name,
         mask_phone=mask_phone,
         now=utcnow(),
-        locale=locale(),
+        locale=current_locale(),
     )
 
 
@@ -520,7 +517,7 @@ def _render_elevator(form: ElevatorForm, errors: list[str]):
         running_text=running_text,
         coefficients={c.floor: c.permille for c in project.coefficients},
         compensations={c.household_id: c.amount_fen for c in project.compensations},
-        locale=locale(),
+        locale=current_locale(),
     ), (400 if form.errors or errors else 200)
 
 

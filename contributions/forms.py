@@ -9,13 +9,12 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
+from resident_portal.forms import MultiCheckboxField
 from resident_portal.money import parse_yuan
 
 from .models import CHANNEL_LABELS, SUGGESTION_LABELS
@@ -43,11 +42,6 @@ class Yuan:
 
 def yuan_field(label, **kwargs):
     return StringField(label, validators=[Yuan(**kwargs)], render_kw={"inputmode": "decimal"})
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 CHANNEL_CHOICES = [SelectChoice(c.value, label) for c, label in CHANNEL_LABELS.items()]

@@ -378,16 +378,22 @@ def monthly_report(district: str | None, month: str, estates: list[Estate]):
     return rows, overview.totals(rows), overview.month_activity(estates, start, end)
 
 
-@bp.get("/overview/monthly")
-@require(Permission.OVERVIEW)
-def monthly_page():
+def _monthly_from_request():
+    """?district=&month=YYYY-MM (default: this month) → (district, month, report); 404 if the
+    month is not a month."""
     district = request.args.get("district") or None
     month = request.args.get("month") or _this_month()
     try:
         overview.parse_month(month)
     except ValueError:
         abort(404)
-    rows, total, activity = monthly_report(district, month, _overview_estates(district))
+    return district, month, monthly_report(district, month, _overview_estates(district))
+
+
+@bp.get("/overview/monthly")
+@require(Permission.OVERVIEW)
+def monthly_page():
+    district, month, (rows, total, activity) = _monthly_from_request()
     return render_template(
         "console/monthly.html",
         rows=rows,
@@ -402,12 +408,6 @@ def monthly_page():
 @bp.get("/overview/monthly.xlsx")
 @require(Permission.OVERVIEW)
 def monthly_xlsx():
-    district = request.args.get("district") or None
-    month = request.args.get("month") or _this_month()
-    try:
-        overview.parse_month(month)
-    except ValueError:
-        abort(404)
-    rows, total, activity = monthly_report(district, month, _overview_estates(district))
+    district, month, (rows, total, activity) = _monthly_from_request()
     body = overview.monthly_workbook(rows, total, activity, month, district, _)
     return download(body, f"monthly-{month}.xlsx")

@@ -1,5 +1,6 @@
 """Turning the untranslated messages of registry.py and operations.py into the reader's language."""
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from .registry import FIELD_LABELS, Problem
@@ -22,3 +23,8 @@ def describe_problem(problem: Problem) -> str:
 def describe_error(error) -> str:
     """An operations.OperationError in the reader's language."""
     return _(error.message, **error.params)
+
+
+def current_locale() -> str:
+    """The reader's locale as a string ("zh_Hans_CN" or "en"), for choosing item texts."""
+    return str(get_locale())

@@ -16,7 +16,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -25,7 +24,7 @@ from resident_portal.access import Permission, estate_from_url, public, require
 from resident_portal.blueprint import home_panel
 from resident_portal.extensions import db
 from resident_portal.forms import ConfirmForm, parse_scope, scope_choices
-from resident_portal.messages import describe_error, describe_problem
+from resident_portal.messages import current_locale, describe_error, describe_problem
 from resident_portal.models import Estate, Household, format_area, utcnow
 from resident_portal.money import format_fen, parse_yuan
 from resident_portal.operations import OperationError
@@ -52,10 +51,6 @@ from .models import (
 from .tally import Choice
 
 bp = Blueprint("survey", __name__)
-
-
-def locale() -> str:
-    return str(get_locale())
 
 
 def survey_estate(kwargs: dict) -> Estate:
@@ -134,7 +129,7 @@ def ballot(survey_id):
     current = db.session.scalar(
         select(Ballot).where(Ballot.survey_id == survey.id, Ballot.owner_ref == household.owner_ref)
     )
-    form = ballot_form(survey, locale())
+    form = ballot_form(survey, current_locale())
     if request.method == "GET" and current is not None:
         for item, field in form.item_fields:
             field.data = next(
@@ -164,7 +159,7 @@ def ballot(survey_id):
         covered=covered,
         current=current,
         form=form,
-        locale=locale(),
+        locale=current_locale(),
     ), (400 if form.errors else 200)
 
 
@@ -181,7 +176,11 @@ def receipt(survey_id, receipt):
     )
     counted = db.session.scalar(select(Ballot.id).where(Ballot.receipt == receipt)) is not None
     return render_template(
-        "survey/receipt.html", survey=g.survey, revision=revision, counted=counted, locale=locale()
+        "survey/receipt.html",
+        survey=g.survey,
+        revision=revision,
+        counted=counted,
+        locale=current_locale(),
     )
 
 
@@ -198,7 +197,7 @@ def check_receipt(estate_code):
         code=code,
         found=found,
         survey=survey,
-        locale=locale(),
+        locale=current_locale(),
     )
 
 
@@ -210,7 +209,9 @@ def notices(estate_code):
         select(Survey).where(Survey.estate_id == estate.id).order_by(Survey.closes_at.desc())
     )
     closed = [s for s in surveys if s.status() is SurveyStatus.CLOSED]
-    return render_template("survey/notices.html", estate=estate, surveys=closed, locale=locale())
+    return render_template(
+        "survey/notices.html", estate=estate, surveys=closed, locale=current_locale()
+    )
 
 
 @bp.get("/e/<estate_code>/results/<int:survey_id>")
@@ -226,7 +227,7 @@ def notice(estate_code, survey_id):
         survey=survey,
         estate=survey.estate,
         results=results.compute(survey),
-        locale=locale(),
+        locale=current_locale(),
     )
 
 
@@ -247,7 +248,7 @@ def console_list(estate_code):
         estate=g.estate,
         surveys=surveys,
         progress=progress,
-        locale=locale(),
+        locale=current_locale(),
     )
 
 
@@ -315,7 +316,7 @@ def console_survey(estate_code, survey_id):
         estate=g.estate,
         survey=g.survey,
         results=results.compute(g.survey),
-        locale=locale(),
+        locale=current_locale(),
         form=ConfirmForm(),
     )
 
@@ -401,11 +402,11 @@ def console_export(estate_code, survey_id, fmt):
     computed = results.compute(g.survey)
     name = f"survey-{survey_id}-results"
     if fmt == "json":
-        return jsonify(results.as_api(computed, locale()))
+        return jsonify(results.as_api(computed, current_locale()))
     if fmt == "csv":
-        return download(results.export_csv(computed, locale()), f"{name}.csv")
+        return download(results.export_csv(computed, current_locale()), f"{name}.csv")
     if fmt == "xlsx":
-        return download(results.export_xlsx(computed, locale()), f"{name}.xlsx")
+        return download(results.export_xlsx(computed, current_locale()), f"{name}.xlsx")
     abort(404)
 
 
@@ -424,7 +425,7 @@ def console_not_voted(estate_code, survey_id):
         total=len(households),
         mask_name=mask_name,
         mask_phone=mask_phone,
-        locale=locale(),
+        locale=current_locale(),
     )
 
 
@@ -432,7 +433,7 @@ def console_not_voted(estate_code, survey_id):
 @require(Permission.SURVEY_PAPER, estate_of=survey_estate)
 def console_paper(estate_code, survey_id):
     survey = g.survey
-    form = ballot_form(survey, locale(), paper=True)
+    form = ballot_form(survey, current_locale(), paper=True)
     households = [
         h
         for b in g.estate.sorted_buildings
@@ -467,7 +468,11 @@ def console_paper(estate_code, survey_id):
                 url_for("survey.console_paper", estate_code=estate_code, survey_id=survey_id)
             )
     return render_template(
-        "survey/console_paper.html", estate=g.estate, survey=survey, form=form, locale=locale()
+        "survey/console_paper.html",
+        estate=g.estate,
+        survey=survey,
+        form=form,
+        locale=current_locale(),
     ), (400 if form.errors else 200)
 
 
@@ -485,14 +490,18 @@ def api_surveys():
         if estates is not None:
             query = query.where(Survey.estate_id.in_([e.id for e in estates]))
     return jsonify(
-        {"surveys": [results.survey_summary(s, locale()) for s in db.session.scalars(query)]}
+        {
+            "surveys": [
+                results.survey_summary(s, current_locale()) for s in db.session.scalars(query)
+            ]
+        }
     )
 
 
 @bp.get("/api/v1/surveys/<int:survey_id>/results")
 @require(Permission.SURVEY_RESULTS, estate_of=survey_estate)
 def api_results(survey_id):
-    return jsonify(results.as_api(results.compute(g.survey), locale()))
+    return jsonify(results.as_api(results.compute(g.survey), current_locale()))
 
 
 @bp.get("/api/v1/openapi.json")

@@ -9,21 +9,16 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+
+from resident_portal.forms import MultiCheckboxField
 
 from .catalogue import CATALOGUE
 from .models import CATEGORY_LABELS, CHOICE_LABELS, KIND_LABELS, MATTER_LABELS, Survey
 from .operations import MAX_SUGGESTION
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class SurveyForm(FlaskForm):
