@@ -2,6 +2,7 @@
 
 import os
 
+import sqlalchemy.exc
 from flask import Flask, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -69,6 +70,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     survey_cli.init_app(app)
 
     register_error_pages(app)
+    # Registered after db.init_app, so it runs before Flask-SQLAlchemy's own teardown.
+    app.teardown_appcontext(release_database_session)
     app.after_request(set_security_headers)
     app.context_processor(template_globals)
     access.check_every_view_declares_access(app)
@@ -84,6 +87,16 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
+
+
+def release_database_session(_error) -> None:
+    try:
+        db.session.remove()
+    except DATABASE_UNAVAILABLE:
+        # The server went away after the response was made (a restart): discard the broken
+        # connection instead of failing a request that has already succeeded.
+        db.session().invalidate()
+        db.session.remove()
 
 
 def select_locale() -> str:
@@ -136,7 +149,19 @@ ERROR_TEXTS = {
     413: (_l("The file is too large"), _l("Choose a smaller file and try again.")),
     429: (_l("Too many attempts"), _l("Please wait a few minutes and try again.")),
     500: (_l("Something went wrong on our side"), _l("Please try again in a moment.")),
+    503: (
+        _l("The service is busy for a moment"),
+        _l("What you just sent may not have been saved. Please try again in a minute."),
+    ),
 }
+
+# The database did not answer (restarting, unreachable, connection pool exhausted): the
+# request changed nothing, so the resident may simply try again.
+DATABASE_UNAVAILABLE = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+)
 
 
 def register_error_pages(app: Flask) -> None:
@@ -160,6 +185,20 @@ def register_error_pages(app: Flask) -> None:
         if error.code in ERROR_TEXTS:
             return render_error(error.code)
         return error
+
+    def database_unavailable(error):
+        app.logger.warning("database unavailable: %s", error)
+        try:
+            db.session.rollback()
+        except DATABASE_UNAVAILABLE:
+            pass  # the connection is gone; the pool discards it
+        # The page must render without the database: treat the request as signed out.
+        request.environ[access.SESSION_CACHE_KEY] = None
+        body, status = render_error(503)
+        return body, status, {"Retry-After": "30"}
+
+    for exception in DATABASE_UNAVAILABLE:
+        app.register_error_handler(exception, database_unavailable)
 
     @app.errorhandler(Exception)
     def unexpected(error):

@@ -14,6 +14,7 @@ from functools import wraps
 
 from flask import abort, current_app, g, has_request_context, redirect, request, session, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
@@ -173,6 +174,10 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# Where the request caches its session record (see current_session).
+SESSION_CACHE_KEY = "resident_portal.auth_session"
+
+
 def start_session(*, household: Household | None = None, staff_user: StaffUser | None = None):
     """Rotate the cookie and record a new server-side session. The caller commits."""
     lifetime = current_app.config[
@@ -191,7 +196,7 @@ def start_session(*, household: Household | None = None, staff_user: StaffUser |
     session.clear()
     session.permanent = True
     session[SESSION_KEY] = token
-    request.environ["resident_portal.auth_session"] = record
+    request.environ[SESSION_CACHE_KEY] = record
     return record
 
 
@@ -200,7 +205,7 @@ def end_session() -> None:
     if record is not None:
         record.revoked_at = utcnow()
     session.clear()
-    request.environ["resident_portal.auth_session"] = None
+    request.environ[SESSION_CACHE_KEY] = None
 
 
 def revoke_sessions(*, household_id: int | None = None, staff_user_id: int | None = None) -> int:
@@ -221,12 +226,22 @@ def current_session() -> AuthSession | None:
     # Cached in the WSGI environ, which lives exactly as long as the request (g may outlive it
     # when an app context is already pushed, as in tests and CLI commands).
     cache = request.environ
-    if "resident_portal.auth_session" not in cache:
+    if SESSION_CACHE_KEY not in cache:
         record = None
         token = session.get(SESSION_KEY)
         if token:
+            # One query for what every page of a signed-in resident needs next: the
+            # household, its unit, building and estate (four lazy loads otherwise).
             record = db.session.scalar(
-                select(AuthSession).where(AuthSession.token_hash == _token_hash(token))
+                select(AuthSession)
+                .where(AuthSession.token_hash == _token_hash(token))
+                .options(
+                    joinedload(AuthSession.household)
+                    .joinedload(Household.unit)
+                    .joinedload(Unit.building)
+                    .joinedload(Building.estate),
+                    joinedload(AuthSession.staff_user),
+                )
             )
             if record is not None and not (
                 record.revoked_at is None
@@ -234,8 +249,8 @@ def current_session() -> AuthSession | None:
                 and (record.staff_user is None or record.staff_user.is_active)
             ):
                 record = None
-        cache["resident_portal.auth_session"] = record
-    return cache["resident_portal.auth_session"]
+        cache[SESSION_CACHE_KEY] = record
+    return cache[SESSION_CACHE_KEY]
 
 
 def current_household() -> Household | None:

@@ -29,6 +29,8 @@ def from_environment(instance_path: str) -> dict:
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
         # Report photos (outside the static folder); default: instance/photos.
         "PHOTO_DIR": os.environ.get("PHOTO_DIR"),
+        # Namespace of the sign-in counters in Redis, when several deployments share one.
+        "RATE_LIMIT_PREFIX": os.environ.get("RATE_LIMIT_PREFIX", "resident-portal"),
     }
 
 

@@ -30,7 +30,7 @@ class SignInLimiter:
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.per_account = parse(app.config["SIGN_IN_LIMIT_PER_ACCOUNT"])
         self.per_address = parse(app.config["SIGN_IN_LIMIT_PER_ADDRESS"])
-        self.prefix = app.config.get("RATE_LIMIT_PREFIX", "resident-portal")
+        self.prefix = app.config["RATE_LIMIT_PREFIX"]
 
     def _checks(self, account: str, address: str):
         return (

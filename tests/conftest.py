@@ -54,7 +54,8 @@ def private_postgres_database(server_url: str):
     from sqlalchemy.engine import make_url
 
     name = f"resident_portal_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    # pre-ping: a test restarts the server (tests/test_load.py); the drop must still work.
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:

@@ -1,5 +1,7 @@
 """The app factory, configuration, migrations and the security headers on every response."""
 
+import socket
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -113,6 +115,34 @@ def test_unexpected_error_shows_a_translated_page_not_a_trace(database_url, lang
     assert text in page and "boom" not in page and "Traceback" not in page
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "language, text",
+    [("zh_Hans_CN", "请稍等一分钟后再试"), ("en", "Please try again in a minute")],
+)
+def test_database_down_gives_a_translated_try_again_page(language, text):
+    from .conftest import Client
+
+    with socket.socket() as s:  # a port where no database answers
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(
+        {
+            "SECRET_KEY": "s",
+            "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://nobody@127.0.0.1:{port}/gone",
+        }
+    )
+    app.test_client_class = Client
+    app.logger.disabled = True
+    client = app.test_client()
+    client.post("/preferences", data={"language": language})
+    page = client.get("/e/meiyuan")
+    assert page.status_code == 503 and page.headers["Retry-After"] == "30"
+    body = page.get_data(as_text=True)
+    assert text in body and "Traceback" not in body and "psycopg" not in body
+    api = client.get("/api/v1/surveys", headers={"Authorization": "Bearer some-token"})
+    assert api.status_code == 503 and api.get_json()["status"] == 503
 
 
 def test_forbidden_page_is_translated(app, client):

@@ -1,0 +1,25 @@
+"""Gunicorn settings for production and for the load benchmarks and tests.
+
+    gunicorn -c python:resident_portal.gunicorn_conf 'resident_portal:create_app()'
+
+Two worker processes with four threads each suit a 2-core machine: requests spend much of
+their time waiting on the database, so threads overlap that wait, and two processes survive
+one of them being killed. Override with GUNICORN_WORKERS / GUNICORN_THREADS / PORT.
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+# A request that takes longer than this is stuck; the arbiter replaces the worker.
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+# Load the app in each worker, not in the arbiter: database connections must not be shared
+# across fork.
+preload_app = False
+# Gunicorn 24+ opens a control socket at one fixed path per user; several servers on one
+# machine (tests, benchmarks) would fight over it, and nothing here uses it.
+control_socket_disable = True
