@@ -74,6 +74,27 @@ def test_security_headers_on_every_page(app, client):
         assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
+def test_hsts_only_over_https_including_behind_a_trusted_proxy(database_url):
+    from .conftest import make_app
+
+    behind_proxy = make_app(database_url, PROXY_COUNT=1)
+    plain = behind_proxy.test_client().get("/", base_url="http://portal.example.cn")
+    assert "Strict-Transport-Security" not in plain.headers
+    proxied = behind_proxy.test_client().get(
+        "/", base_url="http://portal.example.cn", headers={"X-Forwarded-Proto": "https"}
+    )
+    assert proxied.headers["Strict-Transport-Security"].startswith("max-age=")
+    # Without a trusted proxy, a client's own X-Forwarded-Proto changes nothing.
+    direct = make_app(database_url).test_client()
+    spoofed = direct.get(
+        "/", base_url="http://portal.example.cn", headers={"X-Forwarded-Proto": "https"}
+    )
+    assert "Strict-Transport-Security" not in spoofed.headers
+    for app in (behind_proxy, direct.application):
+        with app.app_context():
+            db.engine.dispose()
+
+
 def test_post_from_another_site_is_refused_over_https(app, client):
     make_estate()
     response = client.post(

@@ -250,9 +250,8 @@ def pg_ctl(action: str, cluster: list[str]) -> None:
     )
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_postgresql_restart_during_load_gives_a_try_again_page_and_recovers(app, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("restarts the PostgreSQL server: PostgreSQL only")
     cluster = postgres_cluster()
     if cluster is None:
         pytest.skip("needs pg_ctlcluster and root to stop and start the local PostgreSQL")
