@@ -208,15 +208,28 @@ def end_session() -> None:
     request.environ[SESSION_CACHE_KEY] = None
 
 
-def revoke_sessions(*, household_id: int | None = None, staff_user_id: int | None = None) -> int:
+def revoke_sessions(*, household_ids=None, staff_user_id: int | None = None) -> int:
+    """End the sessions of these households (one statement for all) or of a staff user."""
     query = db.update(AuthSession).where(AuthSession.revoked_at.is_(None))
-    if household_id is not None:
-        query = query.where(AuthSession.household_id == household_id)
+    if household_ids is not None:
+        query = query.where(AuthSession.household_id.in_(list(household_ids)))
     elif staff_user_id is not None:
         query = query.where(AuthSession.staff_user_id == staff_user_id)
     else:  # pragma: no cover - programming error
         raise ValueError("revoke_sessions needs a household or a staff user")
     return db.session.execute(query.values(revoked_at=utcnow())).rowcount
+
+
+# Loaded with the session record, in the same query: every page of a signed-in resident then
+# needs the household, its unit, building and estate (four lazy loads otherwise). Built once:
+# loader options are immutable and building them costs on every request.
+SESSION_PRINCIPAL = (
+    joinedload(AuthSession.household)
+    .joinedload(Household.unit)
+    .joinedload(Unit.building)
+    .joinedload(Building.estate),
+    joinedload(AuthSession.staff_user),
+)
 
 
 def current_session() -> AuthSession | None:
@@ -230,18 +243,10 @@ def current_session() -> AuthSession | None:
         record = None
         token = session.get(SESSION_KEY)
         if token:
-            # One query for what every page of a signed-in resident needs next: the
-            # household, its unit, building and estate (four lazy loads otherwise).
             record = db.session.scalar(
                 select(AuthSession)
                 .where(AuthSession.token_hash == _token_hash(token))
-                .options(
-                    joinedload(AuthSession.household)
-                    .joinedload(Household.unit)
-                    .joinedload(Unit.building)
-                    .joinedload(Building.estate),
-                    joinedload(AuthSession.staff_user),
-                )
+                .options(*SESSION_PRINCIPAL)
             )
             if record is not None and not (
                 record.revoked_at is None

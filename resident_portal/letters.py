@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .access import format_access_code
 from .models import Household
-from .qr import public_url, qr_png, qr_svg
+from .qr import public_url, qr_png_and_svg, qr_svg
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,8 @@ def letters_zip(letters: list[Letter]) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("codes.csv", codes_csv(letters))
         for letter in letters:
-            archive.writestr(f"qr/{letter.file_stem}.png", qr_png(letter.url))
-            archive.writestr(f"qr/{letter.file_stem}.svg", letter.qr_svg)
+            png, svg = qr_png_and_svg(letter.url)
+            # PNG is compressed already: deflating it again costs time and saves nothing
+            archive.writestr(f"qr/{letter.file_stem}.png", png, zipfile.ZIP_STORED)
+            archive.writestr(f"qr/{letter.file_stem}.svg", svg)
     return buffer.getvalue()

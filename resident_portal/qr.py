@@ -28,13 +28,28 @@ def _make(data: str) -> qrcode.QRCode:
     return code
 
 
-def qr_png(data: str) -> bytes:
+def _png(code: qrcode.QRCode) -> bytes:
     buffer = io.BytesIO()
-    _make(data).make_image().save(buffer, format="PNG")
+    code.make_image().save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _svg(code: qrcode.QRCode) -> str:
+    image = code.make_image(image_factory=qrcode.image.svg.SvgPathFillImage)
+    return image.to_string(encoding="unicode")
+
+
+def qr_png(data: str) -> bytes:
+    return _png(_make(data))
 
 
 def qr_svg(data: str) -> str:
     """A standalone SVG document that scales to any print size."""
-    image = _make(data).make_image(image_factory=qrcode.image.svg.SvgPathFillImage)
-    return image.to_string(encoding="unicode")
+    return _svg(_make(data))
+
+
+def qr_png_and_svg(data: str) -> tuple[bytes, str]:
+    """Both images of one code. Making the code (choosing its mask) costs more than drawing
+    it, so a batch that needs both (the letters ZIP) makes it once."""
+    code = _make(data)
+    return _png(code), _svg(code)

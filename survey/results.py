@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from resident_portal.extensions import db
 from resident_portal.models import Building, Household, Unit, format_area, natural_key
 from resident_portal.spreadsheets import csv_bytes, safe, xlsx_bytes
 
 from . import tally
-from .models import Ballot, Survey
+from .models import Ballot, BallotChoice, Survey
 
 
 @dataclass
@@ -29,7 +28,14 @@ class SurveyResults:
 
 def parts_in_scope(survey: Survey) -> list[tally.Part]:
     query = (
-        select(Household, Unit.number, Building.number)
+        select(
+            Household.id,
+            Household.owner_ref,
+            Building.number,
+            Unit.number,
+            Household.floor,
+            Household.area_centi_m2,
+        )
         .join(Unit, Household.unit_id == Unit.id)
         .join(Building, Unit.building_id == Building.id)
         .where(Building.estate_id == survey.estate_id)
@@ -38,23 +44,35 @@ def parts_in_scope(survey: Survey) -> list[tally.Part]:
         query = query.where(Building.id == survey.building_id)
     if survey.unit_id:
         query = query.where(Unit.id == survey.unit_id)
-    return [
-        tally.Part(h.id, h.owner_ref, building, unit, h.floor, h.area_centi_m2)
-        for h, unit, building in db.session.execute(query)
-    ]
+    # Columns, not Household objects: only these six are counted.
+    return [tally.Part(*row) for row in db.session.execute(query)]
 
 
 def current_ballots(survey: Survey) -> list[tally.Ballot]:
-    ballots = db.session.scalars(
-        select(Ballot).where(Ballot.survey_id == survey.id).options(selectinload(Ballot.choices))
-    )
-    return [
-        tally.Ballot(
-            owner_ref=b.owner_ref,
-            choices={c.item_id: c.choice for c in b.choices},
-            priorities=frozenset(c.item_id for c in b.choices if c.priority),
+    """The counted ballot of each owner, read as plain rows (one per choice) rather than ORM
+    objects: a big estate's survey has thousands of choices, and building an object for each
+    was most of the time of its results page (bench/tally.py)."""
+    ballots: dict[int, tuple[str, dict, set]] = {}
+    rows = db.session.execute(
+        select(
+            Ballot.id,
+            Ballot.owner_ref,
+            BallotChoice.item_id,
+            BallotChoice.choice,
+            BallotChoice.priority,
         )
-        for b in ballots
+        .outerjoin(BallotChoice, BallotChoice.ballot_id == Ballot.id)  # a ballot may be empty
+        .where(Ballot.survey_id == survey.id)
+    )
+    for ballot_id, owner_ref, item_id, choice, priority in rows:
+        _owner, choices, priorities = ballots.setdefault(ballot_id, (owner_ref, {}, set()))
+        if item_id is not None:
+            choices[item_id] = choice
+            if priority:
+                priorities.add(item_id)
+    return [
+        tally.Ballot(owner_ref=owner_ref, choices=choices, priorities=frozenset(priorities))
+        for owner_ref, choices, priorities in ballots.values()
     ]
 
 
