@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from resident_portal.forms import MultiCheckboxField
+from resident_portal.forms import MultiCheckboxField, plausible_moment
 from resident_portal.money import parse_yuan
 
 from .models import CHANNEL_LABELS, SUGGESTION_LABELS
@@ -54,7 +54,9 @@ class CampaignForm(FlaskForm):
     scope = SelectField(_l("Who is asked"), validators=[Optional()])
     target = yuan_field(_l("Target (yuan)"))
     deadline = DateTimeLocalField(
-        _l("Deadline (Beijing time)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+        _l("Deadline (Beijing time)"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired(), plausible_moment],
     )
     suggestion_kind = RadioField(
         _l("Suggested amount per household"),
@@ -126,7 +128,12 @@ class ElevatorForm(FlaskForm):
             value = Decimal((field.data or "").strip().rstrip("%"))
         except InvalidOperation:
             raise ValidationError(_l("Type a percentage such as 40 or 37.5.")) from None
-        if not (0 <= value <= 100) or value != value.quantize(Decimal("0.01")):
+        # NaN is checked first: comparing it raises InvalidOperation.
+        if (
+            not value.is_finite()
+            or not (0 <= value <= 100)
+            or value != value.quantize(Decimal("0.01"))
+        ):
             raise ValidationError(_l("Type a percentage such as 40 or 37.5."))
         field.basis_points = int(value * 100)
 
@@ -136,11 +143,23 @@ class NewElevatorForm(ElevatorForm):
     vote_closes_at = DateTimeLocalField(
         _l("Consent vote closes (Beijing time)"),
         format="%Y-%m-%dT%H:%M",
-        validators=[DataRequired()],
+        validators=[DataRequired(), plausible_moment],
     )
     pledge_deadline = DateTimeLocalField(
-        _l("Pledges close (Beijing time)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+        _l("Pledges close (Beijing time)"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired(), plausible_moment],
     )
+
+    def validate_vote_closes_at(self, field):
+        # The consent vote opens now, so it must close later (else its survey row breaks the
+        # "closes after opening" constraint: a 500).
+        from datetime import datetime
+
+        from survey.definition import CHINA
+
+        if field.data is not None and field.data <= datetime.now(CHINA).replace(tzinfo=None):
+            raise ValidationError(_l("The deadline must be in the future."))
 
 
 def parse_coefficients(data, floors: list[int]) -> tuple[dict[int, int], list[str]]:

@@ -11,7 +11,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
@@ -20,6 +20,31 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+# WTForms' own message, translated by WTForms' catalogs (a variable: not extracted into ours).
+NOT_A_DATETIME = "Not a valid datetime value."
+
+
+def plausible_moment(form, field):
+    """Validator of dates and times typed in Beijing time: years 1900 to 2999. Anything further
+    off is a typing mistake, and 0001-01-01 00:00 cannot even be converted to UTC."""
+    if field.data is not None and not 1900 <= field.data.year <= 2999:
+        raise ValidationError(field.gettext(NOT_A_DATETIME))
+
+
+NUMBER_BETWEEN = "Number must be between %(min)s and %(max)s."  # WTForms' own, as above
+
+
+class IntegerRange(NumberRange):
+    """NumberRange(min, max) that also refuses a 2,000-digit number: WTForms' own turns it into
+    a float for its NaN check and overflows (OverflowError, a 500)."""
+
+    def __call__(self, form, field):
+        if isinstance(field.data, int) and not self.min <= field.data <= self.max:
+            message = field.gettext(NUMBER_BETWEEN) % {"min": self.min, "max": self.max}
+            raise ValidationError(message)
+        super().__call__(form, field)
 
 
 class AccessCodeForm(FlaskForm):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from .access import format_access_code
 from .models import Household
 from .qr import public_url, qr_png_and_svg, qr_svg
+from .spreadsheets import safe
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def codes_csv(letters: list[Letter]) -> bytes:
     writer.writerow(["building", "unit", "room", "code", "url"])
     for letter in letters:
         h = letter.household
-        writer.writerow([h.unit.building.number, h.unit.number, h.room, letter.code, letter.url])
+        row = [h.unit.building.number, h.unit.number, h.room, letter.code, letter.url]
+        writer.writerow([safe(value) for value in row])  # opened in Excel: nothing may run
     return out.getvalue().encode("utf-8-sig")
 
 

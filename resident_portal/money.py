@@ -13,12 +13,13 @@ def parse_yuan(text: str) -> int:
         amount = Decimal(cleaned)
     except InvalidOperation:
         raise ValueError(text) from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+    # Too large is refused before quantize(), which raises InvalidOperation beyond 28 digits
+    # (compared, not multiplied: 1e999999 * 100 would overflow).
+    if not amount.is_finite() or amount < 0 or amount > Decimal(MAX_FEN) / 100:
         raise ValueError(text)
-    fen = int(amount * 100)
-    if fen > MAX_FEN:
+    if amount != amount.quantize(Decimal("0.01")):
         raise ValueError(text)
-    return fen
+    return int(amount * 100)
 
 
 def format_fen(fen: int | None) -> str:

@@ -629,7 +629,8 @@ def monthly_workbook(
     summary = workbook.active
     summary.title = labels("Summary")
     summary.append([labels("Monthly progress report"), month])
-    summary.append([labels("District"), district or labels("All districts")])
+    # The district comes from the query string (or the command line): text, never a formula.
+    summary.append([labels("District"), safe(district) if district else labels("All districts")])
     summary.append([labels("Estates"), total.estates])
     summary.append([labels("Households"), total.households])
     summary.append([labels("Pledge target (yuan)"), _yuan(total.target_fen)])

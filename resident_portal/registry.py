@@ -153,8 +153,12 @@ def _read_xlsx(content: bytes) -> tuple[list[tuple[int, list[str]]], Problem | N
         workbook.close()
 
 
+# "-1" or "-101" (a basement) is a label; "-1+cmd|' /C calc'!A0" is a formula.
+_NEGATIVE_LABEL = re.compile(r"-\d[0-9A-Za-z\-]*")
+
+
 def _looks_like_formula(text: str) -> bool:
-    return text[:1] in ("=", "+", "@") or (text[:1] == "-" and not text[1:2].isdigit())
+    return text[:1] in ("=", "+", "@") or (text[:1] == "-" and not _NEGATIVE_LABEL.fullmatch(text))
 
 
 def parse_registry(content: bytes, filename: str) -> ParsedRegistry:
@@ -167,10 +171,28 @@ def parse_registry(content: bytes, filename: str) -> ParsedRegistry:
 
     header_line, header = rows[0]
     columns: dict[str, int] = {}
+    twice: list[Problem] = []
     for index, title in enumerate(header):
         found = _HEADER_LOOKUP.get(normalise_header(title))
-        if found and found not in columns:
+        if found and found in columns:  # which of the two is meant? Nothing is guessed.
+            twice.append(
+                Problem(
+                    header_line,
+                    N_(
+                        "The %(field)s column appears twice (columns %(first)s and "
+                        "%(second)s): keep only one."
+                    ),
+                    {
+                        "field": FIELD_LABELS[found],
+                        "first": columns[found] + 1,
+                        "second": index + 1,
+                    },
+                )
+            )
+        elif found:
             columns[found] = index
+    if twice:
+        return ParsedRegistry([], twice)
     missing = [f for f in REQUIRED_FIELDS if f not in columns]
     if missing:
         return ParsedRegistry(
@@ -296,10 +318,10 @@ def _validate(line: int, values: dict[str, str]) -> tuple[RegistryRow | None, li
         else:
             if area_m2 <= 0:
                 bad(N_("The area must be a positive number, not %(value)s."), value=values["area"])
+            elif area_m2 >= 10_000:  # before quantize(), which fails beyond 28 digits
+                bad(N_("The area %(value)s m² is implausibly large."), value=values["area"])
             elif area_m2 != area_m2.quantize(Decimal("0.01")):
                 bad(N_("The area has more than two decimals: %(value)s."), value=values["area"])
-            elif area_m2 >= 10_000:
-                bad(N_("The area %(value)s m² is implausibly large."), value=values["area"])
             else:
                 area = int(area_m2 * 100)
 

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from resident_portal import access
 from resident_portal.access import Permission, estate_from_url, public, require
@@ -53,9 +54,20 @@ from .tally import Choice
 bp = Blueprint("survey", __name__)
 
 
+# The survey with its estate and items in one query: every survey page uses all three.
+SURVEY_WITH_ESTATE_AND_ITEMS = (joinedload(Survey.estate), joinedload(Survey.items))
+BALLOT_CHOICES = joinedload(Ballot.choices)
+
+
+# Ids are INTEGER columns: a larger number in a URL is no survey (not "integer out of range").
+MAX_ID = 2**31 - 1
+
+
 def survey_estate(kwargs: dict) -> Estate:
     """The estate of the survey in the URL (404 if none, or if the URL names another estate)."""
-    survey = db.session.get(Survey, kwargs["survey_id"])
+    if kwargs["survey_id"] > MAX_ID:
+        abort(404)
+    survey = db.session.get(Survey, kwargs["survey_id"], options=SURVEY_WITH_ESTATE_AND_ITEMS)
     if survey is None:
         abort(404)
     if "estate_code" in kwargs and survey.estate.code != kwargs["estate_code"]:
@@ -126,11 +138,18 @@ def ballot(survey_id):
         return redirect(
             url_for("survey.notice", estate_code=survey.estate.code, survey_id=survey.id)
         )
-    current = db.session.scalar(
-        select(Ballot).where(Ballot.survey_id == survey.id, Ballot.owner_ref == household.owner_ref)
-    )
+
+    def current_ballot() -> Ballot | None:
+        """The owner's counted ballot with its choices, for the page (not for a submission,
+        which loads it itself after locking it: see operations.submit_ballot)."""
+        query = select(Ballot).where(
+            Ballot.survey_id == survey.id, Ballot.owner_ref == household.owner_ref
+        )
+        return db.session.execute(query.options(BALLOT_CHOICES)).unique().scalar_one_or_none()
+
     form = ballot_form(survey, current_locale())
-    if request.method == "GET" and current is not None:
+    current = current_ballot() if request.method == "GET" else None
+    if current is not None:
         for item, field in form.item_fields:
             field.data = next(
                 (c.choice.value for c in current.choices if c.item_id == item.id), None
@@ -151,7 +170,10 @@ def ballot(survey_id):
         except OperationError as error:
             flash(describe_error(error), "error")
         else:
-            return redirect(url_for("survey.receipt", survey_id=survey.id, receipt=receipt))
+            # survey_id from the URL: reading survey.id after the commit would reload it.
+            return redirect(url_for("survey.receipt", survey_id=survey_id, receipt=receipt))
+    if request.method != "GET":
+        current = current_ballot()  # the page is shown again: with the ballot that counts
     return render_template(
         "survey/ballot.html",
         survey=survey,

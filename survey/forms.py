@@ -12,9 +12,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from resident_portal.forms import MultiCheckboxField
+from resident_portal.forms import IntegerRange, MultiCheckboxField, plausible_moment
 
 from .catalogue import CATALOGUE
 from .models import CATEGORY_LABELS, CHOICE_LABELS, KIND_LABELS, MATTER_LABELS, Survey
@@ -37,15 +37,19 @@ class SurveyForm(FlaskForm):
     )
     scope = SelectField(_l("Who votes"), validators=[Optional()])
     opens_at = DateTimeLocalField(
-        _l("Opens (Beijing time)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+        _l("Opens (Beijing time)"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired(), plausible_moment],
     )
     closes_at = DateTimeLocalField(
-        _l("Closes (Beijing time)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+        _l("Closes (Beijing time)"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired(), plausible_moment],
     )
     max_priorities = IntegerField(
         _l("Priority picks allowed (consultations; 0 for none)"),
         default=0,
-        validators=[InputRequired(), NumberRange(min=0, max=60)],
+        validators=[InputRequired(), IntegerRange(min=0, max=60)],
     )
     allow_suggestion = BooleanField(_l("Ask for a written suggestion"), default=True)
     items = MultiCheckboxField(

@@ -207,8 +207,10 @@ def submit_ballot(
                     N_("The owner has already voted online; a paper ballot cannot replace it.")
                 )
             else:
+                # The new choices replace these in the same flush, at the commit: rows of the
+                # same (ballot, item) are updated in place (SQLAlchemy's "row switch"), so the
+                # write transaction starts as late, and is as short, as it can be.
                 ballot.choices.clear()
-                db.session.flush()
             now = utcnow()
             ballot.household_id = household.id
             ballot.source = source

@@ -91,9 +91,7 @@ def blocking_violations(axe, page) -> list[str]:
         if violation["impact"] not in BLOCKING:
             continue
         targets = "; ".join(" ".join(node["target"]) for node in violation["nodes"])
-        lines.append(
-            f"{violation['id']} ({violation['impact']}): {violation['help']} -> {targets}"
-        )
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']} -> {targets}")
     return lines
 
 

@@ -27,8 +27,9 @@ def test_backup_while_voting_then_restore_loses_nothing(tmp_path):
         upgrade()
         estate = make_estate()
         survey = make_survey(estate)
-        households = [household(estate, *k) for k in
-                      [("1", "1", "101"), ("1", "1", "201"), ("2", "1", "101")]]
+        households = [
+            household(estate, *k) for k in [("1", "1", "101"), ("1", "1", "201"), ("2", "1", "101")]
+        ]
         ids = (survey.id, [h.id for h in households])
     acknowledged = []
     stop = threading.Event()
@@ -44,7 +45,8 @@ def test_backup_while_voting_then_restore_loses_nothing(tmp_path):
                 h = db.session.get(Household, ids[1][n % 3])
                 choice = (Choice.SUPPORT, Choice.OPPOSE)[n % 2]
                 acknowledged.append(
-                    survey_operations.submit_ballot(s, h, {i.id: choice for i in s.items}))
+                    survey_operations.submit_ballot(s, h, {i.id: choice for i in s.items})
+                )
                 n += 1
             db.session.remove()
 

@@ -87,19 +87,27 @@ def _where_choices(household: Household) -> list[tuple[str, str]]:
     return choices
 
 
+def _id(text: str) -> int:
+    """The id in a "where" value ("h:12"). It also arrives from the query string, unchecked:
+    400 unless it is a number that fits the id columns."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+        abort(400)
+    return int(text)
+
+
 def _location(where: str, household: Household, common_area: str) -> operations.Location:
     kind, _sep, ident = where.partition(":")
     if kind == "h":
         own = {h.id: h for h in access.households_of_owner(household)}
-        if int(ident or 0) not in own:
+        if _id(ident) not in own:
             abort(400)
         return operations.Location(household=own[int(ident)], common_area=common_area)
     if kind == "b":
         return operations.Location(
-            building=db.get_or_404(Building, int(ident)), common_area=common_area
+            building=db.get_or_404(Building, _id(ident)), common_area=common_area
         )
     if kind == "u":
-        unit = db.get_or_404(Unit, int(ident))
+        unit = db.get_or_404(Unit, _id(ident))
         return operations.Location(building=unit.building, unit=unit, common_area=common_area)
     return operations.Location(common_area=common_area)
 

@@ -5,8 +5,9 @@ status_notes. Reads are public (like the estate's board: no personal data, hidde
 left out); filing needs an API key of that estate, made in the console. Times carry +08:00.
 """
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
-from xml.etree import ElementTree
+from xml.etree import ElementTree  # nosec B405 - only writes XML answers, never parses any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask_babel import force_locale
@@ -26,6 +27,8 @@ CHINA_TZ = timezone(timedelta(hours=8), "CST")
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_RESULTS = 1000
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+# Characters XML 1.0 forbids: C0 controls except tab, newline and carriage return; U+FFFE/FFFF.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 class Open311Error(Exception):
@@ -71,7 +74,9 @@ def _xml_value(element, value) -> None:
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     else:
-        element.text = str(value)
+        # Text typed by residents (or echoed from a query) may hold control characters that
+        # XML 1.0 cannot carry at all: ElementTree would write a document no client can parse.
+        element.text = NOT_XML.sub("\ufffd", str(value))
 
 
 @bp.errorhandler(Open311Error)
@@ -219,7 +224,10 @@ def _moment(name: str) -> datetime | None:
         raise Open311Error(400, f"{name} must be a W3C datetime") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=CHINA_TZ)
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # 0001-01-01T00:00+08:00 is before year 1 in UTC
+        raise Open311Error(400, f"{name} is out of range") from None
 
 
 @bp.get("/requests.<fmt>")
@@ -230,10 +238,14 @@ def requests_list(fmt):
     query = select(Report).where(Report.estate_id == estate.id, Report.hidden_at.is_(None))
     ids = request.args.get("service_request_id")
     if ids:
-        wanted = [int(i) for i in ids.split(",") if i.strip().isdigit()]
+        # ASCII digits that fit the id column ("²" is a digit to isdigit(), not to int()).
+        numbers = [i.strip() for i in ids.split(",")]
+        wanted = [int(i) for i in numbers if i.isascii() and i.isdigit() and len(i) <= 9]
         query = query.where(Report.id.in_(wanted))
     else:
         end = _moment("end_date") or utcnow()
+        if end < datetime.min + DEFAULT_WINDOW:
+            raise Open311Error(400, "end_date is out of range")
         start = _moment("start_date") or end - DEFAULT_WINDOW
         if end - start > DEFAULT_WINDOW:
             raise Open311Error(400, "start_date and end_date may not span more than 90 days")
