@@ -130,7 +130,11 @@ def assert_nothing_lost(crowd: Crowd, estate) -> None:
                 BallotRevision.survey_id == estate.survey_id,
                 BallotRevision.owner_ref == owners[household_id],
             )
-            .order_by(BallotRevision.submitted_at.desc(), BallotRevision.id.desc())
+            # The last one committed counts. Revision ids follow commit order: SQLite has one
+            # writer at a time, and on PostgreSQL the ballot's row lock queues the owner's
+            # submissions. (Their submitted_at need not: two phones' clocks are read before
+            # either waits for the other.)
+            .order_by(BallotRevision.id.desc())
             .limit(1)
         ).one()
         assert current.receipt == latest, f"household {household_id} counts a stale ballot"
