@@ -88,6 +88,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from bench.residents import PROJECT_ROOT, Gunicorn, Resident, Timing, percentile, prepare_estate
 
@@ -135,8 +136,15 @@ def postgresql_database(server_url: str = POSTGRES_SERVER_URL):
             .render_as_string(hide_password=False)
         )
     finally:
-        with admin.connect() as connection:
-            connection.execute(drop)
+        for attempt in range(5):  # the server may be restarting (tests/test_load.py does that)
+            try:
+                with admin.connect() as connection:
+                    connection.execute(drop)
+                break
+            except OperationalError as error:
+                if attempt == 4:
+                    print(f"could not drop {SCRATCH_DATABASE}: {error}", file=sys.stderr)
+                time.sleep(2)
         admin.dispose()
 
 
@@ -702,7 +710,7 @@ def main(argv=None):
         )
         with scratch as url:
             run = measure(database, url, levels, settings)
-        missed += report(run)
+            missed += report(run)
     if TARGET_RESIDENTS in levels:
         print(
             f"\ntargets at {TARGET_RESIDENTS} residents: "

@@ -112,9 +112,9 @@ class ElevatorForm(FlaskForm):
         validators=[DataRequired()],
     )
     subsidy_fixed = yuan_field(_l("Subsidy amount (yuan)"), required=False)
-    subsidy_percent = StringField(
-        _l("Subsidy percentage"), validators=[Optional()], render_kw={"inputmode": "decimal"}
-    )
+    # No Optional(): it would stop validation of an empty field before validate_subsidy_percent,
+    # which must run (an empty percentage is an error when the subsidy is a percentage).
+    subsidy_percent = StringField(_l("Subsidy percentage"), render_kw={"inputmode": "decimal"})
     subsidy_cap = yuan_field(_l("Subsidy cap (yuan)"), required=False)
     maintenance_fund = yuan_field(_l("Paid from the maintenance fund (yuan)"), required=False)
 

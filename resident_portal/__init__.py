@@ -3,7 +3,7 @@
 import os
 
 import sqlalchemy.exc
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from . import access, config, ratelimit
 from .config import PROJECT_ROOT
@@ -40,6 +41,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
             app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"]
         )
 
+    # Before any route is added: every <int:…> in a URL is a row id, so a number beyond the
+    # id columns is simply not found (the database would fail on it otherwise).
+    app.url_map.converters["int"] = RowIdConverter
     db.init_app(app)
     migrate.init_app(
         app,
@@ -70,6 +74,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     survey_cli.init_app(app)
 
     register_error_pages(app)
+    app.before_request(refuse_nul_characters)
     # Registered after db.init_app, so it runs before Flask-SQLAlchemy's own teardown.
     app.teardown_appcontext(release_database_session)
     app.after_request(set_security_headers)
@@ -87,6 +92,26 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
+
+
+class RowIdConverter(IntegerConverter):
+    """<int:…> bounded to the id columns (32-bit on PostgreSQL)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def refuse_nul_characters():
+    """No text column can hold a NUL character (PostgreSQL refuses it), and no person types
+    one: a request carrying one anywhere is refused before anything reads it."""
+    texts = [request.path, request.query_string.decode("latin-1")]
+    if request.method == "POST":
+        texts += [k for k in request.form] + [v for vs in request.form.listvalues() for v in vs]
+        texts += [f.filename or "" for fs in request.files.listvalues() for f in fs]
+        texts += list(request.files)
+    if any("\x00" in text or "%00" in text for text in texts):
+        abort(400)
 
 
 def release_database_session(_error) -> None:

@@ -101,7 +101,7 @@ def grant_staff_role(
         if not re.fullmatch(r"[A-Za-z0-9_.\-]{2,64}", username):
             raise OperationError(N_("Usernames are 2 to 64 letters, digits, dots or dashes."))
         password = password or secrets.token_urlsafe(12)
-        user = StaffUser(username=username, password_hash="")
+        user = StaffUser(username=username, password_hash="")  # nosec B106 - placeholder, hashed below
         db.session.add(user)
     if password:
         if len(password) < 10:

@@ -749,12 +749,6 @@ NUL_CASES = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NUL reaches the database: needs an app-wide before_request hook in "
-    "resident_portal/__init__.py that answers 400 to any NUL in the path, query, form keys, "
-    "values or upload file names (issue 7)",
-)
 def test_nul_characters_are_refused_everywhere(app, world):
     failures = []
     for role, method, url, data in NUL_CASES:
@@ -791,11 +785,6 @@ BIG_ID_URLS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the <int:…> URL converter bounded to the id columns (max=2**31-1), set in "
-    "create_app (resident_portal/__init__.py) before the blueprints are registered (issue 7)",
-)
 def test_ids_beyond_the_id_columns_are_not_found(app, world):
     failures = []
     for role, url in BIG_ID_URLS:
