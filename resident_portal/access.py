@@ -44,7 +44,8 @@ class Permission(enum.StrEnum):
     SURVEY_VIEW = "survey.view"  # list surveys, live progress, door-to-door list
     SURVEY_MANAGE = "survey.manage"  # create surveys, edit their items before they open
     SURVEY_RESULTS = "survey.results"  # live results, exports, the results API
-    SURVEY_PAPER = "survey.paper"  # enter paper ballots
+    SURVEY_PAPER = "survey.paper"  # enter paper ballots, print sheets, see their evidence
+    SURVEY_ROLL = "survey.roll"  # correct an open survey's roll (audited, on the notice)
     VOTE = "survey.vote"  # a household votes in surveys covering it
     PLEDGE = "contributions.pledge"  # a household pledges to campaigns covering it
     CAMPAIGN_VIEW = "contributions.view"  # tracker, door-to-door list, exports, elevators
@@ -87,6 +88,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SURVEY_MANAGE,
             Permission.SURVEY_RESULTS,
             Permission.SURVEY_PAPER,
+            Permission.SURVEY_ROLL,
             Permission.CAMPAIGN_VIEW,
             Permission.CAMPAIGN_MANAGE,
             Permission.PAYMENTS_RECORD,

@@ -6,6 +6,7 @@ Routes and CLI commands call these; they never write to the database themselves.
 import functools
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select
@@ -49,6 +50,18 @@ def audit(action: str, *, staff_user: StaffUser | None, estate: Estate | None = 
             detail=detail,
         )
     )
+
+
+# Features that keep their own copy of register facts are told before the register changes,
+# inside the same transaction (a survey that has opened freezes its roll first: the register
+# as it stood at opening is what its vote is about). A registration point, so that this
+# package does not import the features it hosts.
+BEFORE_REGISTER_CHANGE: list[Callable[[Estate], None]] = []
+
+
+def before_register_change(function: Callable[[Estate], None]) -> Callable[[Estate], None]:
+    BEFORE_REGISTER_CHANGE.append(function)
+    return function
 
 
 # --- estates and staff --------------------------------------------------------------------
@@ -175,6 +188,8 @@ def import_registry(estate: Estate, parsed: ParsedRegistry, *, staff_user=None) 
     if not parsed.ok:
         raise OperationError(N_("The register has problems; nothing was imported."))
     try:
+        for listener in BEFORE_REGISTER_CHANGE:
+            listener(estate)
         plan = plan_import(estate, parsed)
         buildings = {b.number: b for b in estate.buildings}
         units = {(b.number, u.number): u for b in estate.buildings for u in b.units}

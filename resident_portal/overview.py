@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from contributions.models import Campaign, ElevatorProject, Payment, Pledge, PledgeEvent
@@ -22,7 +22,15 @@ from contributions.sharing import rate_permille
 from contributions.tracker import ElevatorStatus, elevator_status
 from contributions.tracker import progress as campaign_progress
 from survey import tally
-from survey.models import Ballot, BallotChoice, BallotRevision, Survey, SurveyKind, SurveyStatus
+from survey.models import (
+    BallotRevision,
+    RollCorrection,
+    RollEntry,
+    Survey,
+    SurveyKind,
+    SurveyStatus,
+)
+from survey.results import scope_results
 
 from .extensions import db
 from .models import AuditEntry, Building, Estate, Household, Unit, utcnow
@@ -127,152 +135,38 @@ def _latest_decisions(estate_ids: list[int], now: datetime) -> dict[int, Survey]
     return latest
 
 
-def owners_in_scope(survey_ids: list[int]):
-    """A CTE (survey_id, owner_ref, households, area): each owner in each survey's scope, with
-    their number of households and total area there — the unit of counting of survey/tally.py."""
+def owners_on_roll(survey_ids: list[int]):
+    """A CTE (survey_id, owner_ref): each owner on each survey's roll (survey/roll.py). Surveys
+    whose roll is not taken yet have no ballots, so they add nothing to what this is joined to."""
     return (
-        select(
-            Survey.id.label("survey_id"),
-            Household.owner_ref.label("owner_ref"),
-            func.count(Household.id).label("households"),
-            func.sum(Household.area_centi_m2).label("area"),
-        )
-        .join(Building, Building.estate_id == Survey.estate_id)
-        .join(Unit, Unit.building_id == Building.id)
-        .join(Household, Household.unit_id == Unit.id)
-        .where(
-            Survey.id.in_(survey_ids),
-            (Survey.building_id.is_(None)) | (Survey.building_id == Building.id),
-            (Survey.unit_id.is_(None)) | (Survey.unit_id == Unit.id),
-        )
-        .group_by(Survey.id, Household.owner_ref)
+        select(RollEntry.survey_id.label("survey_id"), RollEntry.owner_ref.label("owner_ref"))
+        .where(RollEntry.survey_id.in_(survey_ids))
+        .group_by(RollEntry.survey_id, RollEntry.owner_ref)
         .cte("owners")
     )
 
 
 def _tally_versions(surveys: list[Survey]) -> dict[int, tuple]:
-    """What a survey's tally depends on, cheaply: its ballot submissions (count and latest id;
-    a new or changed ballot always adds a revision) and its estate's latest register import."""
+    """What a survey's counts depend on, cheaply: its ballot submissions (count and latest id;
+    a new or changed ballot always adds a revision) and its roll corrections. The register
+    does not matter: a survey counts its roll."""
+    ids = [s.id for s in surveys]
     revisions = {
         survey_id: (count, latest)
         for survey_id, count, latest in db.session.execute(
             select(BallotRevision.survey_id, func.count(), func.max(BallotRevision.id))
-            .where(BallotRevision.survey_id.in_([s.id for s in surveys]))
+            .where(BallotRevision.survey_id.in_(ids))
             .group_by(BallotRevision.survey_id)
         )
     }
-    imports = dict(
+    corrections = dict(
         db.session.execute(
-            select(AuditEntry.estate_id, func.max(AuditEntry.id))
-            .where(
-                AuditEntry.action == "registry.import",
-                AuditEntry.estate_id.in_({s.estate_id for s in surveys}),
-            )
-            .group_by(AuditEntry.estate_id)
+            select(RollCorrection.survey_id, func.max(RollCorrection.id))
+            .where(RollCorrection.survey_id.in_(ids))
+            .group_by(RollCorrection.survey_id)
         ).all()
     )
-    return {s.id: (revisions.get(s.id), imports.get(s.estate_id)) for s in surveys}
-
-
-def cached_decision_tallies(surveys: list[Survey]) -> dict[int, tally.Tally]:
-    """decision_tallies() for the surveys whose ballots or register changed since last asked;
-    the others from a cache in this process, keyed by _tally_versions(). A cache, not state:
-    losing it (a restart, another worker) only costs the recount."""
-    if not surveys:
-        return {}
-    cache = current_app.extensions.setdefault("overview_tally_cache", {})
-    versions = _tally_versions(surveys)
-    stale = [s for s in surveys if cache.get(s.id, (None,))[0] != versions[s.id]]
-    if len(cache) > 20_000:  # bounded: a planner's city, not every survey ever
-        cache.clear()
-    for survey_id, result in decision_tallies(stale).items():
-        cache[survey_id] = (versions[survey_id], result)
-    return {s.id: cache[s.id][1] for s in surveys}
-
-
-def decision_tallies(surveys: list[Survey]) -> dict[int, tally.Tally]:
-    """The tally of each survey, counted by the database instead of in Python.
-
-    Same definitions as survey/tally.py (an owner is one head with all their parts in scope;
-    an item a ballot leaves unanswered counts as an abstention) and the same pure rules for
-    quorum and approval, but only aggregates leave the database: a city of 500 estates would
-    otherwise send every ballot choice on each page view. tests/test_overview.py checks that
-    the result equals survey/results.py's tally.
-    """
-    if not surveys:
-        return {}
-    owners = owners_in_scope([s.id for s in surveys])
-
-    def counts(query):
-        return {
-            row[0]: tally.Count(int(row[2] or 0), int(row[1] or 0), int(row[3] or 0))
-            for row in db.session.execute(query)
-        }
-
-    eligible = counts(
-        select(
-            owners.c.survey_id,
-            func.count(),
-            func.sum(owners.c.households),
-            func.sum(owners.c.area),
-        ).group_by(owners.c.survey_id)
-    )
-    voted = (owners.c.survey_id == Ballot.survey_id) & (owners.c.owner_ref == Ballot.owner_ref)
-    participated = counts(
-        select(
-            owners.c.survey_id,
-            func.count(),
-            func.sum(owners.c.households),
-            func.sum(owners.c.area),
-        )
-        .join(Ballot, voted)
-        .group_by(owners.c.survey_id)
-    )
-    by_choice: dict[tuple, tally.Count] = {}
-    picks: dict[tuple, int] = defaultdict(int)
-    for survey_id, item_id, choice, heads, households, area, priority in db.session.execute(
-        select(
-            owners.c.survey_id,
-            BallotChoice.item_id,
-            BallotChoice.choice,
-            func.count(),
-            func.sum(owners.c.households),
-            func.sum(owners.c.area),
-            func.sum(case((BallotChoice.priority, 1), else_=0)),
-        )
-        .join(Ballot, voted)
-        .join(BallotChoice, BallotChoice.ballot_id == Ballot.id)
-        .group_by(owners.c.survey_id, BallotChoice.item_id, BallotChoice.choice)
-    ):
-        by_choice[(survey_id, item_id, choice)] = tally.Count(
-            int(households or 0), int(heads), int(area or 0)
-        )
-        picks[(survey_id, item_id)] += int(priority or 0)
-
-    result = {}
-    for survey in surveys:
-        total = eligible.get(survey.id, tally.Count())
-        part = participated.get(survey.id, tally.Count())
-        quorum = tally.quorum(total, part) if survey.rule is not None else None
-        items = []
-        for item in survey.items:
-            support = by_choice.get((survey.id, item.id, tally.Choice.SUPPORT), tally.Count())
-            oppose = by_choice.get((survey.id, item.id, tally.Choice.OPPOSE), tally.Count())
-            abstain = tally.Count(  # explicit abstentions and unanswered items alike
-                part.households - support.households - oppose.households,
-                part.heads - support.heads - oppose.heads,
-                part.area - support.area - oppose.area,
-            )
-            approved = None
-            if survey.rule is not None:
-                approved = bool(quorum) and tally.approves(survey.rule, support, part)
-            items.append(
-                tally.ItemResult(
-                    item.id, support, oppose, abstain, picks[(survey.id, item.id)], approved
-                )
-            )
-        result[survey.id] = tally.Tally(total, part, quorum, tuple(items))
-    return result
+    return {s.id: (revisions.get(s.id), corrections.get(s.id), s.roll_frozen_at) for s in surveys}
 
 
 def overdue(category: Category, status: Status, created_at: datetime, now: datetime) -> bool:
@@ -295,7 +189,7 @@ def estate_rows(estates: list[Estate], now: datetime | None = None) -> list[Esta
         rows[estate_id].households = households
 
     decisions = _latest_decisions(ids, now)
-    results = cached_decision_tallies(list(decisions.values()))
+    results = scope_results(list(decisions.values()))
     for estate_id, survey in decisions.items():
         rows[estate_id].decision = Decision(survey, results[survey.id])
 
@@ -463,10 +357,10 @@ def trends(estates: list[Estate], months: int = 12, now: datetime | None = None)
 
 
 def _replay_trends(ids: list[int], surveys: list[Survey], months: int, now: datetime):
-    eligible_owners = sum(t.eligible.heads for t in cached_decision_tallies(surveys).values())
+    eligible_owners = sum(t.eligible.heads for t in scope_results(surveys).values())
     first_votes = []
     if surveys:
-        owners = owners_in_scope([s.id for s in surveys])
+        owners = owners_on_roll([s.id for s in surveys])
         first_votes = sorted(
             moment
             for (moment,) in db.session.execute(

@@ -264,6 +264,31 @@ def parse_registry(content: bytes, filename: str) -> ParsedRegistry:
     return ParsedRegistry(parsed, problems)
 
 
+class AreaError(ValueError):
+    """A refused area; `message` is an untranslated msgid with a %(value)s field."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def parse_area(text: str) -> int:
+    """A registered area typed in m² ("89.5", "1,234.56") as exact 0.01 m² units."""
+    try:
+        area_m2 = Decimal(text.strip().replace(",", ""))
+        if not area_m2.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        raise AreaError(N_("The area must be a number of square metres, not %(value)s.")) from None
+    if area_m2 <= 0:
+        raise AreaError(N_("The area must be a positive number, not %(value)s."))
+    if area_m2 >= 10_000:  # before quantize(), which fails beyond 28 digits
+        raise AreaError(N_("The area %(value)s m² is implausibly large."))
+    if area_m2 != area_m2.quantize(Decimal("0.01")):
+        raise AreaError(N_("The area has more than two decimals: %(value)s."))
+    return int(area_m2 * 100)
+
+
 def _validate(line: int, values: dict[str, str]) -> tuple[RegistryRow | None, list[Problem]]:
     problems = []
 
@@ -307,23 +332,9 @@ def _validate(line: int, values: dict[str, str]) -> tuple[RegistryRow | None, li
     area = None
     if values["area"]:
         try:
-            area_m2 = Decimal(values["area"].replace(",", ""))
-            if not area_m2.is_finite():
-                raise InvalidOperation
-        except InvalidOperation:
-            bad(
-                N_("The area must be a number of square metres, not %(value)s."),
-                value=values["area"],
-            )
-        else:
-            if area_m2 <= 0:
-                bad(N_("The area must be a positive number, not %(value)s."), value=values["area"])
-            elif area_m2 >= 10_000:  # before quantize(), which fails beyond 28 digits
-                bad(N_("The area %(value)s m² is implausibly large."), value=values["area"])
-            elif area_m2 != area_m2.quantize(Decimal("0.01")):
-                bad(N_("The area has more than two decimals: %(value)s."), value=values["area"])
-            else:
-                area = int(area_m2 * 100)
+            area = parse_area(values["area"])
+        except AreaError as error:
+            bad(error.message, value=values["area"])
 
     phone = None
     if values.get("phone"):

@@ -30,9 +30,10 @@ from resident_portal.models import Estate, Household, format_area, utcnow
 from resident_portal.money import format_fen, parse_yuan
 from resident_portal.operations import OperationError
 from resident_portal.privacy import mask_name, mask_phone
+from resident_portal.qr import public_url, qr_svg
 from resident_portal.spreadsheets import download
 
-from . import operations, results
+from . import operations, results, roll
 from .catalogue import BY_KEY
 from .definition import CHINA, ItemDefinition, parse_definition
 from .forms import ItemForm, SurveyForm, ballot_form
@@ -44,11 +45,13 @@ from .models import (
     Ballot,
     BallotRevision,
     ItemCategory,
+    RollCorrection,
     Survey,
     SurveyItem,
     SurveyKind,
     SurveyStatus,
 )
+from .notice import item_sentence, share
 from .tally import Choice
 
 bp = Blueprint("survey", __name__)
@@ -103,24 +106,21 @@ def _surveys_for(households: list[Household]) -> list[Survey]:
     surveys = db.session.scalars(
         select(Survey).where(Survey.estate_id == estate_id).order_by(Survey.closes_at)
     )
-    return [s for s in surveys if any(s.covers(h) for h in households)]
+    return [s for s in surveys if any(roll.owner_on_roll(s, h) for h in households)]
 
 
 @home_panel("survey/_home_panel.html")
 def home_surveys(households: list[Household]) -> dict:
     surveys = [s for s in _surveys_for(households) if s.status() is SurveyStatus.OPEN]
-    owner = households[0].owner_ref
-    voted = (
-        set(
-            db.session.scalars(
-                select(Ballot.survey_id).where(
-                    Ballot.owner_ref == owner, Ballot.survey_id.in_([s.id for s in surveys])
-                )
+    voted = {
+        s.id
+        for s in surveys
+        if db.session.scalar(
+            select(Ballot.id).where(
+                Ballot.survey_id == s.id, Ballot.owner_ref == roll.owner_on_roll(s, households[0])
             )
         )
-        if surveys
-        else set()
-    )
+    }
     return {"surveys": surveys, "voted": voted}
 
 
@@ -132,7 +132,8 @@ def home_surveys(households: list[Household]) -> dict:
 def ballot(survey_id):
     survey = g.survey
     household = access.current_household()
-    covered = [h for h in access.households_of_owner(household) if survey.covers(h)]
+    covered = roll.covered_households(survey, household)
+    owner_ref = roll.owner_on_roll(survey, household)
     status = survey.status()
     if status is SurveyStatus.CLOSED:
         return redirect(
@@ -142,9 +143,7 @@ def ballot(survey_id):
     def current_ballot() -> Ballot | None:
         """The owner's counted ballot with its choices, for the page (not for a submission,
         which loads it itself after locking it: see operations.submit_ballot)."""
-        query = select(Ballot).where(
-            Ballot.survey_id == survey.id, Ballot.owner_ref == household.owner_ref
-        )
+        query = select(Ballot).where(Ballot.survey_id == survey.id, Ballot.owner_ref == owner_ref)
         return db.session.execute(query.options(BALLOT_CHOICES)).unique().scalar_one_or_none()
 
     form = ballot_form(survey, current_locale())
@@ -162,7 +161,7 @@ def ballot(survey_id):
         try:
             receipt = operations.submit_ballot(
                 survey,
-                household if household in covered else covered[0],
+                household,
                 {item.id: Choice(field.data) for item, field in form.item_fields},
                 {int(i) for i in form.priorities.data} if survey.max_priorities else set(),
                 form.suggestion.data if survey.allow_suggestion else "",
@@ -193,7 +192,7 @@ def receipt(survey_id, receipt):
         select(BallotRevision).where(
             BallotRevision.survey_id == g.survey.id,
             BallotRevision.receipt == receipt,
-            BallotRevision.owner_ref == household.owner_ref,
+            BallotRevision.owner_ref == roll.owner_on_roll(g.survey, household),
         )
     )
     counted = db.session.scalar(select(Ballot.id).where(Ballot.receipt == receipt)) is not None
@@ -236,20 +235,46 @@ def notices(estate_code):
     )
 
 
+def _closed_survey(estate_code: str, survey_id: int):
+    survey_estate({"estate_code": estate_code, "survey_id": survey_id})
+    if g.survey.status() is not SurveyStatus.CLOSED:
+        abort(404)
+    return g.survey
+
+
+def _notice_context(survey) -> dict:
+    corrections = db.session.scalars(
+        select(RollCorrection)
+        .where(RollCorrection.survey_id == survey.id)
+        .order_by(RollCorrection.id)
+    ).all()
+    return {
+        "survey": survey,
+        "estate": survey.estate,
+        "results": results.compute(survey),
+        "corrections": corrections,
+        "share": share,
+        "item_sentence": item_sentence,
+        "locale": current_locale(),
+    }
+
+
 @bp.get("/e/<estate_code>/results/<int:survey_id>")
 @public
 def notice(estate_code, survey_id):
     """The public notice (公示) after closing: aggregates only, never names or single ballots."""
-    survey_estate({"estate_code": estate_code, "survey_id": survey_id})
-    survey = g.survey
-    if survey.status() is not SurveyStatus.CLOSED:
-        abort(404)
+    survey = _closed_survey(estate_code, survey_id)
+    return render_template("survey/notice.html", **_notice_context(survey))
+
+
+@bp.get("/e/<estate_code>/results/<int:survey_id>/print")
+@public
+def notice_print(estate_code, survey_id):
+    """The notice on A4, to post in the estate, with a QR code of the online notice."""
+    survey = _closed_survey(estate_code, survey_id)
+    url = public_url("survey.notice", estate_code=estate_code, survey_id=survey_id)
     return render_template(
-        "survey/notice.html",
-        survey=survey,
-        estate=survey.estate,
-        results=results.compute(survey),
-        locale=current_locale(),
+        "survey/notice_print.html", **_notice_context(survey), url=url, qr=qr_svg(url)
     )
 
 
@@ -281,6 +306,8 @@ def _definition_from_form(form: SurveyForm) -> dict:
     return {
         "title": form.title.data,
         "title_en": form.title_en.data or "",
+        "organiser": form.organiser.data or "",
+        "contact": form.contact.data or "",
         "kind": form.kind.data,
         "matter": form.matter.data or None,
         "scope": scope,
@@ -338,6 +365,7 @@ def console_survey(estate_code, survey_id):
         estate=g.estate,
         survey=g.survey,
         results=results.compute(g.survey),
+        register_changes=roll.register_changes(g.survey),
         locale=current_locale(),
         form=ConfirmForm(),
     )
@@ -451,53 +479,6 @@ def console_not_voted(estate_code, survey_id):
     )
 
 
-@bp.route("/console/<estate_code>/surveys/<int:survey_id>/paper", methods=["GET", "POST"])
-@require(Permission.SURVEY_PAPER, estate_of=survey_estate)
-def console_paper(estate_code, survey_id):
-    survey = g.survey
-    form = ballot_form(survey, current_locale(), paper=True)
-    households = [
-        h
-        for b in g.estate.sorted_buildings
-        for u in b.sorted_units
-        for h in u.sorted_households
-        if survey.covers(h)
-    ]
-    form.household.choices = [("", "—")] + [(str(h.id), h.address) for h in households]
-    if form.validate_on_submit():
-        household = db.session.get(Household, int(form.household.data))
-        try:
-            receipt = operations.submit_ballot(
-                survey,
-                household,
-                {item.id: Choice(field.data) for item, field in form.item_fields},
-                {int(i) for i in form.priorities.data} if survey.max_priorities else set(),
-                form.suggestion.data if survey.allow_suggestion else "",
-                staff_user=access.current_staff(),
-                paper_reason=form.reason.data,
-            )
-        except OperationError as error:
-            flash(describe_error(error), "error")
-        else:
-            flash(
-                _(
-                    "Paper ballot recorded for %(address)s. Receipt: %(receipt)s",
-                    address=household.address,
-                    receipt=receipt,
-                )
-            )
-            return redirect(
-                url_for("survey.console_paper", estate_code=estate_code, survey_id=survey_id)
-            )
-    return render_template(
-        "survey/console_paper.html",
-        estate=g.estate,
-        survey=survey,
-        form=form,
-        locale=current_locale(),
-    ), (400 if form.errors else 200)
-
-
 # --- API -------------------------------------------------------------------------------
 
 
@@ -533,5 +514,8 @@ def openapi():
 
     return jsonify(document())
 
+
+# The console's pages for the roll and the paper side register on `bp` too.
+from . import console_views  # noqa: E402, F401
 
 __all__ = ["bp", "estate_from_url", "SurveyKind"]

@@ -1,4 +1,5 @@
-"""`flask --app resident_portal survey create ESTATE FILE.json` and `survey export ID`."""
+"""`flask --app resident_portal survey create ESTATE FILE.json`, `survey export ID` and
+`survey recount ID [--repair]`."""
 
 import json
 import sys
@@ -14,11 +15,13 @@ from resident_portal.messages import describe_error, describe_problem
 from resident_portal.models import Estate
 from resident_portal.operations import OperationError
 
-from . import operations
+from . import counting, operations
 from .definition import parse_definition, to_definition
 from .models import Survey
 
-survey_cli = AppGroup("survey", help="Create surveys from JSON definitions, export them.")
+survey_cli = AppGroup(
+    "survey", help="Create surveys from JSON definitions, export them, recount their tallies."
+)
 
 
 @survey_cli.command("create")
@@ -54,6 +57,40 @@ def export(survey_id):
     if survey is None:
         raise click.ClickException(_("No survey has the number %(id)s.", id=survey_id))
     click.echo(json.dumps(to_definition(survey), ensure_ascii=False, indent=2))
+
+
+@survey_cli.command("recount")
+@click.argument("survey_id", type=int)
+@click.option("--repair", is_flag=True, help="Replace the kept tally by the recount.")
+def recount(survey_id, repair):
+    """Count the survey again from its roll and ballots and compare with the kept tally.
+
+    Exits 0 when they agree (or after --repair), 1 when they differ and were left alone.
+    """
+    survey = db.session.get(Survey, survey_id)
+    if survey is None:
+        raise click.ClickException(_("No survey has the number %(id)s.", id=survey_id))
+    differences = counting.compare(survey)
+    for d in differences:
+        click.echo(
+            _(
+                "%(group)s, item %(item)s, %(measure)s: kept %(kept)s, recounted %(counted)s",
+                group=" ".join(str(part) for part in d.key[:4] if part not in ("", 0)),
+                item=d.key[4],
+                measure=d.key[5],
+                kept="/".join(map(str, d.kept)),
+                counted="/".join(map(str, d.counted)),
+            )
+        )
+    if not differences:
+        click.echo(_("The kept tally equals a full recount."))
+        return
+    if repair:
+        operations.repair_tally(survey)
+        click.echo(_("%(count)s differences repaired.", count=len(differences)))
+        return
+    click.echo(_("%(count)s differences; run again with --repair to fix.", count=len(differences)))
+    sys.exit(1)
 
 
 def init_app(app) -> None:

@@ -45,6 +45,8 @@ class SurveyDefinition:
     max_priorities: int
     allow_suggestion: bool
     items: list[ItemDefinition] = field(default_factory=list)
+    organiser: str = ""  # who calls the vote (业主大会/居委会/街道), printed on the notice
+    contact: str = ""  # how owners reach the organiser
 
 
 def to_utc(moment: datetime) -> datetime:
@@ -109,6 +111,8 @@ def parse_definition(data) -> tuple[SurveyDefinition | None, list[Problem]]:
         return None, [Problem(0, N_("A survey definition must be a JSON object."))]
     title = _text(data, "title", 200, problems, required=True)
     title_en = _text(data, "title_en", 200, problems)
+    organiser = _text(data, "organiser", 200, problems)
+    contact = _text(data, "contact", 100, problems)
     kind = _enum(SurveyKind, data.get("kind"), "kind", problems)
     matter = None
     if kind is SurveyKind.DECISION:
@@ -170,6 +174,8 @@ def parse_definition(data) -> tuple[SurveyDefinition | None, list[Problem]]:
         max_priorities=max_priorities,
         allow_suggestion=allow_suggestion,
         items=items,
+        organiser=organiser,
+        contact=contact,
     ), []
 
 
@@ -199,6 +205,8 @@ def to_definition(survey: Survey) -> dict:
     return {
         "title": survey.title,
         "title_en": survey.title_en,
+        "organiser": survey.organiser,
+        "contact": survey.contact,
         "kind": survey.kind.value,
         "matter": survey.matter.value if survey.matter else None,
         "scope": {

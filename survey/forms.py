@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -17,13 +18,26 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from resident_portal.forms import IntegerRange, MultiCheckboxField, plausible_moment
 
 from .catalogue import CATALOGUE
-from .models import CATEGORY_LABELS, CHOICE_LABELS, KIND_LABELS, MATTER_LABELS, Survey
+from .models import (
+    CATEGORY_LABELS,
+    CHOICE_LABELS,
+    CORRECTION_LABELS,
+    KIND_LABELS,
+    MATTER_LABELS,
+    Survey,
+)
 from .operations import MAX_SUGGESTION
 
 
 class SurveyForm(FlaskForm):
     title = StringField(_l("Title (Chinese)"), validators=[DataRequired(), Length(max=200)])
     title_en = StringField(_l("Title (English)"), validators=[Optional(), Length(max=200)])
+    organiser = StringField(
+        _l("Organiser (printed on the notice)"), validators=[Optional(), Length(max=200)]
+    )
+    contact = StringField(
+        _l("Organiser's contact (phone or place)"), validators=[Optional(), Length(max=100)]
+    )
     kind = RadioField(
         _l("Kind"),
         choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()],
@@ -71,6 +85,21 @@ class ItemForm(FlaskForm):
     estimated_cost = StringField(_l("Estimated cost (yuan)"), validators=[Optional()])
 
 
+class RollCorrectionForm(FlaskForm):
+    household = SelectField(_l("Household"), validators=[DataRequired()])
+    kind = RadioField(
+        _l("Correction"),
+        choices=[SelectChoice(k.value, label) for k, label in CORRECTION_LABELS.items()],
+        validators=[DataRequired(message=_l("Choose what to correct."))],
+    )
+    area = StringField(_l("Correct area (m², as registered)"), validators=[Length(max=20)])
+    owner_ref = StringField(_l("New owner's number"), validators=[Length(max=64)])
+    reason = StringField(
+        _l("Reason (shown on the public notice)"),
+        validators=[DataRequired(message=_l("Give the reason.")), Length(max=500)],
+    )
+
+
 def ballot_form(survey: Survey, locale: str, *, paper: bool = False, formdata=None):
     """A form with `item_<id>` radio groups, priority picks and a suggestion when asked for."""
 
@@ -98,6 +127,7 @@ def ballot_form(survey: Survey, locale: str, *, paper: bool = False, formdata=No
         )
     if paper:
         BallotForm.household = SelectField(_l("Household"), validators=[DataRequired()])
+        BallotForm.evidence = FileField(_l("Photo or scan of the signed sheet (recommended)"))
         BallotForm.reason = StringField(
             _l("Why is this ballot entered by staff?"),
             validators=[DataRequired(message=_l("Give the reason.")), Length(max=500)],

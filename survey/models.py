@@ -6,10 +6,12 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -23,6 +25,7 @@ from resident_portal.models import (
     Estate,
     EstateScope,
     Household,
+    Role,
     StaffUser,
     Unit,
     enum_column,
@@ -157,7 +160,12 @@ class Survey(EstateScope, db.Model):
     closes_at: Mapped[datetime] = mapped_column(DateTime)
     max_priorities: Mapped[int] = mapped_column(Integer, default=0)
     allow_suggestion: Mapped[bool] = mapped_column(Boolean, default=True)
+    organiser: Mapped[str] = mapped_column(String(200), default="")
+    contact: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # When the roll (RollEntry) was taken: at the latest by the first ballot or register change
+    # after opens_at, so it is the register as it stood when the survey opened (survey/roll.py).
+    roll_frozen_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     estate: Mapped[Estate] = relationship()
     building: Mapped[Building | None] = relationship()
@@ -229,6 +237,10 @@ class Ballot(db.Model):
     suggestion: Mapped[str] = mapped_column(Text, default="")
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     paper_reason: Mapped[str | None] = mapped_column(String(500))
+    # The role the staff member entered it as, kept as it was then (the household is told).
+    entered_as: Mapped[Role | None] = mapped_column(enum_column(Role, "role"))
+    # A photo or scan of the signed paper sheet (the photo pipeline's content key).
+    evidence_key: Mapped[str | None] = mapped_column(String(64))
 
     survey: Mapped[Survey] = relationship()
     household: Mapped[Household] = relationship()
@@ -265,3 +277,102 @@ class BallotRevision(db.Model):
     content: Mapped[dict] = mapped_column(JSON)
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     paper_reason: Mapped[str | None] = mapped_column(String(500))
+    entered_as: Mapped[Role | None] = mapped_column(enum_column(Role, "role"))
+    evidence_key: Mapped[str | None] = mapped_column(String(64))
+
+    entered_by: Mapped[StaffUser | None] = relationship()
+
+
+class RollEntry(db.Model):
+    """One exclusive part on a survey's roll: the register as it stood when the survey opened,
+    changed afterwards only by audited roll corrections. Every count reads this, never the
+    live register, so a re-import while the vote is open changes nothing in it."""
+
+    __tablename__ = "roll_entry"
+    __table_args__ = (
+        CheckConstraint("area_centi_m2 > 0", name="area_positive"),
+        CheckConstraint("length(owner_ref) >= 1", name="owner_ref_not_empty"),
+    )
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), primary_key=True)
+    owner_ref: Mapped[str] = mapped_column(String(64))
+    area_centi_m2: Mapped[int] = mapped_column(Integer)
+    building: Mapped[str] = mapped_column(String(20))
+    unit: Mapped[str] = mapped_column(String(20))
+    floor: Mapped[int] = mapped_column(Integer)
+
+    household: Mapped[Household] = relationship()
+
+
+Index("ix_roll_entry_survey_owner", RollEntry.survey_id, RollEntry.owner_ref)
+
+
+class CorrectionKind(enum.StrEnum):
+    AREA = "area"  # the registered area was wrong
+    OWNER = "owner"  # ownership was transferred
+    ADDED = "added"  # a part in scope was missing from the register
+    REMOVED = "removed"  # a part on the roll is not an exclusive part in scope
+
+    @property
+    def label(self):
+        return CORRECTION_LABELS[self]
+
+
+CORRECTION_LABELS = {
+    CorrectionKind.AREA: _l("Area corrected"),
+    CorrectionKind.OWNER: _l("Ownership transferred"),
+    CorrectionKind.ADDED: _l("Part added to the roll"),
+    CorrectionKind.REMOVED: _l("Part removed from the roll"),
+}
+
+
+class RollCorrection(db.Model):
+    """An audited change to a survey's roll before it closes; listed on the public notice."""
+
+    __tablename__ = "roll_correction"
+    __table_args__ = (
+        CheckConstraint("length(reason) >= 1", name="reason_not_empty"),
+        CheckConstraint("new_area_centi_m2 IS NULL OR new_area_centi_m2 > 0", name="area"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    kind: Mapped[CorrectionKind] = mapped_column(enum_column(CorrectionKind, "correction_kind"))
+    old_owner_ref: Mapped[str | None] = mapped_column(String(64))
+    new_owner_ref: Mapped[str | None] = mapped_column(String(64))
+    old_area_centi_m2: Mapped[int | None] = mapped_column(Integer)
+    new_area_centi_m2: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500))
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    made_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    household: Mapped[Household] = relationship()
+    staff_user: Mapped[StaffUser] = relationship()
+
+
+class KeptCount(db.Model):
+    """The survey's tally, kept current in the transaction of every ballot and correction
+    (survey/counting.py), so that reading results never scans ballots.
+
+    One row per group (the scope, each building, unit and floor), item and measure. item_id 0
+    holds the group's own measures: "eligible" (the roll) and "participated"; for an item the
+    measure is a choice, or "priority" (picks, counted in heads).
+    """
+
+    __tablename__ = "kept_count"
+    __table_args__ = (
+        CheckConstraint("households >= 0 AND heads >= 0 AND area >= 0", name="not_negative"),
+    )
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), primary_key=True)
+    grp: Mapped[str] = mapped_column(String(10), primary_key=True)  # scope building unit floor
+    building: Mapped[str] = mapped_column(String(20), primary_key=True, default="")
+    unit: Mapped[str] = mapped_column(String(20), primary_key=True, default="")
+    floor: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    measure: Mapped[str] = mapped_column(String(12), primary_key=True)
+    households: Mapped[int] = mapped_column(Integer, default=0)
+    heads: Mapped[int] = mapped_column(Integer, default=0)
+    area: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -33,13 +33,14 @@ ITEM = {
         "id": {"type": "integer"},
         "title": {"type": "string"},
         "category": {"type": "string", "enum": ["basic", "improvement", "upgrade"]},
-        "support": {"$ref": "#/components/schemas/Choice"},
-        "oppose": {"$ref": "#/components/schemas/Choice"},
-        "abstain": {"$ref": "#/components/schemas/Choice"},
-        "priority_picks": {"type": "integer", "minimum": 0},
+        "support": {"oneOf": [{"$ref": "#/components/schemas/Choice"}, {"type": "null"}]},
+        "oppose": {"oneOf": [{"$ref": "#/components/schemas/Choice"}, {"type": "null"}]},
+        "abstain": {"oneOf": [{"$ref": "#/components/schemas/Choice"}, {"type": "null"}]},
+        "priority_picks": {"type": ["integer", "null"], "minimum": 0},
         "approved": {
             "type": ["boolean", "null"],
-            "description": "formal decisions only: quorum met and the rule satisfied",
+            "description": "formal decisions only: quorum met and the rule satisfied "
+            "(null for consultations, and wherever choice figures are withheld)",
         },
     },
 }
@@ -65,24 +66,46 @@ SURVEY = {
         "closes_at": {"type": "string", "format": "date-time"},
     },
 }
+SECRECY = (
+    "Ballot secrecy: while a survey is open, no choice figures are given (support, oppose, "
+    "abstain, priority picks, approval are null); participation is. After it closes, the "
+    "survey's own scope gives its full result, the legal one; a building gives choice figures "
+    "only if at least 5 owners of it took part and the withheld buildings together hold at "
+    "least 5 participants, so that no small group can be read directly or by subtraction."
+)
+CHOICES_SHOWN = {
+    "type": "boolean",
+    "description": "false where the choice figures of this group are withheld (see the API "
+    "description)",
+}
 RESULTS = {
     "type": "object",
-    "required": ["survey", "eligible", "participated", "quorum_met", "items", "by_building"],
+    "required": [
+        "survey",
+        "eligible",
+        "participated",
+        "quorum_met",
+        "choices_shown",
+        "items",
+        "by_building",
+    ],
     "properties": {
         "survey": {"$ref": "#/components/schemas/Survey"},
         "eligible": {"$ref": "#/components/schemas/Count"},
         "participated": {"$ref": "#/components/schemas/Count"},
         "quorum_met": {"type": ["boolean", "null"]},
+        "choices_shown": CHOICES_SHOWN,
         "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
         "by_building": {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["building", "eligible", "participated", "items"],
+                "required": ["building", "eligible", "participated", "choices_shown", "items"],
                 "properties": {
                     "building": {"type": "string"},
                     "eligible": {"$ref": "#/components/schemas/Count"},
                     "participated": {"$ref": "#/components/schemas/Count"},
+                    "choices_shown": CHOICES_SHOWN,
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
                 },
             },
@@ -118,7 +141,7 @@ def document() -> dict:
             "version": "1",
             "description": "Read-only survey results for staff. Authenticate with a staff "
             "session or `Authorization: Bearer <token>` (tokens are created in the console). "
-            "Aggregates only: no names, no single ballots.",
+            "Aggregates only: no names, no single ballots. " + SECRECY,
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}, {"session": []}],
@@ -159,7 +182,7 @@ def document() -> dict:
             },
             "/surveys/{survey_id}/results": {
                 "get": {
-                    "summary": "Live results of one survey",
+                    "summary": "Results of one survey (live participation while it is open)",
                     "parameters": [
                         {
                             "name": "survey_id",

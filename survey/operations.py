@@ -7,16 +7,21 @@ from sqlalchemy.exc import IntegrityError
 
 from resident_portal.access import CODE_ALPHABET
 from resident_portal.extensions import db
-from resident_portal.models import Building, Estate, Household, StaffUser, Unit, utcnow
+from resident_portal.models import Building, Estate, Household, Role, StaffUser, Unit, utcnow
 from resident_portal.operations import OperationError, audit
 from resident_portal.registry import N_
+from resident_portal.reports.photos import Photo, photo_store
 
+from . import counting, roll
 from .definition import ItemDefinition, SurveyDefinition
 from .models import (
     Ballot,
     BallotChoice,
     BallotRevision,
     BallotSource,
+    CorrectionKind,
+    RollCorrection,
+    RollEntry,
     Survey,
     SurveyItem,
     SurveyKind,
@@ -80,10 +85,13 @@ def add_survey(estate: Estate, definition: SurveyDefinition, *, staff_user=None)
         closes_at=definition.closes_at,
         max_priorities=definition.max_priorities,
         allow_suggestion=definition.allow_suggestion,
+        organiser=definition.organiser,
+        contact=definition.contact,
         items=[_item(position, item) for position, item in enumerate(definition.items, 1)],
     )
     db.session.add(survey)
     db.session.flush()
+    roll.freeze(survey)  # a survey created already open takes its roll at once
     audit(
         "survey.create", staff_user=staff_user, estate=estate, survey=survey.id, title=survey.title
     )
@@ -152,6 +160,16 @@ def remove_item(survey: Survey, item: SurveyItem, *, staff_user) -> None:
     db.session.commit()
 
 
+def entered_as(staff_user: StaffUser, estate: Estate) -> Role:
+    """The role a staff member acts in for this estate (the most local grant), for the record
+    the household sees."""
+    roles = {g.role for g in staff_user.grants if g.estate_id in (estate.id, None)}
+    roles |= {g.role for g in staff_user.district_grants if g.district == estate.district}
+    return next(
+        (r for r in (Role.SECRETARY, Role.PLANNER, Role.CONTRACTOR) if r in roles), Role.ADMIN
+    )
+
+
 def submit_ballot(
     survey: Survey,
     household: Household,
@@ -161,19 +179,21 @@ def submit_ballot(
     *,
     staff_user: StaffUser | None = None,
     paper_reason: str | None = None,
+    evidence: Photo | None = None,
 ) -> str:
-    """Record the owner's ballot (covering all their households in scope); return its receipt.
+    """Record the owner's ballot (covering all their parts on the roll); return its receipt.
 
-    The latest submission counts and every earlier one stays in BallotRevision. A paper ballot
-    (staff_user and paper_reason given) never replaces an online ballot of the same owner.
-    Two phones of one household submitting at once: the unique (survey, owner) constraint lets
-    one insert win, and the other retries as an update, so exactly one ballot counts.
+    The owner is the one on the survey's roll (survey/roll.py), which the first ballot takes if
+    nobody has yet. The latest submission counts and every earlier one stays in BallotRevision;
+    the kept tally (survey/counting.py) changes in the same transaction. A paper ballot
+    (staff_user and paper_reason given, optionally a photo of the signed sheet as `evidence`)
+    never replaces an online ballot of the same owner. Two phones of one household submitting
+    at once: the unique (survey, owner) constraint lets one insert win, and the other retries
+    as an update, so exactly one ballot counts.
     """
     source = BallotSource.PAPER if staff_user else BallotSource.ONLINE
     if survey.status() is not SurveyStatus.OPEN:
         raise OperationError(N_("This survey is not open for voting."))
-    if not survey.covers(household):
-        raise OperationError(N_("This household is not part of the survey."))
     item_ids = {item.id for item in survey.items}
     if set(choices) != item_ids:
         raise OperationError(N_("Choose support, oppose or abstain for every item."))
@@ -190,23 +210,48 @@ def submit_ballot(
         )
     if source is BallotSource.PAPER and not (paper_reason or "").strip():
         raise OperationError(N_("Give the reason for entering a paper ballot."))
+    if evidence is not None:
+        photo_store().put(
+            evidence
+        )  # content-addressed: a failed transaction leaves a harmless file
+    new_vote = counting.Vote(
+        {i: Choice(c).value for i, c in choices.items()}, frozenset(priorities)
+    )
 
     for _attempt in range(3):
         receipt = new_receipt()
         try:
+            roll.freeze(survey)
+            owner_ref = roll.owner_on_roll(survey, household)
+            if owner_ref is None:
+                raise OperationError(N_("This household is not part of the survey."))
+            if source is BallotSource.ONLINE and owner_ref != household.owner_ref:
+                # The register changed after the vote opened (a transfer, say): the person
+                # holding this household's code is not the owner on the roll.
+                raise OperationError(
+                    N_(
+                        "The owner of this flat changed after the vote opened. Ask the "
+                        "secretary to correct the voting roll before you vote."
+                    )
+                )
             ballot = db.session.scalar(
                 select(Ballot)
-                .where(Ballot.survey_id == survey.id, Ballot.owner_ref == household.owner_ref)
+                .where(Ballot.survey_id == survey.id, Ballot.owner_ref == owner_ref)
                 .with_for_update()
             )
+            old_vote = None
             if ballot is None:
-                ballot = Ballot(survey_id=survey.id, owner_ref=household.owner_ref)
+                ballot = Ballot(survey_id=survey.id, owner_ref=owner_ref)
                 db.session.add(ballot)
             elif source is BallotSource.PAPER and ballot.source is BallotSource.ONLINE:
                 raise OperationError(
                     N_("The owner has already voted online; a paper ballot cannot replace it.")
                 )
             else:
+                old_vote = counting.Vote(
+                    {c.item_id: c.choice.value for c in ballot.choices},
+                    frozenset(c.item_id for c in ballot.choices if c.priority),
+                )
                 # The new choices replace these in the same flush, at the commit: rows of the
                 # same (ballot, item) are updated in place (SQLAlchemy's "row switch"), so the
                 # write transaction starts as late, and is as short, as it can be.
@@ -219,6 +264,8 @@ def submit_ballot(
             ballot.suggestion = suggestion
             ballot.entered_by_id = staff_user.id if staff_user else None
             ballot.paper_reason = paper_reason.strip() if paper_reason else None
+            ballot.entered_as = entered_as(staff_user, survey.estate) if staff_user else None
+            ballot.evidence_key = evidence.key if evidence else None
             ballot.choices.extend(
                 BallotChoice(item_id=i, choice=Choice(c), priority=i in priorities)
                 for i, c in choices.items()
@@ -226,7 +273,7 @@ def submit_ballot(
             db.session.add(
                 BallotRevision(
                     survey_id=survey.id,
-                    owner_ref=household.owner_ref,
+                    owner_ref=owner_ref,
                     household_id=household.id,
                     source=source,
                     receipt=receipt,
@@ -238,8 +285,11 @@ def submit_ballot(
                     },
                     entered_by_id=ballot.entered_by_id,
                     paper_reason=ballot.paper_reason,
+                    entered_as=ballot.entered_as,
+                    evidence_key=ballot.evidence_key,
                 )
             )
+            counting.record_ballot(survey, owner_ref, old_vote, new_vote)
             if staff_user:
                 audit(
                     "survey.paper_ballot",
@@ -248,6 +298,7 @@ def submit_ballot(
                     survey=survey.id,
                     household=household.id,
                     reason=ballot.paper_reason,
+                    evidence=ballot.evidence_key,
                 )
             db.session.commit()
             return receipt
@@ -258,6 +309,121 @@ def submit_ballot(
             db.session.rollback()
             raise
     raise OperationError(N_("Many submissions arrived at once; please try again."))
+
+
+# --- roll corrections ---------------------------------------------------------------------
+
+MAX_REASON = 500
+
+
+def correct_roll(
+    survey: Survey,
+    household: Household,
+    kind: CorrectionKind,
+    reason: str,
+    *,
+    staff_user: StaffUser,
+    area_centi_m2: int | None = None,
+    owner_ref: str | None = None,
+) -> RollCorrection:
+    """Change one part of an open survey's roll, with a reason; audited, listed on the notice.
+
+    AREA sets the registered area; OWNER transfers the part (the previous owner's ballot stops
+    covering it, and the new owner can vote for it); ADDED puts a part of the register that is
+    in scope but missing from the roll on it (with today's register facts unless given);
+    REMOVED takes a part off. The kept tally is counted again in the same transaction.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise OperationError(N_("Give the reason for the roll correction."))
+    if len(reason) > MAX_REASON:
+        raise OperationError(
+            N_("The reason is longer than %(limit)s characters."), limit=MAX_REASON
+        )
+    if survey.status() is not SurveyStatus.OPEN:
+        raise OperationError(N_("The roll can be corrected only while the vote is open."))
+    if household.estate.id != survey.estate_id:
+        raise OperationError(N_("This household is not part of the survey."))
+    if area_centi_m2 is not None and area_centi_m2 <= 0:
+        raise OperationError(N_("The area must be more than zero."))
+    owner_ref = (owner_ref or "").strip() or None
+    if owner_ref is not None and len(owner_ref) > 64:
+        raise OperationError(N_("The owner number is longer than %(limit)s characters."), limit=64)
+    try:
+        roll.freeze(survey)
+        entry = db.session.get(RollEntry, (survey.id, household.id))
+        correction = RollCorrection(
+            survey_id=survey.id,
+            household_id=household.id,
+            kind=kind,
+            reason=reason,
+            staff_user_id=staff_user.id,
+            made_at=utcnow(),
+        )
+        if kind is CorrectionKind.ADDED:
+            if entry is not None:
+                raise OperationError(N_("This household is already on the roll."))
+            if not survey.covers(household):
+                raise OperationError(N_("This household is not part of the survey."))
+            entry = RollEntry(
+                survey_id=survey.id,
+                household_id=household.id,
+                owner_ref=owner_ref or household.owner_ref,
+                area_centi_m2=area_centi_m2 or household.area_centi_m2,
+                building=household.unit.building.number,
+                unit=household.unit.number,
+                floor=household.floor,
+            )
+            db.session.add(entry)
+            correction.new_owner_ref = entry.owner_ref
+            correction.new_area_centi_m2 = entry.area_centi_m2
+        else:
+            if entry is None:
+                raise OperationError(N_("This household is not on the roll."))
+            correction.old_owner_ref = entry.owner_ref
+            correction.old_area_centi_m2 = entry.area_centi_m2
+            if kind is CorrectionKind.AREA:
+                if area_centi_m2 is None:
+                    raise OperationError(N_("Type the correct area in m², such as 89.50."))
+                if area_centi_m2 == entry.area_centi_m2:
+                    raise OperationError(N_("The roll already has this area."))
+                entry.area_centi_m2 = correction.new_area_centi_m2 = area_centi_m2
+            elif kind is CorrectionKind.OWNER:
+                if owner_ref is None:
+                    raise OperationError(N_("Type the new owner's number."))
+                if owner_ref == entry.owner_ref:
+                    raise OperationError(N_("The roll already has this owner."))
+                entry.owner_ref = correction.new_owner_ref = owner_ref
+            else:
+                db.session.delete(entry)
+        db.session.add(correction)
+        db.session.flush()
+        counting.rewrite(survey)
+        audit(
+            "survey.roll_correction",
+            staff_user=staff_user,
+            estate=survey.estate,
+            survey=survey.id,
+            household=household.id,
+            kind=kind.value,
+            reason=reason,
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return correction
+
+
+def repair_tally(survey: Survey) -> None:
+    """Replace the kept tally by a full recount (after `survey recount` found a difference)."""
+    try:
+        counting.rewrite(survey)
+        audit("survey.recount_repair", staff_user=None, estate=survey.estate, survey=survey.id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def find_receipt(estate: Estate, receipt: str) -> tuple[BallotRevision, bool] | None:
@@ -281,4 +447,5 @@ __all__ = [
     "remove_item",
     "save_item",
     "submit_ballot",
+    "correct_roll",
 ]

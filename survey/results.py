@@ -4,94 +4,125 @@ One source for every screen and export: the planner's page, the public notice, t
 CSV and XLSX all come from SurveyResults.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 
 from sqlalchemy import select
 
 from resident_portal.extensions import db
-from resident_portal.models import Building, Household, Unit, format_area, natural_key
+from resident_portal.models import Household, format_area, natural_key
 from resident_portal.spreadsheets import csv_bytes, safe, xlsx_bytes
 
-from . import tally
-from .models import Ballot, BallotChoice, Survey
+from . import counting, roll, tally
+from .models import Ballot, KeptCount, Survey, SurveyStatus
 
 
 @dataclass
 class SurveyResults:
+    """A survey's counts, and which of them may be shown (the secrecy rule, docs/domain.md).
+
+    Choice figures (support, oppose, abstain, priority picks, approval) are shown only after
+    closing: a live count would let staff difference it before and after one household votes.
+    After closing the scope's own result, the legal one, is always shown; a breakdown group
+    only where survey/tally.py's `withheld` allows (at least 5 participating owners, also by
+    subtraction). Participation is always shown.
+    """
+
     survey: Survey
     overall: tally.Tally
     by_building: dict[str, tally.Tally]
     by_unit: dict[tuple[str, str], tally.Tally]
     by_floor: dict[int, tally.Tally]
+    closed: bool = False
+    hidden: set = field(default_factory=set)  # ("building", "3"), ("unit", ("3", "1")), ...
+
+    def shows(self, kind: str = "scope", key=None) -> bool:
+        """Whether the choice figures of this group may be shown."""
+        return self.closed and (kind == "scope" or (kind, key) not in self.hidden)
+
+    @property
+    def withheld_groups(self) -> int:
+        return len(self.hidden)
 
 
-def parts_in_scope(survey: Survey) -> list[tally.Part]:
-    query = (
-        select(
-            Household.id,
-            Household.owner_ref,
-            Building.number,
-            Unit.number,
-            Household.floor,
-            Household.area_centi_m2,
-        )
-        .join(Unit, Household.unit_id == Unit.id)
-        .join(Building, Unit.building_id == Building.id)
-        .where(Building.estate_id == survey.estate_id)
-    )
-    if survey.building_id:
-        query = query.where(Building.id == survey.building_id)
-    if survey.unit_id:
-        query = query.where(Unit.id == survey.unit_id)
-    # Columns, not Household objects: only these six are counted.
-    return [tally.Part(*row) for row in db.session.execute(query)]
-
-
-def current_ballots(survey: Survey) -> list[tally.Ballot]:
-    """The counted ballot of each owner, read as plain rows (one per choice) rather than ORM
-    objects: a big estate's survey has thousands of choices, and building an object for each
-    was most of the time of its results page (bench/tally.py)."""
-    ballots: dict[int, tuple[str, dict, set]] = {}
-    rows = db.session.execute(
-        select(
-            Ballot.id,
-            Ballot.owner_ref,
-            BallotChoice.item_id,
-            BallotChoice.choice,
-            BallotChoice.priority,
-        )
-        .outerjoin(BallotChoice, BallotChoice.ballot_id == Ballot.id)  # a ballot may be empty
-        .where(Ballot.survey_id == survey.id)
-    )
-    for ballot_id, owner_ref, item_id, choice, priority in rows:
-        _owner, choices, priorities = ballots.setdefault(ballot_id, (owner_ref, {}, set()))
-        if item_id is not None:
-            choices[item_id] = choice
-            if priority:
-                priorities.add(item_id)
-    return [
-        tally.Ballot(owner_ref=owner_ref, choices=choices, priorities=frozenset(priorities))
-        for owner_ref, choices, priorities in ballots.values()
-    ]
+def _withheld(by_building: dict, by_unit: dict, by_floor: dict) -> set:
+    hidden = {("building", key) for key in tally.withheld(by_building)}
+    hidden |= {("floor", key) for key in tally.withheld(by_floor)}
+    units_of: dict[str, dict] = {}
+    for (building, unit), group in by_unit.items():
+        units_of.setdefault(building, {})[(building, unit)] = group
+    for building, units in units_of.items():
+        if ("building", building) in hidden:
+            # Its units would give the building's figures back: withheld with it.
+            hidden |= {("unit", key) for key in units}
+        else:
+            hidden |= {("unit", key) for key in tally.withheld(units)}
+    return hidden
 
 
 def compute(survey: Survey) -> SurveyResults:
-    parts = parts_in_scope(survey)
-    ballots = current_ballots(survey)
     item_ids = [item.id for item in survey.items]
+    if roll.is_frozen(survey):
+        groups = counting.tallies(counting.stored(survey), item_ids, survey.rule)
+    else:
+        # Not opened, or opened without a ballot or register change since: nobody has voted,
+        # and the register is what the roll will be.
+        parts = roll.live_parts(survey)
+        groups = {}
+        for key in (
+            lambda p: counting.SCOPE,
+            lambda p: ("building", p.building, "", 0),
+            lambda p: ("unit", p.building, p.unit, 0),
+            lambda p: ("floor", "", "", p.floor),
+        ):
+            groups.update(tally.breakdown(parts, [], item_ids, key))
+        groups[counting.SCOPE] = tally.tally(parts, [], item_ids, survey.rule)
+    by_building = {b: t for (kind, b, _u, _f), t in groups.items() if kind == "building"}
+    by_unit = {(b, u): t for (kind, b, u, _f), t in groups.items() if kind == "unit"}
+    by_floor = {f: t for (kind, _b, _u, f), t in groups.items() if kind == "floor"}
+    by_building = _sorted(by_building, natural_key)
+    by_unit = _sorted(by_unit, lambda k: (natural_key(k[0]), natural_key(k[1])))
+    by_floor = _sorted(by_floor, int)
+    closed = survey.status() is SurveyStatus.CLOSED
     return SurveyResults(
         survey=survey,
-        overall=tally.tally(parts, ballots, item_ids, survey.rule),
-        by_building=_sorted(
-            tally.breakdown(parts, ballots, item_ids, lambda p: p.building), natural_key
-        ),
-        by_unit=_sorted(
-            tally.breakdown(parts, ballots, item_ids, lambda p: (p.building, p.unit)),
-            lambda k: (natural_key(k[0]), natural_key(k[1])),
-        ),
-        by_floor=_sorted(tally.breakdown(parts, ballots, item_ids, lambda p: p.floor), int),
+        overall=groups[counting.SCOPE],
+        by_building=by_building,
+        by_unit=by_unit,
+        by_floor=by_floor,
+        closed=closed,
+        hidden=_withheld(by_building, by_unit, by_floor) if closed else set(),
     )
+
+
+def scope_results(surveys: list[Survey]) -> dict[int, tally.Tally]:
+    """The scope's tally of many surveys at once (the planners' overview), from the kept
+    counts in one query. Not secret-filtered: callers show choice figures of closed surveys
+    only (survey.status())."""
+    frozen = [s for s in surveys if roll.is_frozen(s)]
+    counts: dict[int, counting.Counts] = {s.id: {} for s in frozen}
+    if frozen:
+        rows = db.session.execute(
+            select(
+                KeptCount.survey_id,
+                KeptCount.item_id,
+                KeptCount.measure,
+                KeptCount.households,
+                KeptCount.heads,
+                KeptCount.area,
+            ).where(KeptCount.survey_id.in_(counts), KeptCount.grp == "scope")
+        )
+        for survey_id, item_id, measure, households, heads, area in rows:
+            counts[survey_id][(*counting.SCOPE, item_id, measure)] = [households, heads, area]
+    result = {}
+    for survey in surveys:
+        item_ids = [item.id for item in survey.items]
+        if survey.id in counts:
+            groups = counting.tallies(counts[survey.id], item_ids, survey.rule)
+            result[survey.id] = groups[counting.SCOPE]
+        else:
+            result[survey.id] = tally.tally(roll.live_parts(survey), [], item_ids, survey.rule)
+    return result
 
 
 def _sorted(groups: dict, key) -> dict:
@@ -99,9 +130,9 @@ def _sorted(groups: dict, key) -> dict:
 
 
 def households_without_ballot(survey: Survey) -> list[Household]:
-    """The door-to-door list: households whose owner has not voted yet."""
+    """The door-to-door list: households on the roll whose owner has not voted yet."""
     voted = set(db.session.scalars(select(Ballot.owner_ref).where(Ballot.survey_id == survey.id)))
-    ids = [p.household_id for p in parts_in_scope(survey) if p.owner_ref not in voted]
+    ids = [p.household_id for p in roll.parts(survey) if p.owner_ref not in voted]
     households = db.session.scalars(select(Household).where(Household.id.in_(ids))) if ids else []
     return sorted(households, key=lambda h: h.sort_key)
 
@@ -125,18 +156,20 @@ def _iso(moment) -> str:
     return moment.replace(tzinfo=UTC).isoformat()
 
 
-def _items(survey: Survey, result: tally.Tally, locale: str) -> list[dict]:
+def _items(survey: Survey, result: tally.Tally, locale: str, shown: bool) -> list[dict]:
+    """Items with their choice figures, or with nulls where the secrecy rule withholds them
+    (the keys stay, so that clients read one shape)."""
     items = {item.id: item for item in survey.items}
     return [
         {
             "id": r.item_id,
             "title": items[r.item_id].localized_title(locale),
             "category": items[r.item_id].category.value,
-            "support": _choice(r.support),
-            "oppose": _choice(r.oppose),
-            "abstain": _choice(r.abstain),
-            "priority_picks": r.priority_picks,
-            "approved": r.approved,
+            "support": _choice(r.support) if shown else None,
+            "oppose": _choice(r.oppose) if shown else None,
+            "abstain": _choice(r.abstain) if shown else None,
+            "priority_picks": r.priority_picks if shown else None,
+            "approved": r.approved if shown else None,
         }
         for r in result.items
     ]
@@ -166,13 +199,15 @@ def as_api(results: SurveyResults, locale: str = "zh_Hans_CN") -> dict:
         "eligible": _count(overall.eligible),
         "participated": _count(overall.participated),
         "quorum_met": overall.quorum_met,
-        "items": _items(survey, overall, locale),
+        "choices_shown": results.shows(),
+        "items": _items(survey, overall, locale, results.shows()),
         "by_building": [
             {
                 "building": building,
                 "eligible": _count(group.eligible),
                 "participated": _count(group.participated),
-                "items": _items(survey, group, locale),
+                "choices_shown": results.shows("building", building),
+                "items": _items(survey, group, locale, results.shows("building", building)),
             }
             for building, group in results.by_building.items()
         ],
@@ -202,21 +237,41 @@ EXPORT_COLUMNS = [
     "abstain_area_m2",
     "priority_picks",
     "approved",
+    "choices_shown",
 ]
 
 
 def export_rows(results: SurveyResults, locale: str = "zh_Hans_CN") -> list[list]:
-    """One row per item per group (the whole scope, each building, unit and floor)."""
+    """One row per item per group (the whole scope, each building, unit and floor); choice
+    cells are empty where the secrecy rule withholds them (choices_shown = false)."""
     survey = results.survey
     items = {item.id: item for item in survey.items}
-    groups = [("scope", "", "", "", results.overall)]
-    groups += [("building", b, "", "", t) for b, t in results.by_building.items()]
-    groups += [("unit", b, u, "", t) for (b, u), t in results.by_unit.items()]
-    groups += [("floor", "", "", f, t) for f, t in results.by_floor.items()]
+    groups = [("scope", "", "", "", results.overall, results.shows())]
+    groups += [
+        ("building", b, "", "", t, results.shows("building", b))
+        for b, t in results.by_building.items()
+    ]
+    groups += [
+        ("unit", b, u, "", t, results.shows("unit", (b, u)))
+        for (b, u), t in results.by_unit.items()
+    ]
+    groups += [
+        ("floor", "", "", f, t, results.shows("floor", f)) for f, t in results.by_floor.items()
+    ]
     rows = []
-    for group, building, unit, floor, result in groups:
+    for group, building, unit, floor, result, shown in groups:
         for r in result.items:
             item = items[r.item_id]
+            choices = [
+                r.support.heads,
+                format_area(r.support.area),
+                r.oppose.heads,
+                format_area(r.oppose.area),
+                r.abstain.heads,
+                format_area(r.abstain.area),
+                r.priority_picks,
+                "" if r.approved is None else str(r.approved).lower(),
+            ]
             rows.append(
                 [
                     group,
@@ -230,14 +285,9 @@ def export_rows(results: SurveyResults, locale: str = "zh_Hans_CN") -> list[list
                     format_area(result.eligible.area),
                     result.participated.heads,
                     format_area(result.participated.area),
-                    r.support.heads,
-                    format_area(r.support.area),
-                    r.oppose.heads,
-                    format_area(r.oppose.area),
-                    r.abstain.heads,
-                    format_area(r.abstain.area),
-                    r.priority_picks,
-                    "" if r.approved is None else str(r.approved).lower(),
+                    # Withheld figures are empty cells, never zeros that could be misread.
+                    *(choices if shown else [""] * len(choices)),
+                    str(shown).lower(),
                 ]
             )
     return rows

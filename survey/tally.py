@@ -138,7 +138,6 @@ def tally(
     eligible = sum(owners.values(), Count())
     voting = {b.owner_ref: b for b in ballots if b.owner_ref in owners}
     participated = sum((owners[o] for o in voting), Count())
-    quorum_met = quorum(eligible, participated) if rule is not None else None
 
     # Integer sums [households, heads, area] per item and choice, owner by owner: one pass
     # over the ballots with plain ints (a Count per addition made big estates' pages slow).
@@ -159,23 +158,33 @@ def tally(
             if item_id in picks:
                 picks[item_id] += 1
 
-    items = []
-    for item_id in item_ids:
-        by_choice = {choice: Count(*sums[item_id][choice]) for choice in CHOICES}
+    return decide(
+        eligible,
+        participated,
+        [
+            (item_id, *(Count(*sums[item_id][choice]) for choice in CHOICES), picks[item_id])
+            for item_id in item_ids
+        ],
+        rule,
+    )
+
+
+def decide(
+    eligible: Count,
+    participated: Count,
+    items: Iterable[tuple[int, Count, Count, Count, int]],
+    rule: Rule | None,
+) -> Tally:
+    """The result from counts already made: (item id, support, oppose, abstain, priority picks)
+    per item. Where the rule is applied, for the pure tally above and the kept tally alike."""
+    quorum_met = quorum(eligible, participated) if rule is not None else None
+    results = []
+    for item_id, support, oppose, abstain, priority_picks in items:
         approved = None
         if rule is not None:
-            approved = bool(quorum_met) and approves(rule, by_choice[Choice.SUPPORT], participated)
-        items.append(
-            ItemResult(
-                item_id=item_id,
-                support=by_choice[Choice.SUPPORT],
-                oppose=by_choice[Choice.OPPOSE],
-                abstain=by_choice[Choice.ABSTAIN],
-                priority_picks=picks[item_id],
-                approved=approved,
-            )
-        )
-    return Tally(eligible, participated, quorum_met, tuple(items))
+            approved = bool(quorum_met) and approves(rule, support, participated)
+        results.append(ItemResult(item_id, support, oppose, abstain, priority_picks, approved))
+    return Tally(eligible, participated, quorum_met, tuple(results))
 
 
 def breakdown(
@@ -192,3 +201,33 @@ def breakdown(
     ballots = list(ballots)
     item_ids = list(item_ids)
     return {k: tally(g, ballots, item_ids, None) for k, g in groups.items()}
+
+
+# --- ballot secrecy in small groups ---------------------------------------------------------
+
+MIN_GROUP_OWNERS = 5
+
+
+def withheld(groups: Mapping[Hashable, Tally], minimum: int = MIN_GROUP_OWNERS) -> set[Hashable]:
+    """The groups of one breakdown (they partition their parent, whose total is shown) whose
+    choice figures must not be shown.
+
+    A group with fewer than `minimum` participating owners is withheld; and because the parent's
+    total minus the shown groups gives the withheld ones together, the smallest shown groups
+    are withheld too until the withheld ones hold at least `minimum` participants between them
+    (or every group is withheld). So no group of fewer than `minimum` owners can be read
+    directly or by subtraction within the breakdown.
+    """
+    hidden = {key for key, group in groups.items() if group.participated.heads < minimum}
+    if not hidden:
+        return hidden
+    together = sum(groups[key].participated.heads for key in hidden)
+    shown = sorted(
+        (key for key in groups if key not in hidden),
+        key=lambda key: groups[key].participated.heads,
+    )
+    while together < minimum and shown:
+        key = shown.pop(0)
+        hidden.add(key)
+        together += groups[key].participated.heads
+    return hidden

@@ -82,6 +82,11 @@ EXPECTED = {
     "survey.console_export": {SECRETARY, PLANNER, ADMIN},
     "survey.console_not_voted": {SECRETARY, PLANNER, ADMIN},
     "survey.console_paper": {SECRETARY, ADMIN},
+    "survey.console_paper_household": {SECRETARY, ADMIN},
+    "survey.console_paper_sheets": {SECRETARY, ADMIN},
+    "survey.console_paper_evidence": {SECRETARY, ADMIN},
+    "survey.console_roll": {SECRETARY, ADMIN},
+    "survey.notice_print": EVERYONE,
     "survey.api_surveys": {SECRETARY, SECRETARY_OTHER, PLANNER, ADMIN},  # each their estates
     "survey.api_results": {SECRETARY, PLANNER, ADMIN},
     "survey.openapi": EVERYONE,

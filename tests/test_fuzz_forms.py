@@ -404,6 +404,13 @@ TARGETS: dict[str, Target | None] = {
     "survey.console_paper": _get(
         "secretary", lambda w: f"/console/{w.estate.code}/surveys/{w.survey.id}/paper"
     ),
+    "survey.console_paper_household": _get(
+        "secretary",
+        lambda w: f"/console/{w.estate.code}/surveys/{w.survey.id}/paper/{w.neighbour.id}",
+    ),
+    "survey.console_roll": _get(
+        "secretary", lambda w: f"/console/{w.estate.code}/surveys/{w.survey.id}/roll"
+    ),
     "contributions.console_new": _get(
         "planner", lambda w: f"/console/{w.estate.code}/campaigns/new"
     ),

@@ -233,15 +233,23 @@ def test_paper_ballot_never_replaces_an_online_one(app, client):
     sign_in_staff(client, *make_staff(Role.SECRETARY, estate))
     online, h_online = resident(app, estate, "1", "1", "201")
     online.post(f"/surveys/{survey.id}", data=vote_data(survey, "oppose", "oppose", "oppose"))
-    refused = client.post(
+    # The entry list offers only owners who have not voted: this one is not a choice there …
+    listed = client.post(
         f"/console/meiyuan/surveys/{survey.id}/paper",
         data=vote_data(
             survey, "support", "support", "support", household=str(h_online.id), reason="纸质票"
         ),
     )
-    assert "已经在线投票" in refused.get_data(as_text=True) or "在线" in refused.get_data(
-        as_text=True
+    assert listed.status_code == 400
+    assert f'value="{h_online.id}"' not in listed.get_data(as_text=True)
+    # … and the household's own entry form (its sheet's QR code) refuses it too.
+    refused = client.post(
+        f"/console/meiyuan/surveys/{survey.id}/paper/{h_online.id}",
+        data=vote_data(
+            survey, "support", "support", "support", household=str(h_online.id), reason="纸质票"
+        ),
     )
+    assert "该业主已在线投票，纸质表决票不能替代。" in refused.get_data(as_text=True)
     ballot = db.session.scalar(select(Ballot).where(Ballot.owner_ref == h_online.owner_ref))
     assert ballot.source is BallotSource.ONLINE
     assert {c.choice for c in ballot.choices} == {Choice.OPPOSE}
@@ -339,11 +347,27 @@ def test_results_api_shape_and_exact_decision(app, client):
         },
     )
     sign_in_staff(client, *make_staff(Role.PLANNER, estate))
+    live = client.get(f"/api/v1/surveys/{survey.id}/results").get_json()
+    Draft202012Validator(results_schema(client)).validate(live)
+    # While open: participation only, every choice figure withheld (null), in one shape.
+    assert live["survey"]["status"] == "open" and live["choices_shown"] is False
+    assert live["participated"]["heads"] == 4 and live["quorum_met"] is True
+    assert all(
+        item[key] is None
+        for group in [live, *live["by_building"]]
+        for item in group["items"]
+        for key in ("support", "oppose", "abstain", "priority_picks", "approved")
+    )
+    close_survey(survey)
     data = client.get(f"/api/v1/surveys/{survey.id}/results").get_json()
     Draft202012Validator(results_schema(client)).validate(data)
-    assert data["survey"]["rule"] == "three_quarters" and data["survey"]["status"] == "open"
+    assert data["survey"]["rule"] == "three_quarters" and data["survey"]["status"] == "closed"
     assert data["eligible"] == {"households": 5, "heads": 4, "area_m2": "355.75"}
     assert data["participated"] == data["eligible"] and data["quorum_met"] is True
+    assert data["choices_shown"] is True
+    # Building 1 has 3 participating owners, building 2 one: both withheld (fewer than 5).
+    assert [b["choices_shown"] for b in data["by_building"]] == [False, False]
+    assert data["by_building"][1]["items"][0]["support"] is None
     roof, elevator, lighting = data["items"]
     # roof: 3 of 4 heads (exactly 3/4) but 265.75 of 355.75 m² (74.7 %) → not approved
     assert roof["support"] == {"heads": 3, "area_m2": "265.75"} and roof["approved"] is False
@@ -395,11 +419,17 @@ def test_exports_agree_with_the_api_and_neutralise_formulas(app, client):
     vote_everyone(app, estate, survey, {("1", "1", "101"): ("support", "oppose", "abstain")})
     sign_in_staff(client, *make_staff(Role.SECRETARY, estate))
     base = f"/console/meiyuan/surveys/{survey.id}/results"
+    live = list(csv.reader(io.StringIO(client.get(base + ".csv").data.decode("utf-8-sig"))))
+    # Open: the participation columns are filled, every choice cell is empty.
+    assert all(r[9] != "" and r[11:18] == [""] * 7 and r[-1] == "false" for r in live[1:])
+    close_survey(survey)
     rows = list(csv.reader(io.StringIO(client.get(base + ".csv").data.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["group", "building", "unit"]
+    assert rows[0][:3] == ["group", "building", "unit"] and rows[0][-1] == "choices_shown"
     scope_rows = [r for r in rows[1:] if r[0] == "scope"]
     assert len(scope_rows) == 3 and scope_rows[0][5].startswith("'=")
     assert scope_rows[0][11] == "1" and scope_rows[0][12] == "80.50"  # support heads, area
+    # One owner took part: every breakdown row below the scope is withheld.
+    assert all(r[11] == "" and r[-1] == "false" for r in rows[1:] if r[0] != "scope")
     sheet = load_workbook(io.BytesIO(client.get(base + ".xlsx").data)).active
     assert sheet["F2"].value.startswith("'=") and sheet.max_row == len(rows)
     assert client.get(base + ".json").get_json()["items"][0]["support"]["heads"] == 1

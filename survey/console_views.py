@@ -1,0 +1,278 @@
+"""Console pages for the paper side of a vote and its roll: roll corrections, paper ballot
+sheets, paper ballots with their evidence.
+
+Routes only parse, authorise and render; changes happen in survey/operations.py.
+"""
+
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from resident_portal import access
+from resident_portal.access import Permission, require
+from resident_portal.extensions import db
+from resident_portal.messages import current_locale, describe_error
+from resident_portal.models import Household, format_area
+from resident_portal.operations import OperationError
+from resident_portal.privacy import mask_name
+from resident_portal.qr import public_url, qr_svg
+from resident_portal.registry import AreaError, parse_area
+from resident_portal.reports.photos import KEY, PhotoError, photo_store, reencode
+
+from . import operations, results, roll
+from .blueprint import bp, survey_estate
+from .forms import RollCorrectionForm, ballot_form
+from .models import (
+    Ballot,
+    BallotRevision,
+    BallotSource,
+    CorrectionKind,
+    RollCorrection,
+    SurveyStatus,
+)
+from .tally import Choice
+
+
+def _households_on_roll(survey) -> list[Household]:
+    ids = [p.household_id for p in roll.parts(survey)]
+    households = db.session.scalars(select(Household).where(Household.id.in_(ids))) if ids else []
+    return sorted(households, key=lambda h: h.sort_key)
+
+
+def _in_estate(household_id: int) -> Household:
+    household = db.get_or_404(Household, household_id)
+    if household.estate.id != g.estate.id:
+        abort(404)
+    return household
+
+
+# --- the roll ----------------------------------------------------------------------------
+
+
+@bp.route("/console/<estate_code>/surveys/<int:survey_id>/roll", methods=["GET", "POST"])
+@require(Permission.SURVEY_ROLL, estate_of=survey_estate)
+def console_roll(estate_code, survey_id):
+    """What changed in the register since opening, the corrections made, and a new one."""
+    survey = g.survey
+    form = RollCorrectionForm()
+    in_scope = [
+        h
+        for b in g.estate.sorted_buildings
+        for u in b.sorted_units
+        for h in u.sorted_households
+        if survey.covers(h)
+    ]
+    form.household.choices = [("", "—")] + [(str(h.id), h.address) for h in in_scope]
+    if form.validate_on_submit():
+        household = _in_estate(int(form.household.data))
+        area = None
+        try:
+            if (form.area.data or "").strip():
+                area = parse_area(form.area.data)
+            operations.correct_roll(
+                survey,
+                household,
+                CorrectionKind(form.kind.data),
+                form.reason.data,
+                staff_user=access.current_staff(),
+                area_centi_m2=area,
+                owner_ref=form.owner_ref.data,
+            )
+        except AreaError as error:
+            form.area.errors.append(_(error.message, value=form.area.data))
+        except OperationError as error:
+            flash(describe_error(error), "error")
+        else:
+            flash(_("Roll corrected for %(address)s.", address=household.address))
+            return redirect(
+                url_for("survey.console_roll", estate_code=estate_code, survey_id=survey_id)
+            )
+    corrections = db.session.scalars(
+        select(RollCorrection)
+        .where(RollCorrection.survey_id == survey.id)
+        .order_by(RollCorrection.id)
+    ).all()
+    return render_template(
+        "survey/console_roll.html",
+        estate=g.estate,
+        survey=survey,
+        form=form,
+        changes=roll.register_changes(survey),
+        corrections=corrections,
+        frozen=roll.is_frozen(survey),
+        format_area=format_area,
+        locale=current_locale(),
+    ), (400 if form.errors or request.method == "POST" else 200)
+
+
+# --- paper ballots -----------------------------------------------------------------------
+
+
+def _paper_form(survey, household: Household | None):
+    form = ballot_form(survey, current_locale(), paper=True)
+    if household is not None:
+        form.household.choices = [(str(household.id), household.address)]
+        form.household.data = str(household.id)
+    else:
+        waiting = results.households_without_ballot(survey)
+        form.household.choices = [("", "—")] + [(str(h.id), h.address) for h in waiting]
+    return form
+
+
+def _record_paper_ballot(survey, form, household: Household):
+    """Submit the form's paper ballot; return the receipt, or None after flashing why not."""
+    try:
+        upload = form.evidence.data
+        evidence = reencode(upload.read()) if upload and upload.filename else None
+        return operations.submit_ballot(
+            survey,
+            household,
+            {item.id: Choice(field.data) for item, field in form.item_fields},
+            {int(i) for i in form.priorities.data} if survey.max_priorities else set(),
+            form.suggestion.data if survey.allow_suggestion else "",
+            staff_user=access.current_staff(),
+            paper_reason=form.reason.data,
+            evidence=evidence,
+        )
+    except PhotoError as error:
+        form.evidence.errors.append(_(error.message))
+    except OperationError as error:
+        flash(describe_error(error), "error")
+    return None
+
+
+def _paper_page(survey, form, household: Household | None):
+    counted = None
+    if household is not None:
+        owner_ref = roll.owner_on_roll(survey, household)
+        counted = db.session.scalar(
+            select(Ballot).where(Ballot.survey_id == survey.id, Ballot.owner_ref == owner_ref)
+        )
+    paper = db.session.scalars(
+        select(Ballot)
+        .where(Ballot.survey_id == survey.id, Ballot.source == BallotSource.PAPER)
+        .order_by(Ballot.submitted_at.desc())
+    ).all()
+    return render_template(
+        "survey/console_paper.html",
+        estate=g.estate,
+        survey=survey,
+        form=form,
+        household=household,
+        counted=counted,
+        paper_ballots=paper,
+        open=survey.status() is SurveyStatus.OPEN,
+        locale=current_locale(),
+    ), (400 if form.errors or request.method == "POST" else 200)
+
+
+@bp.route("/console/<estate_code>/surveys/<int:survey_id>/paper", methods=["GET", "POST"])
+@require(Permission.SURVEY_PAPER, estate_of=survey_estate)
+def console_paper(estate_code, survey_id):
+    """Paper ballots: the list of those entered, and entry by picking a household that has not
+    voted (scanning a sheet's QR code opens console_paper_household instead)."""
+    survey = g.survey
+    form = _paper_form(survey, None)
+    if form.validate_on_submit():
+        household = _in_estate(int(form.household.data))
+        receipt = _record_paper_ballot(survey, form, household)
+        if receipt:
+            flash(
+                _(
+                    "Paper ballot recorded for %(address)s. Receipt: %(receipt)s",
+                    address=household.address,
+                    receipt=receipt,
+                )
+            )
+            return redirect(
+                url_for("survey.console_paper", estate_code=estate_code, survey_id=survey_id)
+            )
+    return _paper_page(survey, form, None)
+
+
+@bp.route(
+    "/console/<estate_code>/surveys/<int:survey_id>/paper/<int:household_id>",
+    methods=["GET", "POST"],
+)
+@require(Permission.SURVEY_PAPER, estate_of=survey_estate)
+def console_paper_household(estate_code, survey_id, household_id):
+    """The entry form of one household: what the QR code on its paper ballot sheet opens."""
+    survey = g.survey
+    household = _in_estate(household_id)
+    if roll.owner_on_roll(survey, household) is None:
+        abort(404)
+    form = _paper_form(survey, household)
+    if form.validate_on_submit():
+        receipt = _record_paper_ballot(survey, form, household)
+        if receipt:
+            flash(
+                _(
+                    "Paper ballot recorded for %(address)s. Receipt: %(receipt)s",
+                    address=household.address,
+                    receipt=receipt,
+                )
+            )
+            return redirect(
+                url_for("survey.console_paper", estate_code=estate_code, survey_id=survey_id)
+            )
+    return _paper_page(survey, form, household)
+
+
+@bp.get("/console/<estate_code>/surveys/<int:survey_id>/paper/sheets")
+@require(Permission.SURVEY_PAPER, estate_of=survey_estate)
+def console_paper_sheets(estate_code, survey_id):
+    """Printable paper ballot sheets: one A4 per owner (all their parts on the roll), with a QR
+    code that opens the owner's entry form in the console. Only owners who have not voted,
+    unless ?all=1."""
+    survey = g.survey
+    everyone = request.args.get("all") == "1"
+    households = (
+        _households_on_roll(survey) if everyone else (results.households_without_ballot(survey))
+    )
+    owners: dict[str, list[Household]] = {}
+    owner_of = {p.household_id: p.owner_ref for p in roll.parts(survey)}
+    for h in households:
+        owners.setdefault(owner_of[h.id], []).append(h)
+    sheets = [
+        {
+            "households": parts,
+            "owner": mask_name(parts[0].owner_name),
+            "qr": qr_svg(
+                public_url(
+                    "survey.console_paper_household",
+                    estate_code=estate_code,
+                    survey_id=survey_id,
+                    household_id=parts[0].id,
+                )
+            ),
+        }
+        for parts in owners.values()
+    ]
+    return render_template(
+        "survey/paper_sheets.html",
+        estate=g.estate,
+        survey=survey,
+        sheets=sheets,
+        everyone=everyone,
+        locale=current_locale(),
+    )
+
+
+@bp.get("/console/<estate_code>/surveys/<int:survey_id>/paper/evidence/<key>.jpg")
+@require(Permission.SURVEY_PAPER, estate_of=survey_estate)
+def console_paper_evidence(estate_code, survey_id, key):
+    """A photo of a signed paper sheet: only to staff of the estate who handle ballots."""
+    if not KEY.match(key):
+        abort(404)
+    attached = db.session.scalar(
+        select(BallotRevision.id)
+        .where(BallotRevision.survey_id == g.survey.id, BallotRevision.evidence_key == key)
+        .limit(1)
+    )
+    data = photo_store().read(key, thumbnail=request.args.get("size") == "thumb")
+    if attached is None or data is None:
+        abort(404)
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Disposition"] = "inline"
+    return response
