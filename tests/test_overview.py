@@ -13,8 +13,8 @@ from resident_portal import operations, overview
 from resident_portal.extensions import db
 from resident_portal.models import Estate, Role, utcnow
 from resident_portal.registry import parse_registry
-from survey import operations as survey_operations
 from survey import counting
+from survey import operations as survey_operations
 from survey.results import compute, scope_results
 from survey.tally import Choice
 
