@@ -129,10 +129,13 @@ def _with_rules() -> dict:
         f"consultation: {rules.both_languages(lambda: rules.CONSULTATION)}; "
         f"decision: {rules.both_languages(lambda: rules.DECISION)}"
     )
-    survey["properties"]["rule"]["description"] = "; ".join(
-        f"{rule.value}: {rules.both_languages(lambda rule=rule: rules.approval(rule))}"
-        for rule in rules.APPROVAL
-    ) + f" (null for consultations). {rules.both_languages(lambda: rules.MATTERS_SUMMARY)}"
+    survey["properties"]["rule"]["description"] = (
+        "; ".join(
+            f"{rule.value}: {rules.both_languages(lambda rule=rule: rules.approval(rule))}"
+            for rule in rules.APPROVAL
+        )
+        + f" (null for consultations). {rules.both_languages(lambda: rules.MATTERS_SUMMARY)}"
+    )
     results["properties"]["quorum_met"]["description"] = (
         f"decisions only (null for consultations): {rules.both_languages(lambda: rules.QUORUM)}"
     )
