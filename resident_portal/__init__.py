@@ -58,6 +58,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from contributions import blueprint as contributions_blueprint
     from survey import blueprint as survey_blueprint
     from survey import cli as survey_cli
+    from survey import rules as legal_rules
 
     from . import blueprint, cli, console
     from .reports import blueprint as reports_blueprint
@@ -79,6 +80,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.teardown_appcontext(release_database_session)
     app.after_request(set_security_headers)
     app.context_processor(template_globals)
+    # The sentences of the law (survey/rules.py), for every page and print that states a rule.
+    app.jinja_env.globals["legal"] = legal_rules
     access.check_every_view_declares_access(app)
     return app
 

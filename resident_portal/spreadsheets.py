@@ -28,7 +28,14 @@ def csv_bytes(header: list[str], rows: list[list]) -> bytes:
     return out.getvalue().encode("utf-8-sig")  # with BOM, so Excel reads the Chinese
 
 
-def xlsx_bytes(header: list[str], rows: list[list], title: str = "data") -> bytes:
+def xlsx_bytes(
+    header: list[str],
+    rows: list[list],
+    title: str = "data",
+    notes: list[list] | None = None,
+    notes_title: str = "notes",
+) -> bytes:
+    """`notes`, if any, go on a second sheet: e.g. the rule a survey was counted under."""
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -38,6 +45,10 @@ def xlsx_bytes(header: list[str], rows: list[list], title: str = "data") -> byte
     for row in rows:
         sheet.append([safe(v) for v in row])
     sheet.freeze_panes = "A2"
+    if notes:
+        extra = workbook.create_sheet(notes_title)
+        for row in notes:
+            extra.append([safe(str(v)) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

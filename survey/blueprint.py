@@ -51,7 +51,7 @@ from .models import (
     SurveyKind,
     SurveyStatus,
 )
-from .notice import item_sentence, share
+from .rules import item_sentence, share
 from .tally import Choice
 
 bp = Blueprint("survey", __name__)

@@ -32,6 +32,7 @@ from resident_portal.models import (
     utcnow,
 )
 
+from . import rules
 from .tally import Choice, Rule
 
 
@@ -62,34 +63,15 @@ class Matter(enum.StrEnum):
 
 
 MATTER_RULES = {
-    m: Rule.THREE_QUARTERS
-    if m in (Matter.RAISE_MAINTENANCE_FUND, Matter.RENOVATE, Matter.COMMON_PARTS)
-    else Rule.MAJORITY
+    m: Rule.THREE_QUARTERS if m.value in rules.THREE_QUARTER_MATTERS else Rule.MAJORITY
     for m in Matter
 }
-MATTER_LABELS = {
-    Matter.RULES: _l("Rules of procedure or the management statute"),
-    Matter.COMMITTEE: _l("Electing or changing the owners' committee"),
-    Matter.PROPERTY_SERVICE: _l("Hiring or dismissing the property service company"),
-    Matter.USE_MAINTENANCE_FUND: _l("Using the maintenance fund"),
-    Matter.RAISE_MAINTENANCE_FUND: _l("Raising the maintenance fund"),
-    Matter.RENOVATE: _l("Renovating or rebuilding the buildings and their facilities"),
-    Matter.COMMON_PARTS: _l("Changing the use of common parts, or using them commercially"),
-    Matter.OTHER: _l("Another major matter of common ownership"),
-}
-RULE_LABELS = {
-    Rule.MAJORITY: _l(
-        "More than half of the participating owners, holding more than half of the "
-        "participating area, must support."
-    ),
-    Rule.THREE_QUARTERS: _l(
-        "At least three quarters of the participating owners, holding at least three quarters "
-        "of the participating area, must support."
-    ),
-}
+# The texts of the law live in survey/rules.py: these are views of them.
+MATTER_LABELS = {m: rules.MATTER_LABELS[m.value] for m in Matter}
+RULE_LABELS = rules.APPROVAL
 KIND_LABELS = {
-    SurveyKind.CONSULTATION: _l("Consultation (not binding)"),
-    SurveyKind.DECISION: _l("Formal decision of the owners (Civil Code Art. 278)"),
+    SurveyKind.CONSULTATION: rules.CONSULTATION,
+    SurveyKind.DECISION: rules.DECISION,
 }
 
 

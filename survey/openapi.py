@@ -1,4 +1,12 @@
-"""The OpenAPI 3 description of the read-only results API, served at /api/v1/openapi.json."""
+"""The OpenAPI 3 description of the read-only results API, served at /api/v1/openapi.json.
+
+The rules it states (quorum, approval) are the sentences of survey/rules.py, in Chinese and
+English, as on the ballots and notices.
+"""
+
+import copy
+
+from . import rules
 
 COUNT = {
     "type": "object",
@@ -6,7 +14,11 @@ COUNT = {
     "properties": {
         "households": {"type": "integer", "minimum": 0},
         "heads": {"type": "integer", "minimum": 0, "description": "owners, each counted once"},
-        "area_m2": {"type": "string", "pattern": r"^\d+\.\d{2}$", "description": "exact, m²"},
+        "area_m2": {
+            "type": "string",
+            "pattern": r"^\d+\.\d{2}$",
+            "description": "exclusive area (专有部分面积) as registered, exact, m²",
+        },
     },
 }
 CHOICE = {
@@ -133,7 +145,32 @@ def _errors(*codes):
     }
 
 
+def _with_rules() -> dict:
+    """The schemas, with the law stated from survey/rules.py (needs an app context)."""
+    survey, item, results = copy.deepcopy(SURVEY), copy.deepcopy(ITEM), copy.deepcopy(RESULTS)
+    survey["properties"]["kind"]["description"] = (
+        f"consultation: {rules.both_languages(lambda: rules.CONSULTATION)}; "
+        f"decision: {rules.both_languages(lambda: rules.DECISION)}"
+    )
+    survey["properties"]["rule"]["description"] = (
+        "; ".join(
+            f"{rule.value}: {rules.both_languages(lambda rule=rule: rules.approval(rule))}"
+            for rule in rules.APPROVAL
+        )
+        + f" (null for consultations). {rules.both_languages(lambda: rules.MATTERS_SUMMARY)}"
+    )
+    results["properties"]["quorum_met"]["description"] = (
+        f"decisions only (null for consultations): {rules.both_languages(lambda: rules.QUORUM)}"
+    )
+    item["properties"]["approved"]["description"] = (
+        "formal decisions only: quorum met and the rule satisfied "
+        f"({rules.both_languages(lambda: rules.QUORUM_LABEL)})"
+    )
+    return {"Survey": survey, "Item": item, "Results": results}
+
+
 def document() -> dict:
+    with_rules = _with_rules()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -213,9 +250,9 @@ def document() -> dict:
             "schemas": {
                 "Count": COUNT,
                 "Choice": CHOICE,
-                "Item": ITEM,
-                "Survey": SURVEY,
-                "Results": RESULTS,
+                "Item": with_rules["Item"],
+                "Survey": with_rules["Survey"],
+                "Results": with_rules["Results"],
                 "Error": ERROR,
             },
         },

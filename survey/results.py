@@ -13,7 +13,7 @@ from resident_portal.extensions import db
 from resident_portal.models import Household, format_area, natural_key
 from resident_portal.spreadsheets import csv_bytes, safe, xlsx_bytes
 
-from . import counting, roll, tally
+from . import counting, roll, rules, tally
 from .models import Ballot, KeptCount, Survey, SurveyStatus
 
 
@@ -298,4 +298,5 @@ def export_csv(results: SurveyResults, locale: str = "zh_Hans_CN") -> bytes:
 
 
 def export_xlsx(results: SurveyResults, locale: str = "zh_Hans_CN") -> bytes:
-    return xlsx_bytes(EXPORT_COLUMNS, export_rows(results, locale), "results")
+    notes = rules.rows(results.survey)  # the rule, as the pages state it (survey/rules.py)
+    return xlsx_bytes(EXPORT_COLUMNS, export_rows(results, locale), "results", notes, "rule")

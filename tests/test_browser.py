@@ -272,7 +272,7 @@ def test_sixth_floor_resident_sees_and_pledges_the_elevator_share(
     page.locator(f"a[href='/campaigns/{project.campaign_id}']").click()
     main = page.locator("main").inner_text()
     assert f"¥{shown}" in main and "1.200" in main  # the share and the 6th floor's coefficient
-    assert "征求意见中" in main  # the unit is still voting: pledges are conditional
+    assert "业主表决中" in main  # the unit is still voting: pledges are conditional
     assert page.get_by_label("金额（元）").input_value() == shown.replace(",", "")
     page.get_by_label("出资方式").select_option("provident_fund")
     shot(page, "12-elevator-share-zh", database_url)

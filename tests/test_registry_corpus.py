@@ -331,7 +331,7 @@ def test_confirming_a_held_bad_file_imports_nothing(app, secretary, name):
     response = client.post(f"/console/meiyuan/registry/{pending.id}")
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "住户名册有问题，未导入任何数据" in page
+    assert "业主名册有问题，未导入任何数据" in page
     assert not changed_tables(before)
 
 
