@@ -92,6 +92,12 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # SQLite changes a table by copying it (batch mode): with foreign keys enforced,
+            # dropping the old copy would fail while other tables refer to it. The setting
+            # only takes effect outside a transaction, hence before the migration's own.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

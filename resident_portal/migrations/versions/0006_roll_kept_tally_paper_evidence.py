@@ -173,10 +173,12 @@ def downgrade():
         batch_op.drop_column('organiser')
 
     with op.batch_alter_table('ballot_revision', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_ballot_revision_role'), type_='check')
         batch_op.drop_column('evidence_key')
         batch_op.drop_column('entered_as')
 
     with op.batch_alter_table('ballot', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_ballot_role'), type_='check')
         batch_op.drop_column('evidence_key')
         batch_op.drop_column('entered_as')
 
