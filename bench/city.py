@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timedelta
 
 import psycopg
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -189,7 +189,25 @@ def generate(url: str, estates: int = 500, households_per_estate: int = 300, see
                 cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                f"(SELECT max(id) FROM {table}))")
         cursor.execute("ANALYZE")
+    take_rolls(url)
     return {table: len(r) for table, r in rows.items()}
+
+
+def take_rolls(url: str) -> None:
+    """The surveys COPY wrote have opened without a roll or a kept tally: take them as the app
+    does when the first ballot arrives (survey/roll.py), then count them in full."""
+    from resident_portal import create_app
+    from resident_portal.extensions import db
+    from survey import counting, roll
+    from survey.models import Survey
+
+    app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        for survey in db.session.scalars(select(Survey)).all():
+            roll.freeze(survey)
+            counting.rewrite(survey)
+        db.session.commit()
+        db.engine.dispose()
 
 
 def main():

@@ -11,7 +11,7 @@ landing, sign-in, home, ballot, pledge, elevator share and report form.
 1. Weight, each page in a fresh browser context (empty cache): bytes of HTML, CSS, JS and
    images as the browser received them before any compression (the response bodies), other
    bytes, the number of requests, the number of requests to anywhere but 127.0.0.1 (must be 0:
-   no CDN, fonts or third-party scripts, DESIGN.md §7) and whether the page stays within 40 KB.
+   no CDN, fonts or third-party scripts, docs/domain.md) and whether the page stays within 40 KB.
 2. Time to first contentful paint (the browser's own `first-contentful-paint` entry) on a phone
    throttled through the DevTools protocol: network as the brief's "slow 3G" profile, 400 ms
    latency per request and 400 kbit/s each way (Network.emulateNetworkConditions), CPU slowed

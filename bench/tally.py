@@ -13,7 +13,7 @@ runs for:
     results cache), and the whole planner's results page (GET, HTML). Target: < 50 ms.
 (b) a district (about 50 estates): what the district's overview computes
     (resident_portal/overview.py `estate_rows`), with the per-process tally cache cold (as after a
-    restart) and warm, the SQL-counted tallies alone (`decision_tallies`, uncached), and the
+    restart) and warm, the kept tallies alone (survey/results.py `scope_results`), and the
     whole overview page filtered to the district (GET, HTML, warm). Target: < 2 s.
 
 The baseline for each is one raw SQL statement that GROUP BYs the same numbers: per survey
@@ -201,7 +201,7 @@ def main():
     from resident_portal import create_app, operations, overview
     from resident_portal.extensions import db
     from resident_portal.models import Estate, Role, utcnow
-    from survey import results
+    from survey import counting, results, roll
     from survey import tally as tally_module
     from survey.models import Survey
 
@@ -233,8 +233,8 @@ def main():
         raw = raw_numbers(db.session.execute(RAW_ONE, {"survey": survey_id}).all())
         assert_equal(app_numbers(first.overall, item_ids), raw[survey_id], args.estate)
         one_unanswered = raw[survey_id].get("unanswered", 0)
-        parts = results.parts_in_scope(first.survey)
-        ballots = results.current_ballots(first.survey)
+        parts = roll.parts(first.survey)
+        ballots = counting.current_ballots(first.survey)
         page_url = f"/console/{args.estate}/surveys/{survey_id}"
         assert client.get(page_url).status_code == 200
 
@@ -245,9 +245,9 @@ def main():
             {
                 "raw": (lambda: db.session.execute(RAW_ONE, {"survey": survey_id}).all(), None),
                 "compute": (compute, fresh),
-                "parts": (lambda: results.parts_in_scope(db.session.get(Survey, survey_id)), fresh),
+                "parts": (lambda: roll.parts(db.session.get(Survey, survey_id)), fresh),
                 "ballots": (
-                    lambda: results.current_ballots(db.session.get(Survey, survey_id)),
+                    lambda: counting.current_ballots(db.session.get(Survey, survey_id)),
                     fresh,
                 ),
                 "overall": (lambda: tally_module.tally(parts, ballots, item_ids, rule), None),
@@ -287,7 +287,7 @@ def main():
 
         rows_first, rows = once_ms(cold_rows)
         surveys = [r.decision.survey for r in rows if r.decision]
-        tallies = overview.decision_tallies(surveys)
+        tallies = results.scope_results(surveys)
         params = {"district": args.district, "now": now}
         raw = raw_numbers(db.session.execute(RAW_DISTRICT, params).all())
         assert set(raw) == {s.id for s in surveys}, "the raw SQL picked other surveys"
@@ -319,7 +319,7 @@ def main():
                     lambda: app.extensions.pop("overview_tally_cache", None),
                 ),
                 "warm": (lambda: overview.estate_rows(estates, now), None),
-                "tallies": (lambda: overview.decision_tallies(surveys), None),
+                "tallies": (lambda: results.scope_results(surveys), None),
                 "page": (lambda: client.get(district_url), None),
             },
             runs,
@@ -347,10 +347,10 @@ def main():
         base,
         TARGET_ESTATE_MS,
     )
-    line("  of which loading households (parts_in_scope)", one["parts"])
-    line("  of which loading ballots (current_ballots)", one["ballots"])
-    line("  of which counting overall (tally.tally)", one["overall"])
-    line("  of which counting by building, unit, floor (breakdown)", one["breakdowns"])
+    line("for comparison: loading the roll (roll.parts)", one["parts"])
+    line("for comparison: loading the ballots (counting.current_ballots)", one["ballots"])
+    line("for comparison: a full recount, overall (tally.tally)", one["overall"])
+    line("for comparison: a full recount by building, unit, floor", one["breakdowns"])
     line("whole planner's results page (GET, HTML)", one["page"], base)
     print(
         f"  numbers agree: eligible, participated, {len(item_ids)} items × 3 choices "
@@ -371,12 +371,12 @@ def main():
         TARGET_DISTRICT_MS,
     )
     line("overview.estate_rows, tally cache warm", district["warm"], base, TARGET_DISTRICT_MS)
-    line("  decision_tallies alone (the SQL counting, uncached)", district["tallies"], base)
+    line("  scope_results alone (the kept tallies, one query)", district["tallies"], base)
     line("whole overview page of the district (GET, HTML, warm)", district["page"], base)
     line(f"for comparison: results.compute for each of the {len(surveys)}, once", per_estate, base)
     print(
         f"  numbers agree: {len(surveys)} decisions × (eligible, participated, items × "
-        f"choices, priority picks) from estate_rows, decision_tallies and results.compute; "
+        f"choices, priority picks) from estate_rows, scope_results and results.compute; "
         f"{district_unanswered} unanswered (owner, item) pairs"
     )
     if args.profile:

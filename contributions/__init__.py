@@ -1,1 +1,1 @@
-"""Pledges, payments and elevator co-funding (DESIGN.md §4)."""
+"""Pledges, payments and elevator co-funding (docs/domain.md)."""

@@ -1,4 +1,4 @@
-"""Campaigns, pledges, payments and elevator projects (DESIGN.md §4). Money is integer fen."""
+"""Campaigns, pledges, payments and elevator projects (docs/domain.md). Money is integer fen."""
 
 import enum
 from datetime import date, datetime

@@ -1,4 +1,4 @@
-"""Money arithmetic of contributions (DESIGN.md §4). Pure: no Flask, no database, no floats.
+"""Money arithmetic of contributions (docs/domain.md). Pure: no Flask, no database, no floats.
 
 All amounts are integer fen. Floor coefficients are integer thousandths (‰: 1000 = 1.0), areas
 integer 0.01 m², so every weight is an integer and every split is exact.

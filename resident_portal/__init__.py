@@ -149,7 +149,7 @@ def template_globals() -> dict:
 
 
 def set_security_headers(response):
-    # No inline script or style and nothing from elsewhere (DESIGN.md §7); images may be
+    # No inline script or style and nothing from elsewhere (docs/domain.md); images may be
     # inline data for QR codes.
     response.headers.setdefault(
         "Content-Security-Policy",

@@ -127,7 +127,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 # Access codes: no 0/O, 1/I/L, U/V that people misread on paper. 29 symbols, 10 of them:
-# log2(29**10) ≈ 48.6 bits (DESIGN.md §2 asks for at least 40).
+# log2(29**10) ≈ 48.6 bits (docs/domain.md asks for at least 40).
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
 CODE_LENGTH = 10
 
@@ -427,7 +427,7 @@ def check_every_view_declares_access(app) -> None:
 
 
 def households_of_owner(household: Household) -> list[Household]:
-    """All households of the same owner in the same estate (DESIGN.md §1: one owner, many parts)."""
+    """All households of the same owner in the same estate (docs/domain.md: one owner, many parts)."""
     query = (
         select(Household)
         .join(Unit)

@@ -48,7 +48,7 @@ DEFAULTS = {
     "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
     "HOUSEHOLD_SESSION_LIFETIME": timedelta(days=90),
     "STAFF_SESSION_LIFETIME": timedelta(hours=12),
-    # Failed sign-in attempts allowed before a pause (DESIGN.md §2).
+    # Failed sign-in attempts allowed before a pause (docs/domain.md).
     "SIGN_IN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
     "SIGN_IN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
     # pbkdf2 work factor for household access codes; see access.hash_access_code.

@@ -1,4 +1,4 @@
-"""Registry, staff and sign-in tables (DESIGN.md §1, §2).
+"""Registry, staff and sign-in tables (docs/domain.md, §2).
 
 Times are stored as naive UTC; areas as integer 0.01 m² units so that tallies stay exact.
 """
@@ -166,7 +166,7 @@ class Household(db.Model):
     owner_ref: Mapped[str] = mapped_column(String(64), index=True)
     owner_name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(32))
-    # The access code itself is never stored: only its salted hash (DESIGN.md §2).
+    # The access code itself is never stored: only its salted hash (docs/domain.md).
     access_code_hash: Mapped[str | None] = mapped_column(String(255))
     code_issued_at: Mapped[datetime | None] = mapped_column(DateTime)
 

@@ -1,4 +1,4 @@
-"""Masking personal data for staff lists (DESIGN.md §2: 王**, 138****1590)."""
+"""Masking personal data for staff lists (docs/domain.md: 王**, 138****1590)."""
 
 
 def mask_name(name: str | None) -> str:

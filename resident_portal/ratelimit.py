@@ -1,4 +1,4 @@
-"""Limits on failed sign-in attempts, per account and per client address (DESIGN.md §2).
+"""Limits on failed sign-in attempts, per account and per client address (docs/domain.md).
 
 Only failures are counted, so a household that signs in correctly is never slowed down. The
 counters live in Redis when REDIS_URL is set, so every app process sees the same counts;

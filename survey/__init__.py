@@ -1,1 +1,1 @@
-"""Surveys and formal votes (DESIGN.md §3). Not built yet: see the survey issue."""
+"""Surveys and formal votes (docs/domain.md). Not built yet: see the survey issue."""

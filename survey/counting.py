@@ -7,7 +7,7 @@ pure tally (survey/tally.py), compares, and repairs: `flask … survey recount I
 
 Rows are keyed by group (the scope, each building, unit and floor), item (0 for the group's own
 measures) and measure. Counts are [households, heads, area]: within a group an owner is one
-head, whatever number of parts they hold there (DESIGN.md §3).
+head, whatever number of parts they hold there (docs/domain.md).
 """
 
 from collections import defaultdict

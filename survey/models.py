@@ -1,4 +1,4 @@
-"""Surveys, their items and the owners' ballots (DESIGN.md §3)."""
+"""Surveys, their items and the owners' ballots (docs/domain.md)."""
 
 import enum
 from datetime import datetime
@@ -142,8 +142,8 @@ class Survey(EstateScope, db.Model):
     closes_at: Mapped[datetime] = mapped_column(DateTime)
     max_priorities: Mapped[int] = mapped_column(Integer, default=0)
     allow_suggestion: Mapped[bool] = mapped_column(Boolean, default=True)
-    organiser: Mapped[str] = mapped_column(String(200), default="")
-    contact: Mapped[str] = mapped_column(String(100), default="")
+    organiser: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    contact: Mapped[str] = mapped_column(String(100), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # When the roll (RollEntry) was taken: at the latest by the first ballot or register change
     # after opens_at, so it is the register as it stood when the survey opened (survey/roll.py).

@@ -1,4 +1,4 @@
-"""Counting ballots, under Civil Code Art. 278 for formal decisions (DESIGN.md §3).
+"""Counting ballots, under Civil Code Art. 278 for formal decisions (docs/domain.md).
 
 Pure: no Flask, no database. Areas are integers in 0.01 m² units and every threshold is a
 cross-multiplication of integers, so a tally exactly on 2/3 or 3/4 comes out as the law says.

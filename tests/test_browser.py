@@ -16,6 +16,7 @@ from survey.tally import Choice
 
 from .conftest import (
     SAMPLE_ROWS,
+    close_survey,
     decode_qr,
     household,
     issue_code,
@@ -241,6 +242,11 @@ def test_planner_reads_results_with_charts(app, live_server, browser, database_u
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
     page.goto(f"{live_server}/console/meiyuan/surveys/{survey.id}")
+    # open: the two participation bars only, no choice figures (ballot secrecy)
+    assert page.locator("svg.chart").count() == 2
+    assert "只计票、不显示" in page.locator("main").inner_text()
+    close_survey(survey)
+    page.reload()
     assert page.locator("svg.chart").count() >= 5
     # the bars are drawn by their own rects: nothing else may paint over them
     chart_background = page.evaluate(

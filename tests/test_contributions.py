@@ -1,4 +1,4 @@
-"""Campaigns, pledges, payments and elevator co-funding, end to end (DESIGN.md §4)."""
+"""Campaigns, pledges, payments and elevator co-funding, end to end (docs/domain.md)."""
 
 import csv
 import io

@@ -1,4 +1,4 @@
-"""Masking and what each role sees of personal data (DESIGN.md §2)."""
+"""Masking and what each role sees of personal data (docs/domain.md)."""
 
 import pytest
 

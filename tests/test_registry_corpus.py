@@ -8,7 +8,7 @@ under older rules), and `flask registry import`. Each is refused with the reason
 reader's language (Chinese by default), naming the line where there is one, and the database
 is exactly as before: every row of every table.
 
-Formulas (DESIGN.md: "nothing is guessed") are refused at import; a formula cell in an XLSX is
+Formulas ("nothing is guessed") are refused at import; a formula cell in an XLSX is
 read as the value it shows, so no formula is ever stored. Exports neutralise whatever formulas
 reach the database anyway (typed by residents and staff in other places, or written before
 these rules): every spreadsheet the app writes is checked for cells a spreadsheet would run.
@@ -208,7 +208,7 @@ CORPUS = {
         "r.csv",
         ["第7行", "王大明", "王小明"],
     ),
-    # formulas (DESIGN.md: nothing is guessed; refused at import)
+    # formulas (nothing is guessed; refused at import)
     "HYPERLINK formula as owner name": (
         with_row(("2", "1", "201", 2, "70", "A9", FORMULAS[0].replace(",", "，"), "")),
         "r.csv",

@@ -1,4 +1,4 @@
-"""Household and staff sign-in: codes, sessions, revocation, rate limits (DESIGN.md §2)."""
+"""Household and staff sign-in: codes, sessions, revocation, rate limits (docs/domain.md)."""
 
 import csv
 import io

@@ -1,1 +1,1 @@
-"""Construction-quality and site-safety reports by residents, with photos (DESIGN.md §5)."""
+"""Construction-quality and site-safety reports by residents, with photos (docs/domain.md)."""
