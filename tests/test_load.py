@@ -30,7 +30,8 @@ from bench.residents import CSRF_FIELD, Crowd, Gunicorn, Resident, prepare_estat
 from contributions.models import Pledge, PledgeEvent
 from resident_portal.extensions import db
 from resident_portal.models import Household
-from survey.models import Ballot, BallotRevision
+from survey import counting
+from survey.models import Ballot, BallotRevision, Survey
 
 from .conftest import REDIS_URL, require_service
 
@@ -139,6 +140,8 @@ def assert_nothing_lost(crowd: Crowd, estate) -> None:
         ).one()
         assert current.receipt == latest, f"household {household_id} counts a stale ballot"
         assert len(current.choices) == len(estate.item_ids)
+    # The kept tally, updated by every one of those concurrent ballots, equals a full recount.
+    assert counting.compare(db.session.get(Survey, estate.survey_id)) == []
 
     pledges = {
         p.household_id: p
