@@ -51,6 +51,9 @@ DEFAULTS = {
     # Failed sign-in attempts allowed before a pause (docs/domain.md).
     "SIGN_IN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
     "SIGN_IN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
+    # How long codes just issued in the console can still be printed, by the sign-in that
+    # issued them only (models.CodeBatch). After that a lost letter needs a new code.
+    "HELD_CODES_LIFETIME": timedelta(minutes=30),
     # pbkdf2 work factor for household access codes; see access.hash_access_code.
     "ACCESS_CODE_HASH_METHOD": "pbkdf2:sha256:10000",
 }

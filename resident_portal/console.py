@@ -1,18 +1,47 @@
 """The staff console: estates, register import, access codes, posters, audit log."""
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
 
 from . import access, operations, overview
 from .access import Permission, public, require
 from .blueprint import safe_next
 from .extensions import db
-from .forms import ApiTokenForm, ConfirmForm, IssueCodesForm, RegistryUploadForm, StaffSignInForm
+from .forms import (
+    ApiTokenForm,
+    ConfirmForm,
+    IssueCodesForm,
+    RegistryUploadForm,
+    ReissueAllForm,
+    StaffSignInForm,
+)
 from .letters import letters_for, letters_zip
 from .messages import describe_error, describe_problem
-from .models import ApiToken, AuditEntry, Building, Estate, Household, PendingImport, Unit
+from .models import (
+    ApiToken,
+    AuditEntry,
+    AuthSession,
+    Building,
+    CodeBatch,
+    Estate,
+    Household,
+    PendingImport,
+    Unit,
+    utcnow,
+)
 from .privacy import mask_name, mask_phone
 from .qr import public_url, qr_svg
 from .ratelimit import Blocked
@@ -162,10 +191,7 @@ def household(estate_code, household_id):
 @require(Permission.CODES_ISSUE)
 def reissue_code(estate_code, household_id):
     household = _estate_household_or_404(household_id)
-    issued = operations.issue_codes(
-        g.estate, staff_user=access.current_staff(), reissue=True, household_ids=[household.id]
-    )
-    return _letters_page(issued)
+    return _see_held_codes(_issue_and_hold(reissue=True, household_ids=[household.id]))
 
 
 @bp.route("/<estate_code>/registry", methods=["GET", "POST"])
@@ -231,33 +257,146 @@ def issue_codes(estate_code):
             form=form,
             counts=_household_counts(g.estate),
         ), (400 if form.errors else 200)
-    issued = operations.issue_codes(
-        g.estate, staff_user=access.current_staff(), reissue=form.which.data == "all"
-    )
-    if not issued:
+    if form.which.data == "all":  # signs every household out: confirmed on a page of its own
+        return redirect(url_for("console.reissue_all", estate_code=g.estate.code), code=303)
+    batch = _issue_and_hold(reissue=False)
+    if batch is None:
         flash(_("Every household already has a code; nothing was issued."))
-        return redirect(url_for("console.issue_codes", estate_code=g.estate.code))
-    if form.output.data == "zip":
-        response = download(
-            letters_zip(letters_for(issued)), f"{g.estate.code}-household-codes.zip"
+        return redirect(url_for("console.issue_codes", estate_code=g.estate.code), code=303)
+    return _see_held_codes(batch)
+
+
+def _signed_in_counts(estate) -> dict:
+    """Households of the estate signed in now, and their sessions (phones, browsers)."""
+    row = db.session.execute(
+        select(func.count(AuthSession.id), func.count(distinct(AuthSession.household_id)))
+        .join(Household, AuthSession.household_id == Household.id)
+        .join(Unit)
+        .join(Building)
+        .where(
+            Building.estate_id == estate.id,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > utcnow(),
         )
-        response.headers["Cache-Control"] = "no-store"
-        return response
-    return _letters_page(issued)
+    ).one()
+    return {"sessions": row[0], "signed_in_households": row[1]}
 
 
-def _letters_page(issued) -> Response:
+@bp.route("/<estate_code>/codes/reissue-all", methods=["GET", "POST"])
+@require(Permission.CODES_ISSUE)
+def reissue_all(estate_code):
+    """Every household gets a new code: the page says what that ends, and the estate code must
+    be typed. Only the POST reissues, and it answers with a redirect (a refresh repeats nothing)."""
+    estate = g.estate
+    form = ReissueAllForm()
+    if form.validate_on_submit():
+        if form.typed_estate_code.data.strip() == estate.code:
+            batch = _issue_and_hold(reissue=True)
+            if batch is None:
+                flash(_("The estate has no households yet; nothing was issued."))
+                return redirect(url_for("console.issue_codes", estate_code=estate.code), code=303)
+            return _see_held_codes(batch)
+        form.typed_estate_code.errors.append(
+            _(
+                "That is not this estate's code. Type %(code)s to reissue every code.",
+                code=estate.code,
+            )
+        )
+    return render_template(
+        "console/reissue_all.html",
+        estate=estate,
+        form=form,
+        counts=_household_counts(estate) | _signed_in_counts(estate),
+    ), (422 if form.errors else 200)
+
+
+def _issue_and_hold(**kwargs) -> CodeBatch | None:
+    return operations.issue_and_hold_codes(
+        g.estate, access.current_session(), access.codes_key(create=True), **kwargs
+    )
+
+
+def _see_held_codes(batch: CodeBatch) -> Response:
+    """After issuing: 303 to the page of the held codes, so that a refresh only shows it again."""
+    return redirect(
+        url_for("console.codes_issued", estate_code=g.estate.code, batch_id=batch.id), code=303
+    )
+
+
+def _no_store(response: Response) -> Response:
+    # Codes in clear: keep the page out of every cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _held_batch(batch_id: int) -> tuple[CodeBatch, str]:
+    """A batch held for this very sign-in, in this estate, not expired, and the key of its
+    codes; otherwise 404, whoever asks (other staff, other estates, later sign-ins)."""
+    batch = db.session.get(CodeBatch, batch_id)
+    record = access.current_session()
+    key = access.codes_key()
+    if (
+        batch is None
+        or record is None
+        or key is None
+        or batch.estate_id != g.estate.id
+        or batch.auth_session_id != record.id
+        or batch.expires_at <= utcnow()
+    ):
+        minutes = int(current_app.config["HELD_CODES_LIFETIME"].total_seconds() // 60)
+        page = render_template(
+            "errors/error.html",
+            status=404,
+            title=_("These codes can no longer be shown"),
+            text=_(
+                "Codes just issued can be printed for %(minutes)s minutes, and only from the "
+                "sign-in that issued them. To print a letter now, issue a new code for the "
+                "household: its old code then stops working.",
+                minutes=minutes,
+            ),
+        )
+        abort(_no_store(Response(page, status=404)))
+    return batch, key
+
+
+@bp.get("/<estate_code>/codes/issued/<int:batch_id>")
+@require(Permission.CODES_ISSUE)
+def codes_issued(estate_code, batch_id):
+    batch, key = _held_batch(batch_id)
+    issued, left_out = operations.held_codes(batch, key)
+    page = render_template(
+        "console/codes_issued.html",
+        estate=g.estate,
+        batch=batch,
+        count=len(issued),
+        left_out=left_out,
+    )
+    return _no_store(Response(page))
+
+
+@bp.get("/<estate_code>/codes/issued/<int:batch_id>/letters")
+@require(Permission.CODES_ISSUE)
+def codes_letters(estate_code, batch_id):
+    batch, key = _held_batch(batch_id)
+    issued, _left_out = operations.held_codes(batch, key)
     with force_locale(RESIDENT_LOCALE):
         html = render_template(
             "console/letters.html",
             estate=g.estate,
             estate_url=public_url("portal.estate", estate_code=g.estate.code),
             letters=letters_for(issued),
+            available_until=batch.expires_at,
         )
-    response = Response(html)
-    # The codes exist in clear only on this page: keep it out of every cache.
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _no_store(Response(html))
+
+
+@bp.get("/<estate_code>/codes/issued/<int:batch_id>/codes.zip")
+@require(Permission.CODES_ISSUE)
+def codes_zip(estate_code, batch_id):
+    batch, key = _held_batch(batch_id)
+    issued, _left_out = operations.held_codes(batch, key)
+    body = letters_zip(letters_for(issued))
+    return _no_store(download(body, f"{g.estate.code}-household-codes.zip"))
 
 
 @bp.get("/<estate_code>/posters")

@@ -103,14 +103,18 @@ class IssueCodesForm(FlaskForm):
         default="missing",
         validators=[DataRequired()],
     )
-    output = RadioField(
-        _l("Output"),
-        choices=[
-            SelectChoice("letters", _l("Household letters to print")),
-            SelectChoice("zip", _l("ZIP file: codes.csv for mail-merge, QR codes as PNG and SVG")),
+
+
+class ReissueAllForm(FlaskForm):
+    """Reissuing every code signs every household out: the estate code must be typed."""
+
+    typed_estate_code = StringField(
+        _l("Estate code"),
+        validators=[
+            DataRequired(message=_l("Type the estate code to confirm.")),
+            Length(max=64),
         ],
-        default="letters",
-        validators=[DataRequired()],
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
     )
 
 

@@ -1,7 +1,8 @@
 """Household letters (一户一码): the access code, the personal sign-in link and its QR code.
 
 Codes exist in clear only between issuing and printing, so everything that prints them is made
-from the list that operations.issue_codes() returns.
+from the list that operations.issue_codes() returns or, in the console, that
+operations.held_codes() makes again for the sign-in that issued them (models.CodeBatch).
 """
 
 import csv

@@ -278,6 +278,30 @@ class AuthSession(db.Model):
     staff_user: Mapped[StaffUser | None] = relationship()
 
 
+class CodeBatch(db.Model):
+    """Access codes just issued, held for the letters of the staff sign-in that issued them.
+
+    No code is stored here, in clear or hashed: each is derived (access.held_access_code) from
+    `salt` and a key that only that staff member's session cookie holds, so neither the
+    database nor the cookie alone can make a code again. The batch serves its own sign-in and
+    estate until `expires_at`; expired batches are deleted when codes are next issued.
+    """
+
+    __tablename__ = "code_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"), index=True)
+    auth_session_id: Mapped[int] = mapped_column(ForeignKey("auth_session.id"), index=True)
+    salt: Mapped[str] = mapped_column(String(64))
+    # In letter order. A household whose code_issued_at differs from issued_at has had a newer
+    # code since: its letter is left out.
+    household_ids: Mapped[list] = mapped_column(JSON)
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    reissue: Mapped[bool] = mapped_column(Boolean, default=False)
+    sessions_ended: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class AuditEntry(db.Model):
     """Every staff action that changes something, with who, when and on what."""
 
@@ -311,6 +335,7 @@ __all__ = [
     "AuditEntry",
     "AuthSession",
     "Building",
+    "CodeBatch",
     "DistrictGrant",
     "Estate",
     "Household",

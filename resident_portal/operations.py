@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from flask import current_app
 from sqlalchemy import insert, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -17,7 +18,9 @@ from .extensions import db
 from .models import (
     ApiToken,
     AuditEntry,
+    AuthSession,
     Building,
+    CodeBatch,
     DistrictGrant,
     Estate,
     Household,
@@ -277,6 +280,34 @@ def discard_upload(pending: PendingImport) -> None:
 # --- access codes -------------------------------------------------------------------------
 
 
+def _issue_codes(estate, staff_user, reissue, household_ids, new_code):
+    """issue_codes without the commit: (issued, sessions ended, the moment of issue)."""
+    households = sorted(_estate_households(estate).values(), key=lambda h: h.sort_key)
+    if household_ids is not None:
+        households = [h for h in households if h.id in set(household_ids)]
+    if not reissue:
+        households = [h for h in households if not h.access_code_hash]
+    # Old codes die with their sessions: one statement, before any new code is set.
+    ended = access.revoke_sessions(household_ids=[h.id for h in households if h.access_code_hash])
+    issued = []
+    now = utcnow()
+    for household in households:
+        code = new_code(household)
+        household.access_code_hash = access.hash_access_code(code)
+        household.code_issued_at = now
+        issued.append((household, code))
+    audit(
+        "codes.issue",
+        staff_user=staff_user,
+        estate=estate,
+        count=len(issued),
+        reissue=reissue,
+        sessions_ended=ended,
+        households=[h.id for h, _ in issued][:50],
+    )
+    return issued, ended, now
+
+
 def issue_codes(
     estate: Estate,
     *,
@@ -289,30 +320,73 @@ def issue_codes(
     Without `reissue`, only households without a code get one. With it, every chosen household
     gets a new code, which invalidates its old code and every session made with it.
     """
-    households = sorted(_estate_households(estate).values(), key=lambda h: h.sort_key)
-    if household_ids is not None:
-        households = [h for h in households if h.id in set(household_ids)]
-    if not reissue:
-        households = [h for h in households if not h.access_code_hash]
-    # Old codes die with their sessions: one statement, before any new code is set.
-    access.revoke_sessions(household_ids=[h.id for h in households if h.access_code_hash])
-    issued = []
-    now = utcnow()
-    for household in households:
-        code = access.new_access_code()
-        household.access_code_hash = access.hash_access_code(code)
-        household.code_issued_at = now
-        issued.append((household, code))
-    audit(
-        "codes.issue",
-        staff_user=staff_user,
-        estate=estate,
-        count=len(issued),
-        reissue=reissue,
-        households=[h.id for h, _ in issued][:50],
+    issued, _ended, _now = _issue_codes(
+        estate, staff_user, reissue, household_ids, lambda _h: access.new_access_code()
     )
     db.session.commit()
     return issued
+
+
+def issue_and_hold_codes(
+    estate: Estate,
+    auth_session: AuthSession,
+    key: str,
+    *,
+    reissue: bool = False,
+    household_ids: list[int] | None = None,
+) -> CodeBatch | None:
+    """issue_codes for the console: the codes are held (models.CodeBatch) for the letters of
+    this staff sign-in, whose `key` (access.codes_key) they are derived from, until the batch
+    expires. None when no household needed a code. One transaction, with the audit entry."""
+    now = utcnow()
+    db.session.execute(db.delete(CodeBatch).where(CodeBatch.expires_at <= now))
+    salt = secrets.token_hex(32)
+    issued, ended, issued_at = _issue_codes(
+        estate,
+        auth_session.staff_user,
+        reissue,
+        household_ids,
+        lambda h: access.held_access_code(key, salt, h.id),
+    )
+    batch = None
+    if issued:
+        batch = CodeBatch(
+            estate_id=estate.id,
+            auth_session_id=auth_session.id,
+            salt=salt,
+            household_ids=[h.id for h, _code in issued],
+            issued_at=issued_at,
+            expires_at=issued_at + current_app.config["HELD_CODES_LIFETIME"],
+            reissue=reissue,
+            sessions_ended=ended,
+        )
+        db.session.add(batch)
+    db.session.commit()
+    return batch
+
+
+def held_codes(batch: CodeBatch, key: str) -> tuple[list[tuple[Household, str]], int]:
+    """The codes of a held batch, in letter order, with how many were left out because their
+    household has had a newer code (or lost it to a new owner) since."""
+    query = (
+        select(Household)
+        .join(Unit)
+        .join(Building)
+        .where(Building.estate_id == batch.estate_id, Household.code_issued_at == batch.issued_at)
+    )
+    current = {h.id: h for h in db.session.scalars(query)}
+    issued = [
+        (current[household_id], access.held_access_code(key, batch.salt, household_id))
+        for household_id in batch.household_ids
+        if household_id in current
+    ]
+    return issued, len(batch.household_ids) - len(issued)
+
+
+def forget_held_codes(auth_session_ids) -> None:
+    """Delete the batches held for these sign-ins (a list of ids, or a SELECT of them) when
+    they sign out. The caller commits."""
+    db.session.execute(db.delete(CodeBatch).where(CodeBatch.auth_session_id.in_(auth_session_ids)))
 
 
 # --- signing in ---------------------------------------------------------------------------
@@ -367,11 +441,15 @@ def sign_in_staff(username: str, password: str, address: str) -> Blocked | bool:
 
 
 def sign_out() -> None:
+    record = access.current_session()
+    if record is not None and record.staff_user_id is not None:
+        forget_held_codes([record.id])
     access.end_session()
     db.session.commit()
 
 
 def sign_out_everywhere(staff_user: StaffUser) -> int:
+    forget_held_codes(select(AuthSession.id).where(AuthSession.staff_user_id == staff_user.id))
     count = access.revoke_sessions(staff_user_id=staff_user.id)
     audit("staff.sign_out_everywhere", staff_user=staff_user, sessions=count)
     db.session.commit()

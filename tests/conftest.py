@@ -224,6 +224,16 @@ def issue_code(estate, h) -> str:
     return code
 
 
+def reissue_all_codes(client, estate_code: str) -> str:
+    """Reissue every code of the estate in the console, as a secretary does (the estate code
+    typed on the confirmation page); the URL of the page of the codes held for the letters."""
+    response = client.post(
+        f"/console/{estate_code}/codes/reissue-all", data={"typed_estate_code": estate_code}
+    )
+    assert response.status_code == 303, response.status_code
+    return response.headers["Location"]
+
+
 def make_staff(role: Role, estate=None, username=None) -> tuple[str, str]:
     username = username or f"{role.value}-{uuid.uuid4().hex[:6]}"
     password = "correct horse battery"

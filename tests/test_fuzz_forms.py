@@ -398,6 +398,9 @@ TARGETS: dict[str, Target | None] = {
     "console.registry_import": _get("secretary", lambda w: f"/console/{w.estate.code}/registry"),
     "console.registry_confirm": Target("secretary", _upload_to_confirm),
     "console.issue_codes": _get("admin", lambda w: f"/console/{w.estate.code}/codes"),
+    "console.reissue_all": _get(
+        "secretary", lambda w: f"/console/{w.estate.code}/codes/reissue-all"
+    ),
     "survey.console_new": _get("planner", lambda w: f"/console/{w.estate.code}/surveys/new"),
     "survey.console_item": Target("planner", _item_page),
     "survey.console_item_remove": Target("planner", _item_to_remove),
@@ -553,6 +556,8 @@ def valid_value(f: Field, w: World):
     plausible = list(PLAUSIBLE.get(f.name, []))
     if f.name == "code":
         plausible.append(w.code)
+    if f.name == "typed_estate_code":
+        plausible += [w.estate.code, w.estate.code.upper(), f" {w.estate.code} "]
     if f.name == "username":
         plausible += [u for u, _ in w.staff.values()]
     # What the page filled in. Always one entry, so that the choices keep their number when

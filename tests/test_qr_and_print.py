@@ -18,6 +18,7 @@ from .conftest import (
     household,
     make_estate,
     make_staff,
+    reissue_all_codes,
     sign_in_household,
     sign_in_staff,
 )
@@ -58,7 +59,11 @@ def test_estate_and_unit_qr_endpoints_point_at_the_public_address(app, client):
 def test_household_letters_carry_a_working_code_and_qr(app, client):
     estate = make_estate()
     sign_in_staff(client, *make_staff(Role.SECRETARY, estate))
-    response = client.post("/console/meiyuan/codes", data={"which": "missing", "output": "letters"})
+    response = client.post("/console/meiyuan/codes", data={"which": "missing"})
+    assert response.status_code == 303
+    issued = client.get(response.headers["Location"])
+    assert issued.status_code == 200 and issued.headers["Cache-Control"] == "no-store"
+    response = client.get(response.headers["Location"] + "/letters")
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     page = response.get_data(as_text=True)
@@ -76,8 +81,9 @@ def test_household_letters_carry_a_working_code_and_qr(app, client):
 def test_zip_has_mail_merge_csv_and_decodable_png_and_svg_per_household(app, client):
     estate = make_estate()
     sign_in_staff(client, *make_staff(Role.SECRETARY, estate))
-    response = client.post("/console/meiyuan/codes", data={"which": "all", "output": "zip"})
+    response = client.get(reissue_all_codes(client, "meiyuan") + "/codes.zip")
     assert response.mimetype == "application/zip"
+    assert response.headers["Cache-Control"] == "no-store"
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     names = set(archive.namelist())
     assert "codes.csv" in names and "qr/1-1-101.png" in names and "qr/1-1-101.svg" in names
