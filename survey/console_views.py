@@ -120,11 +120,12 @@ def _paper_form(survey, household: Household | None):
 
 
 def _record_paper_ballot(survey, form, household: Household):
-    """Submit the form's paper ballot; return the receipt, or None after flashing why not."""
+    """Submit the form's paper ballot and say so; return the receipt, or None after saying
+    why not."""
     try:
         upload = form.evidence.data
         evidence = reencode(upload.read()) if upload and upload.filename else None
-        return operations.submit_ballot(
+        receipt = operations.submit_ballot(
             survey,
             household,
             {item.id: Choice(field.data) for item, field in form.item_fields},
@@ -138,6 +139,15 @@ def _record_paper_ballot(survey, form, household: Household):
         form.evidence.errors.append(_(error.message))
     except OperationError as error:
         flash(describe_error(error), "error")
+    else:
+        flash(
+            _(
+                "Paper ballot recorded for %(address)s. Receipt: %(receipt)s",
+                address=household.address,
+                receipt=receipt,
+            )
+        )
+        return receipt
     return None
 
 
@@ -175,15 +185,7 @@ def console_paper(estate_code, survey_id):
     form = _paper_form(survey, None)
     if form.validate_on_submit():
         household = _in_estate(int(form.household.data))
-        receipt = _record_paper_ballot(survey, form, household)
-        if receipt:
-            flash(
-                _(
-                    "Paper ballot recorded for %(address)s. Receipt: %(receipt)s",
-                    address=household.address,
-                    receipt=receipt,
-                )
-            )
+        if _record_paper_ballot(survey, form, household):
             return redirect(
                 url_for("survey.console_paper", estate_code=estate_code, survey_id=survey_id)
             )
@@ -203,15 +205,7 @@ def console_paper_household(estate_code, survey_id, household_id):
         abort(404)
     form = _paper_form(survey, household)
     if form.validate_on_submit():
-        receipt = _record_paper_ballot(survey, form, household)
-        if receipt:
-            flash(
-                _(
-                    "Paper ballot recorded for %(address)s. Receipt: %(receipt)s",
-                    address=household.address,
-                    receipt=receipt,
-                )
-            )
+        if _record_paper_ballot(survey, form, household):
             return redirect(
                 url_for("survey.console_paper", estate_code=estate_code, survey_id=survey_id)
             )

@@ -59,17 +59,18 @@ def parts(survey: Survey) -> list[tally.Part]:
     """The parts a survey counts: its roll once taken, otherwise the register (see above)."""
     if not is_frozen(survey):
         return live_parts(survey)
-    rows = db.session.execute(
-        select(
-            RollEntry.household_id,
-            RollEntry.owner_ref,
-            RollEntry.building,
-            RollEntry.unit,
-            RollEntry.floor,
-            RollEntry.area_centi_m2,
-        ).where(RollEntry.survey_id == survey.id)
-    )
-    return [tally.Part(*row) for row in rows]
+    return [tally.Part(*row) for row in db.session.execute(_roll_query(survey))]
+
+
+def _roll_query(survey: Survey):
+    return select(
+        RollEntry.household_id,
+        RollEntry.owner_ref,
+        RollEntry.building,
+        RollEntry.unit,
+        RollEntry.floor,
+        RollEntry.area_centi_m2,
+    ).where(RollEntry.survey_id == survey.id)
 
 
 def freeze(survey: Survey) -> bool:
@@ -150,16 +151,7 @@ def parts_of_owner(survey: Survey, owner_ref: str) -> list[tally.Part]:
     """The owner's parts in the survey: the weight one ballot of theirs carries."""
     if not is_frozen(survey):
         return [p for p in live_parts(survey) if p.owner_ref == owner_ref]
-    rows = db.session.execute(
-        select(
-            RollEntry.household_id,
-            RollEntry.owner_ref,
-            RollEntry.building,
-            RollEntry.unit,
-            RollEntry.floor,
-            RollEntry.area_centi_m2,
-        ).where(RollEntry.survey_id == survey.id, RollEntry.owner_ref == owner_ref)
-    )
+    rows = db.session.execute(_roll_query(survey).where(RollEntry.owner_ref == owner_ref))
     return [tally.Part(*row) for row in rows]
 
 
