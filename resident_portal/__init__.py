@@ -61,6 +61,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from contributions import figures as contribution_figures
     from survey import blueprint as survey_blueprint
     from survey import cli as survey_cli
+    from survey import demo as survey_demo
     from survey import figures as survey_figures
     from survey import rules as legal_rules
 
@@ -78,13 +79,14 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     photos.init_app(app)
     cli.init_app(app)
     survey_cli.init_app(app)
-    # What the features contribute to the overview and the monthly report.
+    # What the features contribute to the overview, the monthly report and the demo.
     for provider in (
         survey_figures.PROVIDER,
         contribution_figures.PROVIDER,
         report_figures.PROVIDER,
     ):
         figures.register(provider)
+    cli.demo_seeder(survey_demo.demo_surveys)
 
     register_error_pages(app)
     app.before_request(refuse_nul_characters)
