@@ -55,13 +55,19 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     ratelimit.init_app(app)
 
+    # The only place in resident_portal/ that imports the features: to register them
+    # (tests/test_layering.py checks it).
     from contributions import blueprint as contributions_blueprint
+    from contributions import figures as contribution_figures
     from survey import blueprint as survey_blueprint
     from survey import cli as survey_cli
+    from survey import demo as survey_demo
+    from survey import figures as survey_figures
     from survey import rules as legal_rules
 
-    from . import blueprint, cli, console
+    from . import blueprint, cli, console, figures
     from .reports import blueprint as reports_blueprint
+    from .reports import figures as report_figures
     from .reports import open311, photos
 
     app.register_blueprint(blueprint.bp)
@@ -73,6 +79,14 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     photos.init_app(app)
     cli.init_app(app)
     survey_cli.init_app(app)
+    # What the features contribute to the overview, the monthly report and the demo.
+    for provider in (
+        survey_figures.PROVIDER,
+        contribution_figures.PROVIDER,
+        report_figures.PROVIDER,
+    ):
+        figures.register(provider)
+    cli.demo_seeder(survey_demo.demo_surveys)
 
     register_error_pages(app)
     app.before_request(refuse_nul_characters)

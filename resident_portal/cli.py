@@ -2,6 +2,7 @@
 
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -24,6 +25,9 @@ staff_cli = AppGroup("staff", help="Manage staff accounts.")
 report_cli = AppGroup("report", help="Reports for renovation offices.")
 
 DEMO_ESTATE = "meiyuan"
+# Features add their demo content (surveys, campaigns…) to the demo estate: each seeder gets the
+# estate, adds what it has not added yet and returns lines to print. create_app registers them.
+DEMO_SEEDERS: list[Callable[[Estate], list[str]]] = []
 DEMO_REGISTER = Path(__file__).parent / "demo" / "meiyuan_registry.csv"
 
 
@@ -144,6 +148,12 @@ def staff_create(username, role, estate_code, district, password):
         click.echo(_("Password: %(password)s", password=new_password))
 
 
+def demo_seeder(seed: Callable[[Estate], list[str]]) -> Callable[[Estate], list[str]]:
+    if seed not in DEMO_SEEDERS:
+        DEMO_SEEDERS.append(seed)
+    return seed
+
+
 @click.command("demo")
 def demo():
     """Build the demo estate from the sample register and print how to sign in."""
@@ -158,7 +168,7 @@ def demo():
     with current_app.test_request_context("/", base_url=base_url):
         letters = letters_for(operations.issue_codes(estate, reissue=True))
     codes_file.write_bytes(codes_csv(letters))
-    surveys = _demo_surveys(estate)
+    seeded = [line for seed in DEMO_SEEDERS for line in seed(estate)]
     first = letters[0]
     click.echo("")
     click.echo(f"Demo estate {estate.name} ({estate.code}): {len(letters)} households")
@@ -166,8 +176,8 @@ def demo():
     click.echo(f"  Household {first.file_stem}: access code {first.code}")
     click.echo(f"    personal sign-in link: {first.url}")
     click.echo(f"  All household codes:     {codes_file}")
-    for survey in surveys:
-        click.echo(f"  Open survey {survey.id}: {survey.title} ({survey.kind.value})")
+    for line in seeded:
+        click.echo(line)
     click.echo(f"  Staff sign-in:           {base_url}/console/sign-in")
     for role in Role:
         username = f"demo-{role.value}"
@@ -177,66 +187,6 @@ def demo():
         )
         click.echo(f"    {role.value:<11} {username:<16} password {password}")
     click.echo("")
-
-
-def _demo_surveys(estate: Estate) -> list:
-    """An open consultation for the estate and an elevator decision for unit 1-1, once."""
-    from datetime import timedelta
-
-    from survey import operations as survey_operations
-    from survey.catalogue import BY_KEY
-    from survey.definition import parse_definition
-    from survey.models import Survey
-
-    from .models import utcnow
-
-    existing = list(db.session.scalars(select(Survey).where(Survey.estate_id == estate.id)))
-    if existing:
-        return existing
-    start = (utcnow() - timedelta(hours=1)).isoformat() + "+00:00"
-    end = (utcnow() + timedelta(days=30)).isoformat() + "+00:00"
-
-    def items(*keys):
-        return [
-            {
-                "category": BY_KEY[k].category.value,
-                "title": BY_KEY[k].title,
-                "title_en": BY_KEY[k].title_en,
-                "description": BY_KEY[k].description,
-                "description_en": BY_KEY[k].description_en,
-            }
-            for k in keys
-        ]
-
-    definitions = [
-        {
-            "title": "美苑小区改造项目意愿征询",
-            "title_en": "Which renovation items do you want?",
-            "kind": "consultation",
-            "opens_at": start,
-            "closes_at": end,
-            "max_priorities": 2,
-            "allow_suggestion": True,
-            "items": items("roof", "exterior_walls", "stairwells", "parking", "canteen"),
-        },
-        {
-            "title": "1栋1单元加装电梯表决",
-            "title_en": "Elevator for building 1, unit 1",
-            "kind": "decision",
-            "matter": "renovate",
-            "scope": {"building": "1", "unit": "1"},
-            "opens_at": start,
-            "closes_at": end,
-            "items": items("elevators"),
-        },
-    ]
-    created = []
-    for data in definitions:
-        definition, problems = parse_definition(data)
-        if problems:  # a mistake in the demo definitions above (an assert would vanish with -O)
-            raise RuntimeError(f"demo survey definition is invalid: {problems}")
-        created.append(survey_operations.create_survey(estate, definition))
-    return created
 
 
 @report_cli.command("monthly")

@@ -16,7 +16,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import distinct, func, select
 
-from . import access, operations, overview
+from . import access, figures, operations, overview
 from .access import Permission, public, require
 from .blueprint import safe_next
 from .extensions import db
@@ -482,13 +482,12 @@ def overview_page():
     sort = request.args.get("sort", "estate")
     descending = request.args.get("desc") == "1"
     estates = _overview_estates(district)
-    rows = overview.estate_rows(estates)
-    if show in overview.FILTERS:
-        rows = [r for r in rows if overview.FILTERS[show](r)]
-    rows.sort(key=overview.SORT_KEYS.get(sort, overview.SORT_KEYS["estate"]), reverse=descending)
+    rows = overview.filter_rows(overview.estate_rows(estates), show)
+    rows.sort(key=overview.sort_key(sort), reverse=descending)
     return render_template(
         "console/overview.html",
-        OUTCOME_LABELS=overview.OUTCOME_LABELS,
+        providers=figures.providers(),
+        filter_choices=overview.filters(),
         rows=rows,
         total=overview.totals(rows),
         trend_points=overview.trends(estates, months=12),
@@ -535,12 +534,12 @@ def monthly_page():
     district, month, (rows, total, activity) = _monthly_from_request()
     return render_template(
         "console/monthly.html",
+        providers=figures.providers(),
         rows=rows,
         total=total,
-        activity=activity,
+        summary=overview.summary_cells(total, activity),
         month=month,
         district=district,
-        OUTCOME_LABELS=overview.OUTCOME_LABELS,
     )
 
 
