@@ -459,7 +459,7 @@ def check_every_view_declares_access(app) -> None:
 
 
 def households_of_owner(household: Household) -> list[Household]:
-    """All households of the same owner in the same estate (docs/domain.md: one owner, many parts)."""
+    """All households of the same owner in the same estate (one owner, many parts)."""
     query = (
         select(Household)
         .join(Unit)
