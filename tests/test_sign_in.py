@@ -57,7 +57,7 @@ def test_resident_walks_from_estate_qr_to_home(app, client):
     assert f"/e/meiyuan/h/{h.id}" in client.get("/e/meiyuan/b/1/u/1").get_data(as_text=True)
     assert client.get(f"/e/meiyuan/h/{h.id}").status_code == 200
     wrong = sign_in_household(client, estate, h, "AAAAA-AAAAA")
-    assert wrong.status_code == 400 and "不符" in wrong.get_data(as_text=True)
+    assert wrong.status_code == 400 and "访问码与该户不符" in wrong.get_data(as_text=True)
     response = sign_in_household(client, estate, h, code)
     assert response.status_code == 302 and response.headers["Location"] == "/home"
     home = client.get("/home").get_data(as_text=True)

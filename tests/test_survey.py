@@ -185,7 +185,9 @@ def test_bad_ballots_change_nothing(app):
         data=vote_data(survey, "support", "support", "support")
         | {f"item_{survey.items[2].id}": ""},
     )
-    assert missing.status_code == 400 and "请选择" in missing.get_data(as_text=True)
+    assert missing.status_code == 400 and "请选择支持、反对或弃权。" in missing.get_data(
+        as_text=True
+    )
     nonsense = client.post(
         f"/surveys/{survey.id}", data=vote_data(survey, "support", "maybe", "support")
     )
