@@ -430,6 +430,11 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker("load")
         if getattr(item.obj, "is_hypothesis_test", False):
             item.add_marker("fuzz")  # property tests too: Hypothesis runs 100 examples
+        # Each test's PostgreSQL run repeats its SQLite run: the fast loop keeps SQLite only.
+        if getattr(item, "callspec", None) and item.callspec.params.get("database_url") == (
+            "postgresql"
+        ):
+            item.add_marker("slow")
         name, _, parameters = item.name.partition("[")
         if name in SLOW or any(case in parameters for case in SLOW):
             item.add_marker("slow")
