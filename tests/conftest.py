@@ -13,11 +13,13 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
+import jinja2
 import pytest
+import werkzeug.security
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-from resident_portal import create_app, operations
+from resident_portal import access, create_app, operations
 from resident_portal.extensions import db
 from resident_portal.models import Role, format_area
 from resident_portal.registry import parse_registry
@@ -84,6 +86,31 @@ def database_url(request, tmp_path_factory):
         yield url
 
 
+# Staff passwords: scrypt as in production, with a smaller work factor (production's costs
+# about 0.15 s of CPU a hash, and most tests sign staff in).
+def _cheaper_scrypt(password, method="scrypt:1024:8:1", salt_length=16):
+    return werkzeug.security.generate_password_hash(password, method, salt_length)
+
+
+access.generate_password_hash = _cheaper_scrypt
+
+
+# Every test builds its own app; they share the templates' compiled code.
+class _SharedBytecode(jinja2.BytecodeCache):
+    def __init__(self):
+        self.code = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_BYTECODE = _SharedBytecode()
+
+
 def make_app(database_url, **overrides):
     config = {
         "PHOTO_DIR": tempfile.mkdtemp(prefix="rp-photos-"),
@@ -98,6 +125,7 @@ def make_app(database_url, **overrides):
     }
     config.update(overrides)
     app = create_app(config)
+    app.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
     app.test_client_class = Client
     return app
 
@@ -377,3 +405,48 @@ def resident(app, estate, building, unit, room):
     client = app.test_client()
     assert sign_in_household(client, estate, h, issue_code(estate, h)).status_code == 302
     return client, h
+
+
+# --- markers: the fast loop is `pytest -m "not slow"` --------------------------------------
+
+# Marked here rather than test by test, so that a new test is marked without anyone
+# remembering to: browser tests by the fixtures that start Chromium (and their modules),
+# fuzzing by test_fuzz*.py and any Hypothesis test, load tests by test_load*.py. All of
+# those are also slow.
+BROWSER_MODULES = {"test_browser", "test_accessibility"}
+BROWSER_FIXTURES = {"browser", "chromium"}
+SLOW_KINDS = ("browser", "fuzz", "load")
+# Other tests that take seconds (--durations=50), by test name or parameter id.
+SLOW = {
+    "test_the_row_limit_is_checked_in_reasonable_time_and_memory",  # 100,000 rows, ~50 s
+    "100,000 rows",  # the register corpus's largest file, on every path
+    "test_every_route_for_every_principal",  # every route × every principal
+    "test_every_household_link_decodes",  # 144 QR codes through OpenCV
+    "decompression bomb",
+    "test_bandit_finds_nothing",
+    "test_backup_while_voting_then_restore_loses_nothing",
+    "test_demo_builds_a_usable_estate_and_can_run_again",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = getattr(item.module, "__name__", "").rsplit(".", 1)[-1]
+        if module in BROWSER_MODULES or BROWSER_FIXTURES & set(item.fixturenames):
+            item.add_marker("browser")
+        if module.startswith("test_fuzz"):
+            item.add_marker("fuzz")
+        if module.startswith("test_load"):
+            item.add_marker("load")
+        if getattr(item.obj, "is_hypothesis_test", False):
+            item.add_marker("fuzz")  # property tests too: Hypothesis runs 100 examples
+        # Each test's PostgreSQL run repeats its SQLite run: the fast loop keeps SQLite only.
+        if getattr(item, "callspec", None) and item.callspec.params.get("database_url") == (
+            "postgresql"
+        ):
+            item.add_marker("slow")
+        name, _, parameters = item.name.partition("[")
+        if name in SLOW or any(case in parameters for case in SLOW):
+            item.add_marker("slow")
+        if any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
+            item.add_marker("slow")

@@ -1,4 +1,4 @@
-"""Every route, every role: who may open what (docs/domain.md), and nothing changes on GET.
+"""Every route, every role: who may open what (DESIGN.md §2), and nothing changes on GET.
 
 The table below is the specification; the test fails when a route is added without an entry.
 """
@@ -6,20 +6,30 @@ The table below is the specification; the test fails when a route is added witho
 import pytest
 from sqlalchemy import func, select
 
+from resident_portal import operations
 from resident_portal.extensions import db
-from resident_portal.models import Role
+from resident_portal.models import Role, StaffUser
+from resident_portal.reports import operations as report_operations
+from resident_portal.reports.models import Category, Open311Key
+from resident_portal.reports.operations import Location
+from resident_portal.reports.photos import reencode
+from survey import operations as survey_operations
+from survey.tally import Choice
 
 from .conftest import (
+    SMALL_REGISTER,
+    close_survey,
     household,
     issue_code,
     make_elevator_project,
     make_estate,
-    make_report,
     make_staff,
     make_survey,
+    register_csv,
     sign_in_household,
     sign_in_staff,
 )
+from .test_reports import phone_photo
 
 ANONYMOUS = "anonymous"
 HOUSEHOLD = "household of this estate"
@@ -63,11 +73,6 @@ EXPECTED = {
     "console.registry_import": {SECRETARY, ADMIN},
     "console.registry_confirm": {SECRETARY, ADMIN},
     "console.issue_codes": {SECRETARY, ADMIN},
-    "console.reissue_all": {SECRETARY, ADMIN},
-    # Codes just issued: only for the sign-in that issued them (404 for anyone else allowed).
-    "console.codes_issued": {SECRETARY, ADMIN},
-    "console.codes_letters": {SECRETARY, ADMIN},
-    "console.codes_zip": {SECRETARY, ADMIN},
     "console.posters": {SECRETARY, PLANNER, ADMIN},
     "console.poster_print": {SECRETARY, PLANNER, ADMIN},
     "console.audit": {SECRETARY, ADMIN},
@@ -87,6 +92,10 @@ EXPECTED = {
     "survey.console_export": {SECRETARY, PLANNER, ADMIN},
     "survey.console_not_voted": {SECRETARY, PLANNER, ADMIN},
     "survey.console_paper": {SECRETARY, ADMIN},
+    "console.reissue_all": {SECRETARY, ADMIN},
+    "console.codes_issued": {SECRETARY, ADMIN},
+    "console.codes_letters": {SECRETARY, ADMIN},
+    "console.codes_zip": {SECRETARY, ADMIN},
     "survey.console_paper_household": {SECRETARY, ADMIN},
     "survey.console_paper_sheets": {SECRETARY, ADMIN},
     "survey.console_paper_evidence": {SECRETARY, ADMIN},
@@ -138,6 +147,8 @@ EXPECTED = {
 # These end the principal's session; it signs in again before each of them.
 ENDS_SESSION = {"portal.sign_out", "console.sign_out_everywhere"}
 
+ESTATE = "meiyuan"  # the estate the URLs name
+
 
 def table_counts():
     return {
@@ -153,6 +164,8 @@ def world(app):
     resident = household(here, "1", "1", "101")
     resident_other = household(other, "1", "1", "101")
     target = household(here, "1", "1", "201")  # the household the console URLs name
+    spare = household(here, "1", "1", "301")  # whose code the staff reissue at sign-in
+    own: dict[str, dict] = {}
     codes = {
         HOUSEHOLD: (here, resident, issue_code(here, resident)),
         HOUSEHOLD_OTHER: (other, resident_other, issue_code(other, resident_other)),
@@ -171,31 +184,116 @@ def world(app):
             assert sign_in_household(client, estate, h, code).status_code == 302
         elif who in staff:
             assert sign_in_staff(client, *staff[who]).status_code == 302
+            if who in (SECRETARY, ADMIN):
+                # Issued codes are held for the sign-in that issued them alone: issue one.
+                issued = client.post(f"/console/{here.code}/households/{spare.id}/code")
+                own[who]["batch_id"] = int(issued.headers["Location"].rsplit("/", 1)[1])
 
     survey = make_survey(here)
+    closed = make_survey(here)  # its public notice exists only once it has closed
+    close_survey(closed)
     project = make_elevator_project(here)
-    report = make_report(here, resident)
+    photo = reencode(phone_photo(400, 300, 1))
+    report = report_operations.submit_report(
+        here, Category.LEAK, Location(household=resident), "漏水", [photo], reporter=resident
+    )
+    receipt = survey_operations.submit_ballot(
+        survey, resident, {i.id: Choice.SUPPORT for i in survey.items}
+    )
+    users = {
+        who: db.session.scalar(select(StaffUser).where(StaffUser.username == username))
+        for who, (username, _password) in staff.items()
+    }
+    # A paper ballot whose signed sheet is the same picture: its evidence has the photo's key.
+    survey_operations.submit_ballot(
+        survey,
+        household(here, "2", "1", "101"),
+        {i.id: Choice.OPPOSE for i in survey.items},
+        staff_user=users[SECRETARY],
+        paper_reason="上门收票",
+        evidence=photo,
+    )
+    # Two keys: the walk revokes one and files an Open311 request with the other.
+    report_operations.create_open311_key(here, "旧系统", staff_user=users[PLANNER])
+    key_id = db.session.scalar(select(Open311Key.id).where(Open311Key.estate_id == here.id))
+    open311_key = report_operations.create_open311_key(here, "工单系统", staff_user=users[PLANNER])
+    # Objects that belong to one principal (a token, a held upload): each gets its own. Those
+    # without one are refused before the id is looked up, so they are given the secretary's.
+    for who, user in users.items():
+        own.setdefault(who, {})["token_id"] = operations.create_api_token(user, who)[1].id
+        if who in (SECRETARY, ADMIN):
+            upload = register_csv(SMALL_REGISTER)
+            own[who]["pending_id"] = operations.hold_upload(here, user, "r.csv", upload).id
+    db.session.commit()
     values = {
         "estate_code": here.code,
         "building": "1",
         "unit": "1",
         "household_id": target.id,
-        "fmt": "png",
-        "pending_id": 999_999,
         "survey_id": survey.id,
         "item_id": survey.items[0].id,
-        "receipt": "NOSUCHRC",
-        "token_id": 999_999,
-        "batch_id": 999_999,
+        "receipt": receipt,
         "campaign_id": project.campaign_id,
         "project_id": project.id,
         "report_id": report.id,
-        "key": "0" * 64,
-        "key_id": 999_999,
+        "key": photo.key,
+        "key_id": key_id,
         "code": "leak",
         "request_id": report.id,
     }
-    return sign_in, values
+
+    # What a real client sends besides the URL: Open311 names the estate in the query string
+    # and files with the estate's key, a withdrawal names the household.
+    jurisdiction = f"jurisdiction_id={here.code}"
+    query = {endpoint: jurisdiction for endpoint in EXPECTED if endpoint.startswith("open311.")}
+    query["open311.discovery"] = ""
+    query["contributions.withdraw"] = f"household={resident.id}"
+    forms = {
+        "open311.requests_create": {
+            "api_key": open311_key,
+            "service_code": "leak",
+            "address_string": "3号楼地下车库",
+            "description": "车库顶板渗水",
+        }
+    }
+    arguments = {
+        "survey.notice": {"survey_id": closed.id},
+        "survey.notice_print": {"survey_id": closed.id},
+    }
+
+    def request_for(rule, who):
+        """The URL (with its query string) and the form data for `who` on that route."""
+        url = rule.build(
+            {
+                **values,
+                **own[SECRETARY],
+                **own.get(who, {}),
+                **arguments.get(rule.endpoint, {}),
+                "fmt": FORMATS.get(rule.endpoint),
+            },
+            append_unknown=False,
+        )[1]
+        if query.get(rule.endpoint):
+            url += "?" + query[rule.endpoint]
+        return url, forms.get(rule.endpoint)
+
+    return sign_in, request_for
+
+
+# The format each route with a `.<fmt>` suffix serves (others 404 by design).
+FORMATS = {
+    "portal.estate_qr": "png",
+    "portal.unit_qr": "png",
+    "survey.console_export": "csv",
+    "contributions.console_export": "csv",
+    "reports.export": "csv",
+    "open311.discovery": "json",
+    "open311.services": "json",
+    "open311.service_definition": "json",
+    "open311.requests_list": "json",
+    "open311.requests_create": "json",
+    "open311.request_detail": "json",
+}
 
 
 def routes(app):
@@ -212,7 +310,10 @@ def test_every_route_has_an_expectation(app):
 
 
 def test_every_route_for_every_principal(app, world):
-    sign_in, values = world
+    """A principal the table allows must get the page itself: not a refusal, and not a 404 or
+    a 400 for want of a real object (every id in the URLs names an existing one). Only a POST
+    sent without its form's fields may answer 400/422: the view ran and checked the form."""
+    sign_in, request_for = world
     clients = {}
     for who in sorted(EVERYONE):
         clients[who] = app.test_client()
@@ -220,27 +321,29 @@ def test_every_route_for_every_principal(app, world):
     ordered = sorted(routes(app), key=lambda rm: (rm[0].endpoint in ENDS_SESSION, rm[0].rule))
     failures = []
     for rule, method in ordered:
-        url = rule.build(values, append_unknown=False)[1]
         for who, client in clients.items():
+            url, data = request_for(rule, who)
             if rule.endpoint in ENDS_SESSION:
                 sign_in(client, who)
             before = table_counts() if method == "GET" else None
-            response = client.post(url) if method == "POST" else client.get(url)
+            response = client.post(url, data=data) if method == "POST" else client.get(url)
             status, location = response.status_code, response.headers.get("Location", "")
-            # An anonymous visitor is sent to sign in: staff pages remember where to return.
             # An anonymous visitor is sent to sign in: staff to the staff sign-in (which
             # remembers where to return), households to their estate's page or the start page.
             households_only = EXPECTED[rule.endpoint] <= {HOUSEHOLD, HOUSEHOLD_OTHER}
             denied_anonymously = status == 302 and (
                 "/console/sign-in?next=" in location
-                or (households_only and location in ("/", f"/e/{values['estate_code']}"))
+                or (households_only and location in ("/", f"/e/{ESTATE}"))
             )
             denied = status in (401, 403) or denied_anonymously
+            served = status < 400 or (method == "POST" and status in (400, 422))
             allowed = who in EXPECTED[rule.endpoint]
             if status >= 500:
                 failures.append(f"{method} {url} as {who}: {status}")
             elif allowed and denied:
                 failures.append(f"{method} {url} as {who}: denied ({status} {location})")
+            elif allowed and not served:
+                failures.append(f"{method} {url} as {who}: not served ({status})")
             elif not allowed and not denied:
                 failures.append(f"{method} {url} as {who}: allowed ({status})")
             elif not allowed and who != ANONYMOUS and status not in (401, 403):
@@ -251,14 +354,14 @@ def test_every_route_for_every_principal(app, world):
 
 
 def test_every_post_without_csrf_token_is_refused(app, world):
-    sign_in, values = world
+    sign_in, request_for = world
     admin = app.test_client()
     sign_in(admin, ADMIN)
     for rule, method in routes(app):
         # Open311 filing is for machines: authorised by an estate's API key, not a cookie.
         if method != "POST" or rule.endpoint == "open311.requests_create":
             continue
-        url = rule.build(values, append_unknown=False)[1]
+        url, _data = request_for(rule, ADMIN)
         before = table_counts()
         response = admin.post(url, data={}, csrf=False)
         assert response.status_code == 400, url

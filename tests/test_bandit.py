@@ -50,6 +50,8 @@ def test_bandit_finds_nothing():
     assert completed.stdout, completed.stderr
     report = json.loads(completed.stdout)
     assert not report["errors"], report["errors"]
+    # bandit exits 1 when it reports issues, 0 when none; anything else is a crash.
+    assert completed.returncode == (1 if report["results"] else 0), completed.stderr
     found = {}
     for issue in report["results"]:
         key = (relative(issue["filename"]), issue["test_id"])

@@ -220,7 +220,7 @@ def test_payments_are_appended_flagged_and_corrected(app, client):
         },
         follow_redirects=True,
     )
-    assert "多于" in response.get_data(as_text=True) or "超过" in response.get_data(as_text=True)
+    assert "现已缴款超过认缴金额" in response.get_data(as_text=True)
     assert (
         client.post(
             url, data={"household": str(h.id), "amount": "-100", "paid_on": today, "note": ""}

@@ -37,8 +37,8 @@ def test_cli_imports_sample_register_and_rerun_changes_nothing(app, tmp_path):
     assert result.exit_code == 0, result.output
     assert count(Household) == 144
     again = runner.invoke(args=["registry", "import", "meiyuan", str(SAMPLE)])
-    assert again.exit_code == 0
-    assert "144" in again.output  # 0 new, 0 updated, 144 unchanged
+    assert again.exit_code == 0, again.output
+    assert "新增0户，更新0户，未变144户" in again.output
     assert count(Household) == 144
 
 
@@ -50,7 +50,8 @@ def test_cli_rejects_a_broken_file_with_nonzero_status_and_writes_nothing(app, t
     broken.write_bytes(register_csv(rows))
     result = app.test_cli_runner().invoke(args=["registry", "import", "meiyuan", str(broken)])
     assert result.exit_code == 1
-    assert "7" in result.output  # the bad row's line number
+    assert "第7行：楼层0超出范围" in result.output  # the bad row's line number
+    assert "未导入任何数据" in result.output
     assert count(Household) == before
 
 

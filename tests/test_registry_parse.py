@@ -125,7 +125,7 @@ def test_all_bad_rows_are_reported_not_just_the_first():
     lines = [HEADER_ZH] + [row for row, _ in BAD_ROWS.values()]
     parsed = parse_registry(csv_bytes(*lines), "r.csv")
     assert sorted({p.line for p in parsed.problems}) == list(range(2, 2 + len(BAD_ROWS)))
-    assert parsed.rows == [] or not parsed.ok
+    assert parsed.rows == [] and not parsed.ok
 
 
 @pytest.mark.parametrize(

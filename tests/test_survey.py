@@ -123,7 +123,7 @@ def test_home_lists_only_open_surveys_covering_the_household(app):
     home = client.get("/home").get_data(as_text=True)
     assert f"/surveys/{mine.id}" in home
     assert f"/surveys/{other_building.id}" not in home and f"/surveys/{later.id}" not in home
-    assert "尚未投票" in home or "未投票" in home
+    assert '<span class="todo">尚未投票</span>' in home
 
 
 def test_vote_change_and_receipts(app):
@@ -152,11 +152,12 @@ def test_vote_change_and_receipts(app):
     # anyone can check a receipt; it tells counted or replaced, never the choices
     public = app.test_client()
     counted = public.get(f"/e/meiyuan/receipt?code={second_receipt}").get_data(as_text=True)
-    assert "已计入" in counted or "计入" in counted
+    assert "该表决票已计入统计。" in counted and "替代" not in counted
     replaced = public.get(f"/e/meiyuan/receipt?code={first_receipt}").get_data(as_text=True)
-    assert "替代" in replaced or "取代" in replaced
+    assert "已被同一业主之后提交的表决票替代" in replaced and "已计入" not in replaced
     assert "反对" not in counted.split("<main")[1].split("</main>")[0].replace("反对票", "")
-    assert "没有" in public.get("/e/meiyuan/receipt?code=XXXXXXXX").get_data(as_text=True)
+    unknown = public.get("/e/meiyuan/receipt?code=XXXXXXXX").get_data(as_text=True)
+    assert "本小区没有使用该回执码的表决票" in unknown
 
 
 def test_owner_with_two_households_has_one_ballot_for_both(app):
@@ -184,7 +185,9 @@ def test_bad_ballots_change_nothing(app):
         data=vote_data(survey, "support", "support", "support")
         | {f"item_{survey.items[2].id}": ""},
     )
-    assert missing.status_code == 400 and "请选择" in missing.get_data(as_text=True)
+    assert missing.status_code == 400 and "请选择支持、反对或弃权。" in missing.get_data(
+        as_text=True
+    )
     nonsense = client.post(
         f"/surveys/{survey.id}", data=vote_data(survey, "support", "maybe", "support")
     )
@@ -202,7 +205,7 @@ def test_closed_and_unopened_surveys_take_no_ballots(app):
     estate = make_estate()
     later = make_survey(estate, opened=False)
     client, h = resident(app, estate, "1", "1", "101")
-    assert "开始" in client.get(f"/surveys/{later.id}").get_data(as_text=True)
+    assert "本次征询将于" in client.get(f"/surveys/{later.id}").get_data(as_text=True)
     client.post(f"/surveys/{later.id}", data=vote_data(later, "support", "support", "support"))
     survey = make_survey(estate)
     close_survey(survey)
@@ -219,7 +222,7 @@ def test_household_outside_the_scope_cannot_vote(app):
     survey = make_survey(estate, building="1", unit="2")
     client, h = resident(app, estate, "1", "1", "101")
     page = client.get(f"/surveys/{survey.id}").get_data(as_text=True)
-    assert "不参加" in page or "其他楼栋" in page
+    assert "本次征询针对其他楼栋或单元，您家不参加表决。" in page
     client.post(f"/surveys/{survey.id}", data=vote_data(survey, "support", "support", "support"))
     assert count(Ballot) == 0
 
@@ -241,7 +244,7 @@ def test_paper_ballot_never_replaces_an_online_one(app, client):
         ),
     )
     assert listed.status_code == 400
-    assert f'value="{h_online.id}"' not in listed.get_data(as_text=True)
+    assert f'<option value="{h_online.id}">' not in listed.get_data(as_text=True)
     # … and the household's own entry form (its sheet's QR code) refuses it too.
     refused = client.post(
         f"/console/meiyuan/surveys/{survey.id}/paper/{h_online.id}",
@@ -316,7 +319,7 @@ def test_public_notice_after_closing_shows_only_aggregates(app):
     close_survey(survey)
     page = public.get(f"/e/meiyuan/results/{survey.id}").get_data(as_text=True)
     assert "公示" in page and "<svg" in page
-    assert "法定人数" in page or "三分之二" in page
+    assert '<dt>法定参与人数（三分之二）</dt><dd class="ok">已达到</dd>' in page  # 4 of 4 owners
     main = page.split("<main", 1)[1].split("</main>", 1)[0]
     for name in ("王小明", "李娟", "张伟", "赵敏", ">A1<", ">A2<", "13800001590"):
         assert name not in main
