@@ -205,7 +205,7 @@ def test_closed_and_unopened_surveys_take_no_ballots(app):
     estate = make_estate()
     later = make_survey(estate, opened=False)
     client, h = resident(app, estate, "1", "1", "101")
-    assert "本次征询将于" in client.get(f"/surveys/{later.id}").get_data(as_text=True)
+    assert "本次征询表决将于" in client.get(f"/surveys/{later.id}").get_data(as_text=True)
     client.post(f"/surveys/{later.id}", data=vote_data(later, "support", "support", "support"))
     survey = make_survey(estate)
     close_survey(survey)
@@ -222,7 +222,7 @@ def test_household_outside_the_scope_cannot_vote(app):
     survey = make_survey(estate, building="1", unit="2")
     client, h = resident(app, estate, "1", "1", "101")
     page = client.get(f"/surveys/{survey.id}").get_data(as_text=True)
-    assert "本次征询针对其他楼栋或单元，您家不参加表决。" in page
+    assert "本次征询表决针对其他楼栋或单元的业主，您不参加表决。" in page
     client.post(f"/surveys/{survey.id}", data=vote_data(survey, "support", "support", "support"))
     assert count(Ballot) == 0
 
@@ -319,7 +319,9 @@ def test_public_notice_after_closing_shows_only_aggregates(app):
     close_survey(survey)
     page = public.get(f"/e/meiyuan/results/{survey.id}").get_data(as_text=True)
     assert "公示" in page and "<svg" in page
-    assert '<dt>法定参与人数（三分之二）</dt><dd class="ok">已达到</dd>' in page  # 4 of 4 owners
+    assert (
+        '<dt>参与表决门槛（人数、面积均达三分之二）</dt><dd class="ok">已达到</dd>' in page
+    )  # 4 of 4 owners
     main = page.split("<main", 1)[1].split("</main>", 1)[0]
     for name in ("王小明", "李娟", "张伟", "赵敏", ">A1<", ">A2<", "13800001590"):
         assert name not in main
