@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from resident_portal.extensions import db
@@ -80,43 +80,36 @@ def ballot_counts(weights: Mapping[GroupKey, list[int]], vote: Vote, item_ids) -
 
 
 def _upsert(survey_id: int, deltas: Counts) -> None:
-    """Add `deltas` to the stored rows. Increments create missing rows (one INSERT … ON
-    CONFLICT DO UPDATE); decrements only meet rows that exist (the ballot being replaced put
-    them there) and are plain UPDATEs, because the schema checks that no count is negative
-    and databases check an insert's proposed row before they see the conflict. Rows go in key
-    order, so that two ballots of the same survey lock them in the same order."""
-    up, down = [], []
+    """Add `deltas` to the stored rows, creating missing ones, in one INSERT … ON CONFLICT DO
+    UPDATE per row, in key order: two ballots of one survey then lock the rows they share in
+    the same order, and cannot deadlock.
+
+    The proposed row carries no negative number (the schema checks that no count is negative,
+    and databases check a proposed row before they find the conflict): a decrement only meets
+    a row that exists (the ballot it replaces put it there), so it is applied by the UPDATE
+    part, from its own parameters."""
+    rows = []
     for key, delta in sorted(deltas.items()):
         if any(delta):
-            row = dict(zip(KEY_COLUMNS, key, strict=True), survey_id=survey_id)
-            (up if min(delta) >= 0 else down).append(
-                row | {"households": delta[0], "heads": delta[1], "area": delta[2]}
-            )
+            row = {"k_" + name: value for name, value in zip(KEY_COLUMNS, key, strict=True)}
+            row["k_survey_id"] = survey_id
+            for name, value in zip(COUNT_COLUMNS, delta, strict=True):
+                row["p_" + name], row["d_" + name] = max(value, 0), value
+            rows.append(row)
+    if not rows:
+        return
     table = KeptCount.__table__
-    if down:
-        db.session.execute(
-            update(table)
-            .where(
-                # Bind names other than the columns': SQLAlchemy would SET those otherwise.
-                table.c.survey_id == bindparam("k_survey_id"),
-                *(table.c[name] == bindparam("k_" + name) for name in KEY_COLUMNS),
-            )
-            .values(
-                {
-                    name: table.c[name] + bindparam("d_" + name)
-                    for name in ("households", "heads", "area")
-                }
-            ),
-            [{("d_" if k in COUNT_COLUMNS else "k_") + k: v for k, v in r.items()} for r in down],
-        )
-    if up:
-        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(KeptCount)
-        statement = statement.on_conflict_do_update(
-            index_elements=[c.name for c in table.primary_key.columns],
-            set_={name: table.c[name] + statement.excluded[name] for name in COUNT_COLUMNS},
-        )
-        db.session.execute(statement, up)
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(
+        survey_id=bindparam("k_survey_id"),
+        **{name: bindparam("k_" + name) for name in KEY_COLUMNS},
+        **{name: bindparam("p_" + name) for name in COUNT_COLUMNS},
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[c.name for c in table.primary_key.columns],
+        set_={name: table.c[name] + bindparam("d_" + name) for name in COUNT_COLUMNS},
+    )
+    db.session.execute(statement, rows)
 
 
 def initialise(survey: Survey) -> None:
