@@ -1,5 +1,6 @@
 """Resident Portal: residents of estates under renovation take part from their phones."""
 
+import logging
 import os
 
 import sqlalchemy.exc
@@ -13,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import access, config, ratelimit
+from . import access, config, privacy, ratelimit
 from .config import PROJECT_ROOT
 from .extensions import babel, csrf, db, migrate
 
@@ -79,6 +80,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.teardown_appcontext(release_database_session)
     app.after_request(set_security_headers)
     app.context_processor(template_globals)
+    # The development server's access log (werkzeug) and the app's own: never an access code.
+    privacy.redact_codes_in(logging.getLogger("werkzeug"), app.logger)
     access.check_every_view_declares_access(app)
     return app
 
@@ -160,7 +163,8 @@ def set_security_headers(response):
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if access.current_session() is not None:
+    # Nothing a signed-in person sees may stay in a cache (a shared family phone, a proxy).
+    if access.current_session() is not None or access.api_token_user() is not None:
         response.headers.setdefault("Cache-Control", "private, no-store")
     return response
 

@@ -43,7 +43,8 @@ def sign_in():
         else:
             form.password.errors.append(_("The username or password is wrong."))
     status = 429 if blocked else (400 if form.errors else 200)
-    return render_template("console/sign_in.html", form=form, blocked=blocked), status
+    page = render_template("console/sign_in.html", form=form, blocked=blocked)
+    return Response(page, status=status, headers={"Cache-Control": "private, no-store"})
 
 
 @bp.get("/")

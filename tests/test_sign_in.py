@@ -65,17 +65,18 @@ def test_resident_walks_from_estate_qr_to_home(app, client):
     assert "李娟" not in home  # names are never shown to residents
 
 
-def test_personal_link_fills_the_code_and_changes_nothing_on_get(app, client):
+def test_personal_link_keeps_the_code_for_one_tap_and_changes_nothing_on_get(app, client):
     estate = make_estate()
     h = household(estate, "1", "1", "101")
     code = issue_code(estate, h)
     before = session_count()
-    page = client.get(f"/e/meiyuan/h/{h.id}?code={code}")
-    assert page.status_code == 200
-    assert f'value="{code}"' in page.get_data(as_text=True)
+    link = client.get(f"/e/meiyuan/h/{h.id}?code={code}")
+    assert link.status_code == 303 and link.headers["Location"] == f"/e/meiyuan/h/{h.id}"
+    page = client.get(link.headers["Location"])
+    assert page.status_code == 200 and code not in page.get_data(as_text=True)
     assert session_count() == before
     assert client.get("/home").status_code == 302  # not signed in by a GET
-    assert sign_in_household(client, estate, h, code).status_code == 302
+    assert client.post(f"/e/meiyuan/h/{h.id}", data={}).status_code == 302
     assert client.get("/home").status_code == 200
 
 
