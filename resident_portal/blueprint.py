@@ -3,7 +3,9 @@
 Routes only parse, authorise and render; changes happen in operations.py.
 """
 
+import unicodedata
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -58,11 +60,30 @@ def _unit_or_404(estate: Estate, building_number: str, unit_number: str) -> Unit
     )
 
 
+NEXT_MAX_LENGTH = 2000
+
+
 def safe_next(target: str | None, fallback: str) -> str:
-    """Only same-site paths: never redirect a resident to another site after a form."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return fallback
+    """Only a path on this site: never redirect anyone to another site after a form (issue 12).
+
+    Browsers strip spaces and control characters around a Location, drop tabs and newlines
+    inside it and read "\\" as "/", so "/\\evil", "/\t/evil" and " //evil" all lead elsewhere.
+    Refused: anything not starting with exactly one "/", any backslash, whitespace or control
+    character (a newline would also break the header), and anything too long.
+    """
+    if (
+        not target
+        or len(target) > NEXT_MAX_LENGTH
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ch.isspace() or unicodedata.category(ch)[0] == "C" for ch in target)
+    ):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return fallback
+    return target
 
 
 @bp.get("/")
