@@ -423,3 +423,31 @@ def test_cli_staff_create(app, args, ok):
     assert (created is not None) == ok
     if ok:
         assert "Password" in result.output or "密码" in result.output
+
+
+def test_secretary_sees_households_and_accounts_with_unusual_failure_counts(app, limiter_storage):
+    estate = make_estate()
+    target = household(estate, "1", "1", "201")
+    issue_code(estate, target)
+    quiet = household(estate, "2", "1", "101")
+    username, password = make_staff(Role.PLANNER, estate)
+    for i in range(6):
+        guesser = {"REMOTE_ADDR": f"10.7.0.{i}"}
+        sign_in_household(app.test_client(), estate, target, "AAAAAAAAAA", environ_base=guesser)
+        app.test_client().post(
+            "/console/sign-in",
+            data={"username": username, "password": "wrong password"},
+            environ_base=guesser,
+        )
+    sign_in_household(app.test_client(), estate, quiet, "AAAAAAAAAA")  # one slip: usual
+    secretary = app.test_client()
+    sign_in_staff(secretary, *make_staff(Role.SECRETARY, estate))
+    page = secretary.get("/console/meiyuan/sign-in-failures")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "1栋1单元201室" in text and "2栋1单元101室" not in text
+    assert username in text
+    assert "李娟" not in text  # no names: the register page is where those are
+    planner = app.test_client()
+    sign_in_staff(planner, username, password)
+    assert planner.get("/console/meiyuan/sign-in-failures").status_code == 403
