@@ -164,7 +164,10 @@ def set_security_headers(response):
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     # Nothing a signed-in person sees may stay in a cache (a shared family phone, a proxy).
-    if access.current_session() is not None or access.api_token_user() is not None:
+    # (Whether an API token is valid is not looked up again here: the database may be down.)
+    if access.current_session() is not None or (
+        request.path.startswith(access.API_PREFIX) and "Authorization" in request.headers
+    ):
         response.headers.setdefault("Cache-Control", "private, no-store")
     return response
 

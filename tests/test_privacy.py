@@ -179,3 +179,17 @@ def test_the_flask_server_log_never_holds_a_code(app, caplog):
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert f"/e/meiyuan/h/{h.id}" in logged
     assert code not in logged
+
+
+def test_api_answers_to_a_token_are_never_stored(app):
+    from resident_portal import operations
+    from resident_portal.models import StaffUser
+
+    estate = make_estate()
+    username, _password = make_staff(Role.PLANNER, estate)
+    user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
+    token, _record = operations.create_api_token(user, "city")
+    answer = app.test_client().get(
+        "/api/v1/surveys?estate=meiyuan", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 200 and no_store(answer)
