@@ -27,8 +27,7 @@ CHOICES = ["support", "support", "support", "oppose", "abstain"]  # most support
 
 
 def bench_url(server_url: str = SERVER_URL) -> str:
-    return make_url(server_url).set(database=BENCH_DATABASE).render_as_string(
-        hide_password=False)
+    return make_url(server_url).set(database=BENCH_DATABASE).render_as_string(hide_password=False)
 
 
 def create_database(server_url: str = SERVER_URL) -> str:
@@ -53,10 +52,26 @@ def create_database(server_url: str = SERVER_URL) -> str:
 def generate(url: str, estates: int = 500, households_per_estate: int = 300, seed: int = 1):
     rng = random.Random(seed)
     now = datetime.utcnow().replace(microsecond=0)  # noqa: DTZ003 - naive UTC, as stored
-    rows: dict[str, list[tuple]] = {t: [] for t in (
-        "estate", "building", "unit", "household", "survey", "survey_item", "ballot",
-        "ballot_choice", "ballot_revision", "campaign", "pledge", "pledge_event", "payment",
-        "report", "staff_user")}
+    rows: dict[str, list[tuple]] = {
+        t: []
+        for t in (
+            "estate",
+            "building",
+            "unit",
+            "household",
+            "survey",
+            "survey_item",
+            "ballot",
+            "ballot_choice",
+            "ballot_revision",
+            "campaign",
+            "pledge",
+            "pledge_event",
+            "payment",
+            "report",
+            "staff_user",
+        )
+    }
     rows["staff_user"].append((1, "bench-secretary", "!", "", True, now))
     ids = {k: 0 for k in rows}
 
@@ -67,8 +82,16 @@ def generate(url: str, estates: int = 500, households_per_estate: int = 300, see
     per_unit = households_per_estate // 10
     for e in range(estates):
         estate_id = next_id("estate")
-        rows["estate"].append((estate_id, f"e{estate_id:04d}", f"第{estate_id}小区",
-                               f"区{e % 10 + 1:02d}", f"街道{e % 37 + 1:02d}", now))
+        rows["estate"].append(
+            (
+                estate_id,
+                f"e{estate_id:04d}",
+                f"第{estate_id}小区",
+                f"区{e % 10 + 1:02d}",
+                f"街道{e % 37 + 1:02d}",
+                now,
+            )
+        )
         owners: list[str] = []
         households: list[tuple[int, str, int]] = []  # id, owner, area
         for b in range(1, 6):
@@ -79,28 +102,68 @@ def generate(url: str, estates: int = 500, households_per_estate: int = 300, see
                 rows["unit"].append((unit_id, building_id, str(u)))
                 for n in range(per_unit):
                     floor, door = n // 5 + 1, n % 5 + 1
-                    owner = (owners[-1] if owners and rng.random() < 0.05
-                             else f"E{estate_id}-O{len(owners) + 1}")
+                    owner = (
+                        owners[-1]
+                        if owners and rng.random() < 0.05
+                        else f"E{estate_id}-O{len(owners) + 1}"
+                    )
                     if owner not in owners[-1:]:
                         owners.append(owner)
                     area = rng.randint(4500, 12000)
                     household_id = next_id("household")
-                    rows["household"].append((household_id, unit_id, f"{floor}0{door}", floor,
-                                              area, owner, "业主", None, None, None))
+                    rows["household"].append(
+                        (
+                            household_id,
+                            unit_id,
+                            f"{floor}0{door}",
+                            floor,
+                            area,
+                            owner,
+                            "业主",
+                            None,
+                            None,
+                            None,
+                        )
+                    )
                     households.append((household_id, owner, area))
         closed = e % 2 == 0
         opens = now - timedelta(days=40)
         closes = now - timedelta(days=5) if closed else now + timedelta(days=10)
         survey_id = next_id("survey")
-        rows["survey"].append((survey_id, estate_id, None, None, "改造项目表决", "", "decision",
-                               "renovate", opens, closes, 0, False, opens))
+        rows["survey"].append(
+            (
+                survey_id,
+                estate_id,
+                None,
+                None,
+                "改造项目表决",
+                "",
+                "decision",
+                "renovate",
+                opens,
+                closes,
+                0,
+                False,
+                opens,
+            )
+        )
         item_ids = []
         for position in range(1, ITEMS + 1):
             item_id = next_id("survey_item")
             item_ids.append(item_id)
-            rows["survey_item"].append((item_id, survey_id, position,
-                                        CATEGORIES[position % 3], f"项目{position}", "", "", "",
-                                        rng.randint(1, 50) * 10_000_00))
+            rows["survey_item"].append(
+                (
+                    item_id,
+                    survey_id,
+                    position,
+                    CATEGORIES[position % 3],
+                    f"项目{position}",
+                    "",
+                    "",
+                    "",
+                    rng.randint(1, 50) * 10_000_00,
+                )
+            )
         first_household = {}
         for household_id, owner, _area in households:
             first_household.setdefault(owner, household_id)
@@ -111,44 +174,133 @@ def generate(url: str, estates: int = 500, households_per_estate: int = 300, see
             at = opens + timedelta(seconds=rng.randint(0, 30 * 86400))
             receipt = f"R{ballot_id:09d}"
             choices = {item: rng.choice(CHOICES) for item in item_ids}
-            rows["ballot"].append((ballot_id, survey_id, owner, household_id, "online", receipt,
-                                   at, "", None, None))
+            rows["ballot"].append(
+                (ballot_id, survey_id, owner, household_id, "online", receipt, at, "", None, None)
+            )
             for item, choice in choices.items():
                 rows["ballot_choice"].append((ballot_id, item, choice, False))
-            rows["ballot_revision"].append((
-                next_id("ballot_revision"), survey_id, owner, household_id, "online", receipt,
-                at, json.dumps({"choices": {str(k): v for k, v in choices.items()},
-                                "priorities": [], "suggestion": ""}), None, None))
+            rows["ballot_revision"].append(
+                (
+                    next_id("ballot_revision"),
+                    survey_id,
+                    owner,
+                    household_id,
+                    "online",
+                    receipt,
+                    at,
+                    json.dumps(
+                        {
+                            "choices": {str(k): v for k, v in choices.items()},
+                            "priorities": [],
+                            "suggestion": "",
+                        }
+                    ),
+                    None,
+                    None,
+                )
+            )
         campaign_id = next_id("campaign")
-        rows["campaign"].append((campaign_id, estate_id, None, None, "楼道改造", "", "",
-                                 survey_id, households_per_estate * 500_00,
-                                 now + timedelta(days=30), "flat", 500_00, 0,
-                                 json.dumps(["direct"]), opens))
+        rows["campaign"].append(
+            (
+                campaign_id,
+                estate_id,
+                None,
+                None,
+                "楼道改造",
+                "",
+                "",
+                survey_id,
+                households_per_estate * 500_00,
+                now + timedelta(days=30),
+                "flat",
+                500_00,
+                0,
+                json.dumps(["direct"]),
+                opens,
+            )
+        )
         for household_id, _owner, _area in households:
             if rng.random() >= 0.3:
                 continue
             amount = rng.choice([300_00, 500_00, 800_00])
             at = opens + timedelta(seconds=rng.randint(0, 35 * 86400))
-            rows["pledge"].append((next_id("pledge"), campaign_id, household_id, amount,
-                                   "direct", "", None, "online", None, None, None, at))
-            rows["pledge_event"].append((next_id("pledge_event"), campaign_id, household_id,
-                                         "pledge", amount, "direct", None, "online", None,
-                                         None, at))
+            rows["pledge"].append(
+                (
+                    next_id("pledge"),
+                    campaign_id,
+                    household_id,
+                    amount,
+                    "direct",
+                    "",
+                    None,
+                    "online",
+                    None,
+                    None,
+                    None,
+                    at,
+                )
+            )
+            rows["pledge_event"].append(
+                (
+                    next_id("pledge_event"),
+                    campaign_id,
+                    household_id,
+                    "pledge",
+                    amount,
+                    "direct",
+                    None,
+                    "online",
+                    None,
+                    None,
+                    at,
+                )
+            )
             if rng.random() < 0.5:
-                rows["payment"].append((next_id("payment"), campaign_id, household_id, amount,
-                                        at.date(), "", "", 1, at))
+                rows["payment"].append(
+                    (
+                        next_id("payment"),
+                        campaign_id,
+                        household_id,
+                        amount,
+                        at.date(),
+                        "",
+                        "",
+                        1,
+                        at,
+                    )
+                )
         for _ in range(5):
             household_id, _owner, _area = rng.choice(households)
             created = now - timedelta(days=rng.randint(0, 60))
-            status = rng.choice(["submitted", "acknowledged", "in_progress", "resolved",
-                                 "confirmed"])
-            resolved = created + timedelta(days=rng.randint(1, 9)) \
-                if status in ("resolved", "confirmed") else None
-            rows["report"].append((next_id("report"), estate_id,
-                                   rng.choice(["leak", "cracks", "noise", "dust"]), None, None,
-                                   household_id, "", "问题描述", status, "", household_id,
-                                   "resident", created, resolved or created, resolved, None,
-                                   None))
+            status = rng.choice(
+                ["submitted", "acknowledged", "in_progress", "resolved", "confirmed"]
+            )
+            resolved = (
+                created + timedelta(days=rng.randint(1, 9))
+                if status in ("resolved", "confirmed")
+                else None
+            )
+            rows["report"].append(
+                (
+                    next_id("report"),
+                    estate_id,
+                    rng.choice(["leak", "cracks", "noise", "dust"]),
+                    None,
+                    None,
+                    household_id,
+                    "",
+                    "问题描述",
+                    status,
+                    "",
+                    household_id,
+                    "resident",
+                    created,
+                    resolved or created,
+                    resolved,
+                    None,
+                    None,
+                )
+            )
 
     columns = {
         "staff_user": "id, username, password_hash, display_name, is_active, created_at",
@@ -156,28 +308,28 @@ def generate(url: str, estates: int = 500, households_per_estate: int = 300, see
         "building": "id, estate_id, number, floors, has_elevator",
         "unit": "id, building_id, number",
         "household": "id, unit_id, room, floor, area_centi_m2, owner_ref, owner_name, phone, "
-                     "access_code_hash, code_issued_at",
+        "access_code_hash, code_issued_at",
         "survey": "id, estate_id, building_id, unit_id, title, title_en, kind, matter, "
-                  "opens_at, closes_at, max_priorities, allow_suggestion, created_at",
+        "opens_at, closes_at, max_priorities, allow_suggestion, created_at",
         "survey_item": "id, survey_id, position, category, title, title_en, description, "
-                       "description_en, estimated_cost_fen",
+        "description_en, estimated_cost_fen",
         "ballot": "id, survey_id, owner_ref, household_id, source, receipt, submitted_at, "
-                  "suggestion, entered_by_id, paper_reason",
+        "suggestion, entered_by_id, paper_reason",
         "ballot_choice": "ballot_id, item_id, choice, priority",
         "ballot_revision": "id, survey_id, owner_ref, household_id, source, receipt, "
-                           "submitted_at, content, entered_by_id, paper_reason",
+        "submitted_at, content, entered_by_id, paper_reason",
         "campaign": "id, estate_id, building_id, unit_id, title, title_en, purpose, survey_id, "
-                    "target_fen, deadline, suggestion_kind, flat_fen, per_m2_fen, channels, "
-                    "created_at",
+        "target_fen, deadline, suggestion_kind, flat_fen, per_m2_fen, channels, "
+        "created_at",
         "pledge": "id, campaign_id, household_id, amount_fen, channel, note, share_fen, source, "
-                  "entered_by_id, reason, withdrawn_at, updated_at",
+        "entered_by_id, reason, withdrawn_at, updated_at",
         "pledge_event": "id, campaign_id, household_id, action, amount_fen, channel, share_fen, "
-                        "source, entered_by_id, reason, at",
+        "source, entered_by_id, reason, at",
         "payment": "id, campaign_id, household_id, amount_fen, paid_on, receipt_number, note, "
-                   "recorded_by_id, created_at",
+        "recorded_by_id, created_at",
         "report": "id, estate_id, category, building_id, unit_id, household_id, common_area, "
-                  "description, status, status_notes, reporter_id, source, created_at, "
-                  "updated_at, resolved_at, hidden_at, hidden_reason",
+        "description, status, status_notes, reporter_id, source, created_at, "
+        "updated_at, resolved_at, hidden_at, hidden_reason",
     }
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo) as connection, connection.cursor() as cursor:
@@ -186,8 +338,10 @@ def generate(url: str, estates: int = 500, households_per_estate: int = 300, see
                 for row in rows[table]:
                     copy.write_row(row)
             if table != "ballot_choice":
-                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                               f"(SELECT max(id) FROM {table}))")
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT max(id) FROM {table}))"
+                )
         cursor.execute("ANALYZE")
     take_rolls(url)
     return {table: len(r) for table, r in rows.items()}
@@ -218,8 +372,10 @@ def main():
     started = time.perf_counter()
     url = create_database()
     counts = generate(url, args.estates, args.households)
-    print(f"generated in {time.perf_counter() - started:.1f} s: "
-          + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    print(
+        f"generated in {time.perf_counter() - started:.1f} s: "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
 
 
 if __name__ == "__main__":

@@ -42,8 +42,10 @@ def main():
     url = bench_url()
     try:
         engine = create_engine(url)
-        ready = "estate" in inspect(engine).get_table_names() and engine.connect().execute(
-            text("SELECT count(*) FROM estate")).scalar() >= 500
+        ready = (
+            "estate" in inspect(engine).get_table_names()
+            and engine.connect().execute(text("SELECT count(*) FROM estate")).scalar() >= 500
+        )
         engine.dispose()
     except Exception:  # noqa: BLE001 - no database yet
         ready = False
@@ -55,12 +57,14 @@ def main():
     from resident_portal.extensions import db
     from resident_portal.models import Estate, Role
 
-    app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url,
-                      "WTF_CSRF_ENABLED": False})
+    app = create_app(
+        {"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False}
+    )
     with app.app_context():
         estates = list(db.session.scalars(select(Estate).order_by(Estate.code)))
         households = sum(r.households for r in overview.estate_rows(estates[:1])) * len(estates)
         baseline = median_seconds(lambda: db.session.execute(BASELINE).all())
+
         def cold():
             app.extensions.pop("overview_tally_cache", None)  # as after a restart
             overview.estate_rows(estates)
@@ -71,21 +75,28 @@ def main():
         trends = median_seconds(lambda: overview.trends(estates, months=12))
         operations.grant_staff_role("bench-admin", Role.ADMIN, None, "bench password 1")
     client = app.test_client()
-    client.post("/console/sign-in", data={"username": "bench-admin",
-                                          "password": "bench password 1"})
+    client.post(
+        "/console/sign-in", data={"username": "bench-admin", "password": "bench password 1"}
+    )
     assert client.get("/console/overview").status_code == 200
     page = median_seconds(lambda: client.get("/console/overview"))
     with app.app_context():
         db.engine.dispose()
     print(f"city: {len(estates)} estates, about {households} households (PostgreSQL)")
     print(f"baseline, one raw SQL GROUP BY:      {baseline * 1000:8.1f} ms")
-    print(f"overview figures, cold cache:        {figures_cold * 1000:8.1f} ms  "
-          f"ratio {figures_cold / baseline:5.1f} × baseline")
-    print(f"overview figures (estate_rows):      {figures * 1000:8.1f} ms  "
-          f"ratio {figures / baseline:5.1f} × baseline")
+    print(
+        f"overview figures, cold cache:        {figures_cold * 1000:8.1f} ms  "
+        f"ratio {figures_cold / baseline:5.1f} × baseline"
+    )
+    print(
+        f"overview figures (estate_rows):      {figures * 1000:8.1f} ms  "
+        f"ratio {figures / baseline:5.1f} × baseline"
+    )
     print(f"trends, 12 months:                   {trends * 1000:8.1f} ms")
-    print(f"whole overview page (GET, HTML):     {page * 1000:8.1f} ms  "
-          f"ratio {page / baseline:5.1f} × baseline")
+    print(
+        f"whole overview page (GET, HTML):     {page * 1000:8.1f} ms  "
+        f"ratio {page / baseline:5.1f} × baseline"
+    )
 
 
 if __name__ == "__main__":

@@ -79,20 +79,33 @@ def build_demo(app) -> dict:
                 channels=[Channel.DIRECT, Channel.MAINTENANCE_FUND],
             ),
         )
-        unit = next(u for b in estate.sorted_buildings if b.number == "1"
-                    for u in b.sorted_units if u.number == "1")
+        unit = next(
+            u
+            for b in estate.sorted_buildings
+            if b.number == "1"
+            for u in b.sorted_units
+            if u.number == "1"
+        )
         elevator = contribution_operations.create_elevator_project(
             unit,
             contribution_operations.ElevatorFields(
-                equipment_fen=45_000_000, installation_fen=15_000_000, design_fen=0,
-                pipes_fen=0, other_fen=0, subsidy_fixed_fen=15_000_000,
-                subsidy_basis_points=0, subsidy_cap_fen=None, maintenance_fund_fen=0,
+                equipment_fen=45_000_000,
+                installation_fen=15_000_000,
+                design_fen=0,
+                pipes_fen=0,
+                other_fen=0,
+                subsidy_fixed_fen=15_000_000,
+                subsidy_basis_points=0,
+                subsidy_cap_fen=None,
+                maintenance_fund_fen=0,
             ),
             utcnow() + timedelta(days=7),
             utcnow() + timedelta(days=30),
         )
         household = db.session.scalar(
-            select(Household).join(Unit).where(Unit.id == unit.id, Household.floor == 6)
+            select(Household)
+            .join(Unit)
+            .where(Unit.id == unit.id, Household.floor == 6)
             .order_by(Household.room)
         )
         [(_, code)] = operations.issue_codes(estate, reissue=True, household_ids=[household.id])
@@ -143,8 +156,13 @@ class WithBaseline:
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") == BASELINE_PATH:
-            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
-                                      ("Content-Length", str(len(self.page)))])
+            start_response(
+                "200 OK",
+                [
+                    ("Content-Type", "text/html; charset=utf-8"),
+                    ("Content-Length", str(len(self.page))),
+                ],
+            )
             return [self.page]
         return self.app(environ, start_response)
 
@@ -166,8 +184,7 @@ def serve(wsgi_app):
 
 
 def new_phone(browser, cookies=()):
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                                  locale="zh-CN")
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN")
     if cookies:
         context.add_cookies(list(cookies))
     return context
@@ -196,8 +213,15 @@ def weigh(browser, url, cookies) -> dict:
     page.on("response", lambda response: responses.append(response))
     page.goto(url, wait_until="load")
     page.wait_for_load_state("networkidle")
-    weight = {"html": 0, "css": 0, "js": 0, "images": 0, "other": 0,
-              "requests": len(responses), "external": 0}
+    weight = {
+        "html": 0,
+        "css": 0,
+        "js": 0,
+        "images": 0,
+        "other": 0,
+        "requests": len(responses),
+        "external": 0,
+    }
     for response in responses:
         if urlparse(response.url).hostname != "127.0.0.1":
             weight["external"] += 1
@@ -217,12 +241,15 @@ def first_contentful_paint(browser, url, cookies, latency_ms) -> float:
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    cdp.send("Network.emulateNetworkConditions", {
-        "offline": False,
-        "latency": latency_ms,
-        "downloadThroughput": 400 * KBIT,
-        "uploadThroughput": 400 * KBIT,
-    })
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": latency_ms,
+            "downloadThroughput": 400 * KBIT,
+            "uploadThroughput": 400 * KBIT,
+        },
+    )
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
     page.goto(url, wait_until="load", timeout=60_000)
     fcp = page.wait_for_function(
@@ -247,13 +274,15 @@ def main():
         raise SystemExit(f"{CHROMIUM} is not installed (apt-get install chromium fonts-noto-cjk)")
     temporary = tempfile.TemporaryDirectory(prefix="rp-page-weight-", ignore_cleanup_errors=True)
     folder = Path(temporary.name)
-    app = create_app({
-        "SECRET_KEY": "bench",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.sqlite3'}",
-        "PHOTO_DIR": str(folder / "photos"),
-        "REDIS_URL": None,
-        "PUBLIC_BASE_URL": "",  # plain HTTP on loopback: cookies cannot be Secure
-    })
+    app = create_app(
+        {
+            "SECRET_KEY": "bench",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.sqlite3'}",
+            "PHOTO_DIR": str(folder / "photos"),
+            "REDIS_URL": None,
+            "PUBLIC_BASE_URL": "",  # plain HTTP on loopback: cookies cannot be Secure
+        }
+    )
     ids = build_demo(app)
     pages = resident_pages(ids)
     wsgi = WithBaseline(app)
@@ -261,32 +290,43 @@ def main():
         app.config["PUBLIC_BASE_URL"] = base_url
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         cookies = sign_in(browser, base_url, ids)
-        weights = {name: weigh(browser, base_url + path, cookies if signed_in else ())
-                   for name, path, signed_in in pages}
+        weights = {
+            name: weigh(browser, base_url + path, cookies if signed_in else ())
+            for name, path, signed_in in pages
+        }
         wsgi.page = baseline_html(int(statistics.median(w["total"] for w in weights.values())))
         weights["baseline"] = weigh(browser, base_url + BASELINE_PATH, ())
         fcp = {}
         for name, path, signed_in in [*pages, ("baseline", BASELINE_PATH, False)]:
             fcp[name] = statistics.median(
-                first_contentful_paint(browser, base_url + path,
-                                       cookies if signed_in else (), options.latency)
+                first_contentful_paint(
+                    browser, base_url + path, cookies if signed_in else (), options.latency
+                )
                 for _ in range(options.runs)
             )
         browser.close()
     temporary.cleanup()
 
-    print(f"resident pages of the demo estate in Chromium at {PHONE['width']}×{PHONE['height']}"
-          f" (bytes as received, uncompressed; budget {BUDGET // 1024} KB a page)")
-    print(f"{'page':<15}{'HTML':>8}{'CSS':>8}{'JS':>6}{'images':>8}{'other':>7}{'total':>8}"
-          f"{'requests':>10}{'external':>10}  ≤ 40 KB")
+    print(
+        f"resident pages of the demo estate in Chromium at {PHONE['width']}×{PHONE['height']}"
+        f" (bytes as received, uncompressed; budget {BUDGET // 1024} KB a page)"
+    )
+    print(
+        f"{'page':<15}{'HTML':>8}{'CSS':>8}{'JS':>6}{'images':>8}{'other':>7}{'total':>8}"
+        f"{'requests':>10}{'external':>10}  ≤ 40 KB"
+    )
     for name, w in weights.items():
-        print(f"{name:<15}{w['html']:>8,}{w['css']:>8,}{w['js']:>6,}{w['images']:>8,}"
-              f"{w['other']:>7,}{w['total']:>8,}{w['requests']:>10}{w['external']:>10}  "
-              f"{'yes' if w['total'] <= BUDGET else 'NO'}")
+        print(
+            f"{name:<15}{w['html']:>8,}{w['css']:>8,}{w['js']:>6,}{w['images']:>8,}"
+            f"{w['other']:>7,}{w['total']:>8,}{w['requests']:>10}{w['external']:>10}  "
+            f"{'yes' if w['total'] <= BUDGET else 'NO'}"
+        )
     print()
-    print(f"first contentful paint, median of {options.runs} fresh loads: network "
-          f"{options.latency} ms latency, 400 kbit/s down and up; CPU 4× slower "
-          f"(target < {FCP_TARGET_MS / 1000:g} s)")
+    print(
+        f"first contentful paint, median of {options.runs} fresh loads: network "
+        f"{options.latency} ms latency, 400 kbit/s down and up; CPU 4× slower "
+        f"(target < {FCP_TARGET_MS / 1000:g} s)"
+    )
     for name, ms in fcp.items():
         ratio = "" if name == "baseline" else f"  ratio {ms / fcp['baseline']:4.2f} × baseline"
         verdict = "" if name == "baseline" else ("  ok" if ms < FCP_TARGET_MS else "  MISSED")

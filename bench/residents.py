@@ -254,13 +254,16 @@ class Resident:
         return found.group(1) if found else None
 
     async def sign_in(self) -> bool:
+        """As the household letter's QR code does: the link (its code goes into the session,
+        303 to the page without it), the page, one tap."""
         url = f"/e/{self.estate.code}/h/{self.household_id}"
-        token = await self._form("sign-in page", f"{url}?code={self.code}")
+        link = await self._request("letter link", "GET", f"{url}?code={self.code}")
+        if link is None or link.status_code != 303:
+            return False
+        token = await self._form("sign-in page", url)
         if token is None:
             return False
-        response = await self._request(
-            "sign in", "POST", url, data={"csrf_token": token, "code": self.code}
-        )
+        response = await self._request("sign in", "POST", url, data={"csrf_token": token})
         return response is not None and response.status_code == 302
 
     async def vote(self, choices: list[str]) -> str | None:

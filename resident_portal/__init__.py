@@ -1,5 +1,6 @@
 """Resident Portal: residents of estates under renovation take part from their phones."""
 
+import logging
 import os
 
 import sqlalchemy.exc
@@ -13,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import access, config, ratelimit
+from . import access, config, privacy, ratelimit
 from .config import PROJECT_ROOT
 from .extensions import babel, csrf, db, migrate
 
@@ -96,6 +97,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.context_processor(template_globals)
     # The sentences of the law (survey/rules.py), for every page and print that states a rule.
     app.jinja_env.globals["legal"] = legal_rules
+    # The development server's access log (werkzeug) and the app's own: never an access code.
+    privacy.redact_codes_in(logging.getLogger("werkzeug"), app.logger)
     access.check_every_view_declares_access(app)
     return app
 
@@ -177,7 +180,11 @@ def set_security_headers(response):
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if access.current_session() is not None:
+    # Nothing a signed-in person sees may stay in a cache (a shared family phone, a proxy).
+    # (Whether an API token is valid is not looked up again here: the database may be down.)
+    if access.current_session() is not None or (
+        request.path.startswith(access.API_PREFIX) and "Authorization" in request.headers
+    ):
         response.headers.setdefault("Cache-Control", "private, no-store")
     return response
 

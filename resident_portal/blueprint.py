@@ -3,7 +3,9 @@
 Routes only parse, authorise and render; changes happen in operations.py.
 """
 
+import unicodedata
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -13,13 +15,14 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from . import LANGUAGE_COOKIE, LANGUAGES, LARGE_TEXT_COOKIE, access, operations
-from .access import Permission, public, require
+from .access import CODE_LENGTH, Permission, public, require
 from .extensions import db
 from .forms import AccessCodeForm, PreferencesForm
 from .models import Building, Estate, Household, Unit
@@ -57,11 +60,30 @@ def _unit_or_404(estate: Estate, building_number: str, unit_number: str) -> Unit
     )
 
 
+NEXT_MAX_LENGTH = 2000
+
+
 def safe_next(target: str | None, fallback: str) -> str:
-    """Only same-site paths: never redirect a resident to another site after a form."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return fallback
+    """Only a path on this site: never redirect anyone to another site after a form (issue 12).
+
+    Browsers strip spaces and control characters around a Location, drop tabs and newlines
+    inside it and read "\\" as "/", so "/\\evil", "/\t/evil" and " //evil" all lead elsewhere.
+    Refused: anything not starting with exactly one "/", any backslash, whitespace or control
+    character (a newline would also break the header), and anything too long.
+    """
+    if (
+        not target
+        or len(target) > NEXT_MAX_LENGTH
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ch.isspace() or unicodedata.category(ch)[0] == "C" for ch in target)
+    ):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return fallback
+    return target
 
 
 @bp.get("/")
@@ -109,6 +131,16 @@ def unit(estate_code, building, unit):
     )
 
 
+# The code from a household letter's link, kept in the (signed, HttpOnly) session cookie
+# between the link and the tap on "Sign in": {"household": id, "code": normalised code}.
+LETTER_CODE = "letter_code"
+
+
+def no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @bp.route("/e/<estate_code>/h/<int:household_id>", methods=["GET", "POST"])
 @public
 def sign_in(estate_code, household_id):
@@ -116,31 +148,48 @@ def sign_in(estate_code, household_id):
     household = db.get_or_404(Household, household_id)
     if household.estate.id != estate.id:
         abort(404)
+    clean_url = url_for("portal.sign_in", estate_code=estate.code, household_id=household.id)
+    if request.method == "GET" and "code" in request.args:
+        # The personal QR link on the household letter. The code goes into the session and the
+        # phone is sent on to the address without it, so that it stays out of the address bar,
+        # the history, server logs and the page itself. Signing in stays a POST.
+        code = access.normalise_access_code(request.args.get("code", ""))
+        if code:
+            session[LETTER_CODE] = {"household": household.id, "code": code[: 2 * CODE_LENGTH]}
+        return no_store(redirect(clean_url, 303))
+    letter = session.get(LETTER_CODE)
+    letter_code = (
+        letter.get("code")
+        if isinstance(letter, dict) and letter.get("household") == household.id
+        else None
+    )
     form = AccessCodeForm()
-    if request.method == "GET" and request.args.get("code"):
-        # The personal QR link on the household letter: the code is filled in and one tap
-        # signs in. Signing in itself stays a POST (nothing changes state on GET).
-        form.code.data = access.normalise_access_code(request.args["code"])
+    if request.method == "POST" and letter_code and not (form.code.data or "").strip():
+        form.code.data = letter_code  # the tap on "Sign in" after the letter's link
     blocked = None
     if form.validate_on_submit():
         result = operations.sign_in_household(household, form.code.data, request.remote_addr or "")
         if result is True:
-            return redirect(url_for("portal.home"))
+            return no_store(redirect(url_for("portal.home")))
         if isinstance(result, Blocked):
             blocked = result
         else:
+            session.pop(LETTER_CODE, None)  # used once: the resident types it from now on
+            letter_code = None
             form.code.errors.append(
                 _("That code does not match this household. Check the letter and try again.")
             )
+        form.code.data = ""  # never written back into the page
     status = 429 if blocked else (400 if form.errors else 200)
-    return render_template(
+    page = render_template(
         "resident_portal/sign_in.html",
         estate=estate,
         household=household,
         form=form,
         blocked=blocked,
-        from_letter=bool(request.args.get("code")),
-    ), status
+        from_letter=bool(letter_code),
+    )
+    return no_store(Response(page, status=status))
 
 
 @bp.get("/home")

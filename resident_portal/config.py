@@ -48,9 +48,20 @@ DEFAULTS = {
     "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
     "HOUSEHOLD_SESSION_LIFETIME": timedelta(days=90),
     "STAFF_SESSION_LIFETIME": timedelta(hours=12),
-    # Failed sign-in attempts allowed before a pause (docs/domain.md).
-    "SIGN_IN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
+    # Failed sign-in attempts allowed before a pause (docs/domain.md; ratelimit.py).
+    # Nothing here pauses an account for everyone: a household or staff member signs in from
+    # another address, or from a browser that signed in before, whatever others typed.
+    # Per account and client address, a growing delay:
+    "SIGN_IN_DELAYS": "3 per minute; 6 per 10 minutes; 10 per hour; 20 per day",
+    # Per client address (an IPv6 /64), whatever the account:
     "SIGN_IN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
+    # The ceilings on what many addresses together may try, per estate and per staff account:
+    "SIGN_IN_LIMIT_PER_ESTATE": "600 per 15 minutes",
+    "SIGN_IN_LIMIT_PER_STAFF_ACCOUNT": "50 per 15 minutes",
+    # A browser that signed in as the account before, on its own:
+    "SIGN_IN_LIMIT_PER_DEVICE": "10 per hour",
+    # Failures of one account in a day from which the console lists it as unusual.
+    "SIGN_IN_FAILURES_UNUSUAL": 5,
     # How long codes just issued in the console can still be printed, by the sign-in that
     # issued them only (models.CodeBatch). After that a lost letter needs a new code.
     "HELD_CODES_LIFETIME": timedelta(minutes=30),

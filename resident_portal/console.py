@@ -39,12 +39,14 @@ from .models import (
     Estate,
     Household,
     PendingImport,
+    RoleGrant,
+    StaffUser,
     Unit,
     utcnow,
 )
 from .privacy import mask_name, mask_phone
 from .qr import public_url, qr_svg
-from .ratelimit import Blocked
+from .ratelimit import Blocked, sign_in_limiter
 from .registry import parse_registry
 from .spreadsheets import download
 
@@ -72,7 +74,8 @@ def sign_in():
         else:
             form.password.errors.append(_("The username or password is wrong."))
     status = 429 if blocked else (400 if form.errors else 200)
-    return render_template("console/sign_in.html", form=form, blocked=blocked), status
+    page = render_template("console/sign_in.html", form=form, blocked=blocked)
+    return Response(page, status=status, headers={"Cache-Control": "private, no-store"})
 
 
 @bp.get("/")
@@ -453,6 +456,49 @@ def audit(estate_code):
         .limit(200)
     )
     return render_template("console/audit.html", estate=g.estate, entries=list(entries))
+
+
+@bp.get("/<estate_code>/sign-in-failures")
+@require(Permission.AUDIT_VIEW)
+def sign_in_failures(estate_code):
+    """Households and staff accounts of the estate with unusually many failed sign-ins over
+    about the last day, and the estate's ceiling (ratelimit.py; counted in the limits storage,
+    so nothing is written to the database on a failure)."""
+    estate = g.estate
+    limiter = sign_in_limiter()
+    unusual = current_app.config["SIGN_IN_FAILURES_UNUSUAL"]
+    households = {
+        f"household:{h.id}": h
+        for building in estate.sorted_buildings
+        for unit in building.sorted_units
+        for h in unit.sorted_households
+    }
+    staff = {
+        f"staff:{user.username.lower()}": user
+        for user in db.session.scalars(
+            select(StaffUser)
+            .join(RoleGrant)
+            .where(RoleGrant.estate_id == estate.id)
+            .distinct()
+            .order_by(StaffUser.username)
+        )
+    }
+    counts = limiter.recent_failures([*households, *staff])
+
+    def rows(accounts):
+        found = [(n, a) for a, n in counts.items() if a in accounts and n >= unusual]
+        return [(accounts[a], n) for n, a in sorted(found, key=lambda row: -row[0])]
+
+    load, ceiling = limiter.scope_load(f"estate:{estate.id}")
+    return render_template(
+        "console/sign_in_failures.html",
+        estate=estate,
+        households=rows(households),
+        staff=rows(staff),
+        unusual=unusual,
+        load=load,
+        ceiling=ceiling,
+    )
 
 
 # --- the overview across estates and the monthly report ----------------------------------

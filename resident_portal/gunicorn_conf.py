@@ -9,6 +9,10 @@ one of them being killed. Override with GUNICORN_WORKERS / GUNICORN_THREADS / PO
 
 import os
 
+from gunicorn.glogging import Logger
+
+from resident_portal.privacy import redact_codes, redact_codes_in
+
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
@@ -23,3 +27,23 @@ preload_app = False
 # Gunicorn 24+ opens a control socket at one fixed path per user; several servers on one
 # machine (tests, benchmarks) would fight over it, and nothing here uses it.
 control_socket_disable = True
+
+# The access log, on standard output unless GUNICORN_ACCESS_LOG names a file ("" turns it off).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+
+
+class RedactingLogger(Logger):
+    """Gunicorn's logger, without access codes: the letter link's query is dropped from every
+    atom of the access log (request line, query, referer, environ), and any message of either
+    log is redacted again as it is written (an error naming the request's URI, say)."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        redact_codes_in(self.error_log, self.access_log)
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {k: redact_codes(v) if isinstance(v, str) else v for k, v in atoms.items()}
+
+
+logger_class = RedactingLogger

@@ -392,22 +392,11 @@ def forget_held_codes(auth_session_ids) -> None:
 # --- signing in ---------------------------------------------------------------------------
 
 
-def _limited_attempt(account: str, address: str, check) -> Blocked | bool:
-    """Run `check` unless the account or address is paused; count it when it fails."""
-    limiter = sign_in_limiter()
-    blocked = limiter.blocked(account, address)
-    if blocked:
-        return blocked
-    if not check():
-        limiter.failed(account, address)
-        return limiter.blocked(account, address) or False
-    return True
-
-
 def sign_in_household(household: Household, typed_code: str, address: str) -> Blocked | bool:
-    """True when signed in; False for a wrong code; Blocked when too many attempts failed."""
-    result = _limited_attempt(
+    """True when signed in; False for a wrong code; Blocked when this client must wait."""
+    result = sign_in_limiter().attempt(
         f"household:{household.id}",
+        f"estate:{household.estate.id}",
         address,
         lambda: access.check_access_code(household, typed_code),
     )
@@ -432,7 +421,8 @@ def sign_in_staff(username: str, password: str, address: str) -> Blocked | bool:
             return False
         return user.is_active and access.check_password(user, password)
 
-    result = _limited_attempt(f"staff:{username.strip().lower()}", address, check)
+    account = f"staff:{username.strip().lower()}"
+    result = sign_in_limiter().attempt(account, account, address, check)
     if result is True:
         access.start_session(staff_user=user)
         audit("staff.sign_in", staff_user=user, address=address)

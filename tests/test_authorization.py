@@ -76,6 +76,7 @@ EXPECTED = {
     "console.posters": {SECRETARY, PLANNER, ADMIN},
     "console.poster_print": {SECRETARY, PLANNER, ADMIN},
     "console.audit": {SECRETARY, ADMIN},
+    "console.sign_in_failures": {SECRETARY, ADMIN},
     "console.tokens": {SECRETARY, SECRETARY_OTHER, PLANNER, ADMIN},
     "console.revoke_token": {SECRETARY, SECRETARY_OTHER, PLANNER, ADMIN},
     "survey.ballot": {HOUSEHOLD},

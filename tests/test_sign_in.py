@@ -4,7 +4,8 @@ import csv
 import io
 import math
 import re
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -65,17 +66,18 @@ def test_resident_walks_from_estate_qr_to_home(app, client):
     assert "李娟" not in home  # names are never shown to residents
 
 
-def test_personal_link_fills_the_code_and_changes_nothing_on_get(app, client):
+def test_personal_link_keeps_the_code_for_one_tap_and_changes_nothing_on_get(app, client):
     estate = make_estate()
     h = household(estate, "1", "1", "101")
     code = issue_code(estate, h)
     before = session_count()
-    page = client.get(f"/e/meiyuan/h/{h.id}?code={code}")
-    assert page.status_code == 200
-    assert f'value="{code}"' in page.get_data(as_text=True)
+    link = client.get(f"/e/meiyuan/h/{h.id}?code={code}")
+    assert link.status_code == 303 and link.headers["Location"] == f"/e/meiyuan/h/{h.id}"
+    page = client.get(link.headers["Location"])
+    assert page.status_code == 200 and code not in page.get_data(as_text=True)
     assert session_count() == before
     assert client.get("/home").status_code == 302  # not signed in by a GET
-    assert sign_in_household(client, estate, h, code).status_code == 302
+    assert client.post(f"/e/meiyuan/h/{h.id}", data={}).status_code == 302
     assert client.get("/home").status_code == 200
 
 
@@ -160,28 +162,117 @@ def limiter_storage(request, app):
     return request.param
 
 
-def test_failed_codes_are_limited_per_household_with_a_time_to_retry(app, client, limiter_storage):
+ATTACKER = {"REMOTE_ADDR": "203.0.113.66"}
+RESIDENT = {"REMOTE_ADDR": "198.51.100.7"}
+
+
+def test_wrong_codes_typed_by_anyone_never_lock_the_household_out(app, limiter_storage):
+    # Issue 12: five wrong codes used to block the household's right code for 15 minutes,
+    # from everywhere: a way to keep a household from voting.
     estate = make_estate()
     h = household(estate, "1", "1", "101")
     code = issue_code(estate, h)
-    for _ in range(4):
-        assert sign_in_household(client, estate, h, "AAAAAAAAAA").status_code == 400
-    fifth = sign_in_household(client, estate, h, "AAAAAAAAAA")
-    assert fifth.status_code == 429
-    # even the right code waits now, from any address
-    other_phone = app.test_client()
-    blocked = other_phone.post(
-        f"/e/meiyuan/h/{h.id}", data={"code": code}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
-    )
-    assert blocked.status_code == 429
-    text = blocked.get_data(as_text=True)
+    attacker = app.test_client()
+    answers = [
+        sign_in_household(attacker, estate, h, "AAAAAAAAAA", environ_base=ATTACKER).status_code
+        for _ in range(12)
+    ]
+    # The guesser is slowed down, with a time to retry ...
+    assert answers[:2] == [400, 400] and set(answers[2:]) == {429}
+    paused = sign_in_household(attacker, estate, h, code, environ_base=ATTACKER)
+    assert paused.status_code == 429
+    text = paused.get_data(as_text=True)
     assert "次数过多" in text and "分钟" in text
-    # another household is not affected
+    # ... and the household's own phone, from its own address, signs in at once.
+    phone = app.test_client()
+    assert sign_in_household(phone, estate, h, code, environ_base=RESIDENT).status_code == 302
+    assert phone.get("/home").status_code == 200
+    # another household is not affected even from the guesser's address
     neighbour = household(estate, "1", "1", "201")
+    right = issue_code(estate, neighbour)
     assert (
-        sign_in_household(client, estate, neighbour, issue_code(estate, neighbour)).status_code
+        sign_in_household(attacker, estate, neighbour, right, environ_base=ATTACKER).status_code
         == 302
     )
+
+
+def test_a_phone_that_signed_in_before_is_not_kept_out_by_a_guesser_on_its_address(
+    app, limiter_storage
+):
+    # Carrier-grade NAT: the guesser and the household share one public address.
+    estate = make_estate()
+    h = household(estate, "1", "1", "101")
+    code = issue_code(estate, h)
+    phone = app.test_client()
+    assert sign_in_household(phone, estate, h, code, environ_base=ATTACKER).status_code == 302
+    phone.post("/sign-out")
+    guesser = app.test_client()
+    for _ in range(40):
+        sign_in_household(guesser, estate, h, "AAAAAAAAAA", environ_base=ATTACKER)
+    assert sign_in_household(guesser, estate, h, code, environ_base=ATTACKER).status_code == 429
+    assert sign_in_household(phone, estate, h, code, environ_base=ATTACKER).status_code == 302
+    # a forged or foreign device cookie is worth nothing
+    forger = app.test_client()
+    forger.set_cookie(ratelimit.DEVICE_COOKIE, "eyJkIjoieCIsImEiOlsiaG91c2Vob2xkOjEiXX0.x.y")
+    assert sign_in_household(forger, estate, h, code, environ_base=ATTACKER).status_code == 429
+
+
+def test_failures_from_one_address_make_it_wait_longer_and_longer(app):
+    app.config["SIGN_IN_DELAYS"] = "2 per 2 seconds; 4 per 1 hour"
+    ratelimit.init_app(app)
+    limiter = ratelimit.sign_in_limiter()
+
+    def wrong():
+        with app.test_request_context():
+            return limiter.attempt("household:1", "estate:1", "203.0.113.5", lambda: False)
+
+    assert wrong() is False
+    first_pause = wrong()
+    assert isinstance(first_pause, ratelimit.Blocked)
+    assert (first_pause.until - datetime.now(UTC)).total_seconds() <= 2
+    time.sleep(2.1)
+    assert wrong() is False
+    second_pause = wrong()
+    assert (second_pause.until - datetime.now(UTC)).total_seconds() > 3000
+    # others at the same household are not made to wait
+    with app.test_request_context():
+        assert limiter.attempt("household:1", "estate:1", "198.51.100.1", lambda: True) is True
+
+
+def test_the_estate_ceiling_stops_guessing_from_many_addresses(app, limiter_storage):
+    app.config["SIGN_IN_LIMIT_PER_ESTATE"] = "10 per 15 minutes"
+    ratelimit.init_app(app)
+    estate = make_estate(rows=SAMPLE_ROWS)
+    targets = [
+        h for b in estate.sorted_buildings for u in b.sorted_units for h in u.sorted_households
+    ]
+    answers = [
+        sign_in_household(
+            app.test_client(), estate, h, "AAAAAAAAAA", environ_base={"REMOTE_ADDR": f"10.9.0.{i}"}
+        ).status_code
+        for i, h in enumerate(targets[:12])
+    ]
+    assert answers == [400] * 9 + [429] * 3
+    # A phone that signed in before still signs in; so does everyone already signed in.
+    h = targets[20]
+    code = issue_code(estate, h)
+    phone = app.test_client()
+    assert ratelimit.sign_in_limiter().scope_load(f"estate:{estate.id}") == (10, 10)
+    assert sign_in_household(phone, estate, h, code).status_code == 429
+    other = make_estate("lanting", "兰亭小区")
+    elsewhere = household(other, "1", "1", "101")
+    assert (
+        sign_in_household(phone, other, elsewhere, issue_code(other, elsewhere)).status_code == 302
+    )
+
+
+def test_ipv6_addresses_count_per_64():
+    assert ratelimit.address_key("2001:db8:1:2:aaaa::1") == ratelimit.address_key(
+        "2001:db8:1:2:ffff::9"
+    )
+    assert ratelimit.address_key("2001:db8:1:3::1") != ratelimit.address_key("2001:db8:1:2::1")
+    assert ratelimit.address_key("::ffff:203.0.113.9") == "203.0.113.9"
+    assert ratelimit.address_key("203.0.113.9") == "203.0.113.9"
 
 
 def test_failed_codes_are_limited_per_client_address(app, limiter_storage):
@@ -216,15 +307,18 @@ def test_rate_limits_are_shared_across_processes_through_redis(database_url):
         with first.app_context():
             estate = make_estate()
             h = household(estate, "1", "1", "101")
-            issue_code(estate, h)
+            code = issue_code(estate, h)
             hid = h.id
         one, two = first.test_client(), second.test_client()
-        for _ in range(3):
-            assert one.post(f"/e/meiyuan/h/{hid}", data={"code": "AAAAAAAAAA"}).status_code == 400
-        assert two.post(f"/e/meiyuan/h/{hid}", data={"code": "AAAAAAAAAA"}).status_code == 400
-        # the fifth failure, counted across both processes, blocks
-        assert two.post(f"/e/meiyuan/h/{hid}", data={"code": "AAAAAAAAAA"}).status_code == 429
-        assert one.post(f"/e/meiyuan/h/{hid}", data={"code": "AAAAAAAAAA"}).status_code == 429
+        wrong = {"code": "AAAAAAAAAA"}
+        url = f"/e/meiyuan/h/{hid}"
+        assert one.post(url, data=wrong, environ_base=ATTACKER).status_code == 400
+        assert two.post(url, data=wrong, environ_base=ATTACKER).status_code == 400
+        # the third failure from that address, counted across both processes, makes it wait
+        assert one.post(url, data=wrong, environ_base=ATTACKER).status_code == 429
+        assert two.post(url, data=wrong, environ_base=ATTACKER).status_code == 429
+        # and the right code from another address signs in on either
+        assert two.post(url, data={"code": code}, environ_base=RESIDENT).status_code == 302
     finally:
         with first.app_context():
             empty_tables()
@@ -244,9 +338,39 @@ def test_staff_sign_in_wrong_password_rate_limit_and_sign_out_everywhere(app):
     assert laptop.post("/console/sign-out-everywhere").status_code == 302
     assert phone.get("/console/meiyuan").status_code == 302
     assert laptop.get("/console/meiyuan").status_code == 302
-    for _ in range(5):
-        sign_in_staff(phone, username, "wrong password")
-    assert sign_in_staff(phone, username, password).status_code == 429
+    # Issue 12: failures count per account and address; nobody locks the account out.
+    guesser = app.test_client()
+    for _ in range(12):
+        guesser.post(
+            "/console/sign-in",
+            data={"username": username, "password": "wrong password"},
+            environ_base=ATTACKER,
+        )
+    retry = guesser.post(
+        "/console/sign-in", data={"username": username, "password": password}, environ_base=ATTACKER
+    )
+    assert retry.status_code == 429
+    new_laptop = app.test_client()
+    assert sign_in_staff(new_laptop, username, password).status_code == 302
+    assert phone.post("/console/sign-out-everywhere").status_code == 302
+
+
+def test_staff_ceiling_keeps_crowds_out_but_not_a_known_browser(app):
+    app.config["SIGN_IN_LIMIT_PER_STAFF_ACCOUNT"] = "5 per 15 minutes"
+    ratelimit.init_app(app)
+    estate = make_estate()
+    username, password = make_staff(Role.SECRETARY, estate)
+    office = app.test_client()
+    assert sign_in_staff(office, username, password).status_code == 302
+    office.post("/console/sign-out-everywhere")
+    for i in range(6):
+        app.test_client().post(
+            "/console/sign-in",
+            data={"username": username, "password": "wrong password"},
+            environ_base={"REMOTE_ADDR": f"10.8.0.{i}"},
+        )
+    assert sign_in_staff(app.test_client(), username, password).status_code == 429
+    assert sign_in_staff(office, username, password).status_code == 302
 
 
 def test_unknown_staff_user_and_deactivated_user_cannot_sign_in(app, client):
@@ -304,3 +428,31 @@ def test_cli_staff_create(app, args, ok):
     if ok:
         [printed] = re.findall(r"密码：(\S+)", result.output)  # the random one, printed once
         assert access.check_password(created, printed)
+
+
+def test_secretary_sees_households_and_accounts_with_unusual_failure_counts(app, limiter_storage):
+    estate = make_estate()
+    target = household(estate, "1", "1", "201")
+    issue_code(estate, target)
+    quiet = household(estate, "2", "1", "101")
+    username, password = make_staff(Role.PLANNER, estate)
+    for i in range(6):
+        guesser = {"REMOTE_ADDR": f"10.7.0.{i}"}
+        sign_in_household(app.test_client(), estate, target, "AAAAAAAAAA", environ_base=guesser)
+        app.test_client().post(
+            "/console/sign-in",
+            data={"username": username, "password": "wrong password"},
+            environ_base=guesser,
+        )
+    sign_in_household(app.test_client(), estate, quiet, "AAAAAAAAAA")  # one slip: usual
+    secretary = app.test_client()
+    sign_in_staff(secretary, *make_staff(Role.SECRETARY, estate))
+    page = secretary.get("/console/meiyuan/sign-in-failures")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "1栋1单元201室" in text and "2栋1单元101室" not in text
+    assert username in text
+    assert "李娟" not in text  # no names: the register page is where those are
+    planner = app.test_client()
+    sign_in_staff(planner, username, password)
+    assert planner.get("/console/meiyuan/sign-in-failures").status_code == 403

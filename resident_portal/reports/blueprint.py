@@ -269,7 +269,8 @@ def photo(estate_code, key):
     if data is None:
         abort(404)
     response = Response(data, mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "private, max-age=86400"
+    # A photo of someone's home: never kept in a cache, even the browser's (issue 12).
+    response.headers["Cache-Control"] = "private, no-store"
     response.headers["Content-Disposition"] = "inline"
     return response
 
