@@ -424,15 +424,18 @@ def require(permission: Permission, estate_of=estate_from_url):
     def decorate(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
+            anonymous = current_staff() is None and current_household() is None
+            if anonymous and request.path.startswith(API_PREFIX):
+                # Before anything is looked up: otherwise an unknown id would answer 404 and
+                # a known one 401, and anyone could enumerate the ids.
+                abort(401)
             estate = estate_of(kwargs)
             g.estate = estate
             if staff_may(current_staff(), permission, estate) or household_may(
                 current_household(), permission, estate
             ):
                 return view(*args, **kwargs)
-            if current_staff() is None and current_household() is None:
-                if request.path.startswith(API_PREFIX):
-                    abort(401)
+            if anonymous:
                 if permission in SHARED_PERMISSIONS:
                     abort(403)  # e.g. a photo: there is no one sign-in page to send them to
                 if permission in HOUSEHOLD_PERMISSIONS:

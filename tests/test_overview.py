@@ -284,3 +284,13 @@ def test_overview_follows_new_ballots_but_not_register_changes_after_opening(app
     operations.import_registry(estate, parse_registry(register_csv(rows), "r.csv"))
     third = overview.estate_rows([estate])[0].decision.result
     assert third.participated.area == 8050 and third == second == compute(survey).overall
+
+
+def test_a_district_with_no_estate_of_the_planners_gives_an_empty_overview(app, client):
+    make_estate()
+    sign_in_staff(client, *make_staff(Role.ADMIN, None))
+    answer = client.get("/console/overview?district=不存在的区")
+    assert answer.status_code == 200
+    assert "美苑小区" not in answer.get_data(as_text=True)
+    monthly = client.get("/console/overview/monthly?district=不存在的区")
+    assert monthly.status_code == 200

@@ -563,3 +563,19 @@ def test_two_phones_of_one_household_at_the_same_instant(database_url):
         with app.app_context():
             empty_tables()
             db.engine.dispose()
+
+
+def test_the_api_answers_401_before_looking_anything_up(app):
+    """Without credentials an unknown survey and a known one answer alike: ids cannot be
+    enumerated."""
+    survey = make_survey(make_estate())
+    anonymous = app.test_client()
+    for path in (
+        f"/api/v1/surveys/{survey.id}/results",
+        "/api/v1/surveys/999999/results",
+        "/api/v1/surveys?estate=meiyuan",
+        "/api/v1/surveys?estate=nosuchestate",
+    ):
+        answer = anonymous.get(path)
+        assert answer.status_code == 401, path
+        assert answer.get_json()["status"] == 401
