@@ -12,15 +12,14 @@ from sqlalchemy import select
 from resident_portal import access
 from resident_portal.access import Permission, public, require
 from resident_portal.blueprint import home_panel
+from resident_portal.common import CHINA, format_fen, parse_yuan, to_utc
 from resident_portal.extensions import db
 from resident_portal.forms import ConfirmForm, parse_scope, scope_choices
 from resident_portal.messages import current_locale, describe_error
 from resident_portal.models import Estate, Household, Unit, utcnow
-from resident_portal.money import format_fen, parse_yuan
 from resident_portal.operations import OperationError
 from resident_portal.privacy import mask_name, mask_phone
 from resident_portal.spreadsheets import download
-from survey.definition import CHINA, to_utc
 from survey.models import Survey
 
 from . import operations, sharing, tracker

@@ -1,5 +1,5 @@
 """Forms of campaigns, pledges, payments and elevator projects. Amounts are typed in yuan and
-turned into integer fen by resident_portal.money.parse_yuan."""
+turned into integer fen by resident_portal.common.parse_yuan."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -14,8 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from resident_portal.common import CHINA, parse_yuan
 from resident_portal.forms import MultiCheckboxField, plausible_moment
-from resident_portal.money import parse_yuan
 
 from .models import CHANNEL_LABELS, SUGGESTION_LABELS
 
@@ -155,8 +155,6 @@ class NewElevatorForm(ElevatorForm):
         # The consent vote opens now, so it must close later (else its survey row breaks the
         # "closes after opening" constraint: a 500).
         from datetime import datetime
-
-        from survey.definition import CHINA
 
         if field.data is not None and field.data <= datetime.now(CHINA).replace(tzinfo=None):
             raise ValidationError(_l("The deadline must be in the future."))

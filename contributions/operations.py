@@ -6,10 +6,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from resident_portal.common import N_, OperationError
 from resident_portal.extensions import db
 from resident_portal.models import Estate, Household, StaffUser, Unit, utcnow
-from resident_portal.operations import OperationError, audit
-from resident_portal.registry import N_
+from resident_portal.operations import audit
 from survey import operations as survey_operations
 from survey.catalogue import BY_KEY
 from survey.definition import ItemDefinition, SurveyDefinition

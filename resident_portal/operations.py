@@ -14,6 +14,7 @@ from sqlalchemy import insert, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import access
+from .common import N_, OperationError
 from .extensions import db
 from .models import (
     ApiToken,
@@ -32,16 +33,7 @@ from .models import (
     utcnow,
 )
 from .ratelimit import Blocked, sign_in_limiter
-from .registry import N_, ParsedRegistry, RegistryRow
-
-
-class OperationError(Exception):
-    """A refused change; `message` is an untranslated msgid with %(name)s fields."""
-
-    def __init__(self, message: str, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
+from .registry import ParsedRegistry, RegistryRow
 
 
 def audit(action: str, *, staff_user: StaffUser | None, estate: Estate | None = None, **detail):

@@ -23,11 +23,11 @@ from sqlalchemy.orm import joinedload
 from resident_portal import access
 from resident_portal.access import Permission, estate_from_url, public, require
 from resident_portal.blueprint import home_panel
+from resident_portal.common import CHINA, format_area, format_fen, parse_yuan
 from resident_portal.extensions import db
 from resident_portal.forms import ConfirmForm, parse_scope, scope_choices
 from resident_portal.messages import current_locale, describe_error, describe_problem
-from resident_portal.models import Estate, Household, format_area, utcnow
-from resident_portal.money import format_fen, parse_yuan
+from resident_portal.models import Estate, Household, utcnow
 from resident_portal.operations import OperationError
 from resident_portal.privacy import mask_name, mask_phone
 from resident_portal.qr import public_url, qr_svg
@@ -35,7 +35,7 @@ from resident_portal.spreadsheets import download
 
 from . import operations, results, roll
 from .catalogue import BY_KEY
-from .definition import CHINA, ItemDefinition, parse_definition
+from .definition import ItemDefinition, parse_definition
 from .forms import ItemForm, SurveyForm, ballot_form
 from .models import (
     CATEGORY_LABELS,

@@ -10,10 +10,10 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from resident_portal.common import OperationError
 from resident_portal.extensions import db
 from resident_portal.messages import describe_error, describe_problem
 from resident_portal.models import Estate
-from resident_portal.operations import OperationError
 
 from . import counting, operations
 from .definition import parse_definition, to_definition

@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from resident_portal import access
 from resident_portal.access import Permission, require
+from resident_portal.common import format_area
 from resident_portal.extensions import db
 from resident_portal.messages import current_locale, describe_error
-from resident_portal.models import Household, format_area
+from resident_portal.models import Household
 from resident_portal.operations import OperationError
 from resident_portal.privacy import mask_name
 from resident_portal.qr import public_url, qr_svg

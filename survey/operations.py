@@ -6,10 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from resident_portal.access import CODE_ALPHABET
+from resident_portal.common import N_, OperationError
 from resident_portal.extensions import db
 from resident_portal.models import Building, Estate, Household, Role, StaffUser, Unit, utcnow
-from resident_portal.operations import OperationError, audit
-from resident_portal.registry import N_
+from resident_portal.operations import audit
 from resident_portal.reports.photos import Photo, photo_store
 
 from . import counting, roll

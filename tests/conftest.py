@@ -18,8 +18,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from resident_portal import create_app, operations
+from resident_portal.common import format_area
 from resident_portal.extensions import db
-from resident_portal.models import Role, format_area
+from resident_portal.models import Role
 from resident_portal.registry import parse_registry
 
 POSTGRES_URL = os.environ.get(

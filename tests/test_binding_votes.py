@@ -16,9 +16,9 @@ from PIL import Image
 from sqlalchemy import select, update
 
 from resident_portal import operations
+from resident_portal.common import OperationError
 from resident_portal.extensions import db
 from resident_portal.models import AuditEntry, Role, utcnow
-from resident_portal.operations import OperationError
 from resident_portal.qr import qr_svg
 from resident_portal.registry import parse_registry
 from survey import counting, roll, tally

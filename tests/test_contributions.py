@@ -20,9 +20,9 @@ from contributions.models import (
     PledgeEvent,
     SuggestionKind,
 )
+from resident_portal.common import OperationError
 from resident_portal.extensions import db
 from resident_portal.models import AuditEntry, Household, Role, utcnow
-from resident_portal.operations import OperationError
 from survey import operations as survey_operations
 from survey.models import Survey
 from survey.tally import Choice

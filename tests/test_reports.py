@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from resident_portal.common import OperationError
 from resident_portal.extensions import db
 from resident_portal.models import AuditEntry, Role
-from resident_portal.operations import OperationError
 from resident_portal.reports import operations
 from resident_portal.reports.models import Report, ReportEvent, ReportPhoto, Status
 from resident_portal.reports.photos import PhotoError, photo_store, reencode

@@ -11,9 +11,9 @@ from jsonschema import Draft202012Validator
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from resident_portal.common import OperationError
 from resident_portal.extensions import db
 from resident_portal.models import AuditEntry, Role
-from resident_portal.operations import OperationError
 from survey import operations
 from survey.models import Ballot, BallotRevision, BallotSource, Survey
 from survey.tally import Choice
