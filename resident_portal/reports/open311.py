@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from ..access import public
 from ..common import OperationError, in_china, to_utc
+from ..estates import estate_by_code
 from ..extensions import csrf, db
 from ..models import Estate, utcnow
 from . import operations
@@ -90,7 +91,7 @@ def _estate() -> Estate:
     code = request.values.get("jurisdiction_id", "").strip()
     if not code:
         raise Open311Error(400, "jurisdiction_id is required (the estate code)")
-    estate = db.session.scalar(select(Estate).where(Estate.code == code))
+    estate = estate_by_code(code)
     if estate is None:
         raise Open311Error(404, f"no jurisdiction {code}")
     return estate
