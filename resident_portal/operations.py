@@ -8,13 +8,16 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import access
 from .common import N_, OperationError
+from .estates import estate_by_code
 from .extensions import db
 from .models import (
     ApiToken,
@@ -47,6 +50,25 @@ def audit(action: str, *, staff_user: StaffUser | None, estate: Estate | None = 
     )
 
 
+T = TypeVar("T")
+
+
+def retry_on_conflict(attempt: Callable[[], T], tries: int = 3) -> T:
+    """Run `attempt`, a transaction ending in its commit, up to `tries` times. An upsert that a
+    concurrent submission of the same row won (IntegrityError from the unique constraint) is
+    rolled back and tried again, finding the row this time; any other error is rolled back and
+    raised."""
+    for _try in range(tries):
+        try:
+            return attempt()
+        except IntegrityError:
+            db.session.rollback()
+        except Exception:
+            db.session.rollback()
+            raise
+    raise OperationError(N_("Many submissions arrived at once; please try again."))
+
+
 # Features that keep their own copy of register facts are told before the register changes,
 # inside the same transaction (a survey that has opened freezes its roll first: the register
 # as it stood at opening is what its vote is about). A registration point, so that this
@@ -73,7 +95,7 @@ def create_estate(
             N_("The estate code %(code)s must be 2 to 32 lowercase letters, digits or dashes."),
             code=code,
         )
-    if db.session.scalar(select(Estate).where(Estate.code == code)):
+    if estate_by_code(code):
         raise OperationError(N_("An estate with the code %(code)s already exists."), code=code)
     estate = Estate(
         code=code,
