@@ -276,7 +276,7 @@ def test_signed_in_pages_have_no_serious_violations(app, live_server, chromium, 
             ("resolved report", f"/e/meiyuan/reports/{data['resolved'].id}", 200),
             ("receipt check", f"/e/meiyuan/receipt?code={mine}", 200),
             ("not found", "/surveys/999999", 404),
-            ("ballot, items left out", ballot, 400, send_empty_ballot),
+            ("ballot, items left out", ballot, 422, send_empty_ballot),
         ],
     )
     if mode in ("zh", "en-large"):

@@ -184,11 +184,11 @@ def test_bad_ballots_change_nothing(app):
         data=vote_data(survey, "support", "support", "support")
         | {f"item_{survey.items[2].id}": ""},
     )
-    assert missing.status_code == 400 and "请选择" in missing.get_data(as_text=True)
+    assert missing.status_code == 422 and "请选择" in missing.get_data(as_text=True)
     nonsense = client.post(
         f"/surveys/{survey.id}", data=vote_data(survey, "support", "maybe", "support")
     )
-    assert nonsense.status_code == 400
+    assert nonsense.status_code == 422
     ids = [str(i.id) for i in survey.items]
     too_many = client.post(
         f"/surveys/{survey.id}",
@@ -240,7 +240,7 @@ def test_paper_ballot_never_replaces_an_online_one(app, client):
             survey, "support", "support", "support", household=str(h_online.id), reason="纸质票"
         ),
     )
-    assert listed.status_code == 400
+    assert listed.status_code == 422
     assert f'value="{h_online.id}"' not in listed.get_data(as_text=True)
     # … and the household's own entry form (its sheet's QR code) refuses it too.
     refused = client.post(
@@ -261,7 +261,7 @@ def test_paper_ballot_never_replaces_an_online_one(app, client):
             survey, "support", "support", "support", household=str(paper_h.id), reason=""
         ),
     )
-    assert no_reason.status_code == 400
+    assert no_reason.status_code == 422
     entered = client.post(
         f"/console/meiyuan/surveys/{survey.id}/paper",
         data=vote_data(
@@ -478,7 +478,7 @@ def test_console_creates_a_survey_from_the_catalogue_and_edits_items_until_it_op
             edit,
             data={"category": "improvement", "title": "1单元加装电梯", "estimated_cost": "abc"},
         ).status_code
-        == 400
+        == 422
     )
     assert (
         client.post(
@@ -504,7 +504,7 @@ def test_console_creates_a_survey_from_the_catalogue_and_edits_items_until_it_op
             "items": ["roof"],
         },
     )
-    assert bad.status_code == 400 and count(Survey) == 1
+    assert bad.status_code == 422 and count(Survey) == 1
     # once open, items are fixed
     survey.opens_at = survey.opens_at.replace(year=2020)
     db.session.commit()
