@@ -76,7 +76,7 @@ def test_console_creates_a_campaign(app, client):
             "channels": ["direct"],
         },
     )
-    assert bad.status_code == 400 and count(Campaign) == 0
+    assert bad.status_code == 422 and count(Campaign) == 0
     decided_by = make_survey(estate, kind="consultation")
     response = client.post(
         "/console/meiyuan/campaigns/new",
@@ -126,9 +126,9 @@ def test_resident_pledges_changes_and_withdraws(app):
         EntrySource.ONLINE,
     )
     bad = client.post(f"/campaigns/{campaign.id}", data={"amount": "12.345", "channel": "direct"})
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     refused = client.post(f"/campaigns/{campaign.id}", data={"amount": "10", "channel": "in_kind"})
-    assert refused.status_code == 400  # not an accepted channel
+    assert refused.status_code == 422  # not an accepted channel
     client.post(f"/campaigns/{campaign.id}/withdraw?household={h.id}")
     db.session.expire_all()
     assert pledge.withdrawn_at is not None and count(PledgeEvent) == 3
@@ -166,7 +166,7 @@ def test_recorded_pledge_never_replaces_the_households_own(app, client):
             url,
             data={"household": str(other.id), "amount": "1000", "channel": "direct", "reason": ""},
         ).status_code
-        == 400
+        == 422
     )
     assert (
         client.post(
@@ -449,9 +449,9 @@ def test_console_edits_coefficients_and_splits_running_costs(app, client):
     assert split.subsidy_fen == 20_000_000 and split.rest_fen == 35_800_000
     assert sum(split.shares.values()) == 35_800_000
     bad = dict(form, coef_3="lots")
-    assert client.post(url, data=bad).status_code == 400
+    assert client.post(url, data=bad).status_code == 422
     nobody = dict(form) | {f"coef_{f}": "0" for f in range(1, 7)}
-    assert client.post(url, data=nobody).status_code == 400
+    assert client.post(url, data=nobody).status_code == 422
     db.session.expire_all()
     assert operations.elevator_split(project).rest_fen == 35_800_000  # unchanged
     planner = app.test_client()
