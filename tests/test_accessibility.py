@@ -27,6 +27,7 @@ from .conftest import (
     close_survey,
     household,
     issue_code,
+    make_campaign,
     make_elevator_project,
     make_estate,
     make_report,
@@ -34,7 +35,6 @@ from .conftest import (
     make_survey,
 )
 from .test_browser import ARTIFACTS, CHROMIUM, PHONE, _require_chromium
-from .test_contributions import make_campaign
 
 pytestmark = pytest.mark.browser
 

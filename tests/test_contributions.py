@@ -18,7 +18,6 @@ from contributions.models import (
     Payment,
     Pledge,
     PledgeEvent,
-    SuggestionKind,
 )
 from resident_portal.common import OperationError
 from resident_portal.extensions import db
@@ -34,30 +33,15 @@ from .conftest import (
     empty_tables,
     household,
     make_app,
+    make_campaign,
     make_elevator_project,
     make_estate,
     make_staff,
+    make_staff_user,
     make_survey,
     resident,
     sign_in_staff,
 )
-
-
-def make_campaign(estate, **changes):
-    fields = dict(
-        title="楼道改造居民出资",
-        title_en="Stairwell renovation",
-        purpose="粉刷、照明、扶手",
-        target_fen=5_000_000,
-        deadline=utcnow() + timedelta(days=30),
-        suggestion_kind=SuggestionKind.FLAT_PLUS_PER_M2,
-        flat_fen=10_000,
-        per_m2_fen=500,
-        channels=[Channel.DIRECT, Channel.MAINTENANCE_FUND],
-    )
-    fields.update(changes)
-    return operations.create_campaign(estate, operations.CampaignFields(**fields))
-
 
 # --- campaigns and pledges ------------------------------------------------------------------
 
@@ -399,13 +383,6 @@ def test_elevator_status_moves_through_its_steps(app):
     assert tracker.elevator_status(project, tracker.progress(project.campaign)) is (
         tracker.ElevatorStatus.FULLY_PAID
     )
-
-
-def make_staff_user(estate):
-    from resident_portal.models import StaffUser
-
-    username, _password = make_staff(Role.SECRETARY, estate)
-    return db.session.scalar(select(StaffUser).where(StaffUser.username == username))
 
 
 def test_a_failed_consent_vote_is_shown(app):
