@@ -1,5 +1,6 @@
 """Survey console pages: the list, a new survey, a survey's progress and results, its items,
-exports and who has not voted. The roll and paper ballots are in paper.py."""
+exports and who has not voted. The roll and paper ballots are in
+console_roll.py and console_paper.py."""
 
 import json
 
