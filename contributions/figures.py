@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from resident_portal.common import format_fen
 from resident_portal.extensions import db
 from resident_portal.figures import Filter, Provider, Sheet, Trend, permille, rate_permille, yuan
-from resident_portal.money import format_fen
 from resident_portal.registry import N_
 from survey import figures as survey_figures
 from survey.models import BallotRevision

@@ -1,5 +1,5 @@
 """Forms of campaigns, pledges, payments and elevator projects. Amounts are typed in yuan and
-turned into integer fen by resident_portal.money.parse_yuan."""
+turned into integer fen by resident_portal.common.parse_yuan."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -14,10 +14,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from resident_portal.forms import MultiCheckboxField, plausible_moment
-from resident_portal.money import parse_yuan
+from resident_portal.common import CHINA, parse_yuan, plain_yuan, to_utc
+from resident_portal.forms import MultiCheckboxField, parse_scope, plausible_moment
 
-from .models import CHANNEL_LABELS, SUGGESTION_LABELS
+from . import operations
+from .models import CHANNEL_LABELS, SUGGESTION_LABELS, Channel, ElevatorProject, SuggestionKind
 
 
 class Yuan:
@@ -156,8 +157,6 @@ class NewElevatorForm(ElevatorForm):
         # "closes after opening" constraint: a 500).
         from datetime import datetime
 
-        from survey.definition import CHINA
-
         if field.data is not None and field.data <= datetime.now(CHINA).replace(tzinfo=None):
             raise ValidationError(_l("The deadline must be in the future."))
 
@@ -194,3 +193,60 @@ def parse_compensations(data, household_ids: list[int]) -> tuple[dict[int, int],
         except ValueError:
             errors.append(str(_l("Compensation: type an amount in yuan, such as 5000.")))
     return amounts, errors
+
+
+# --- forms to domain -----------------------------------------------------------------------
+
+
+def campaign_fields(form: CampaignForm) -> operations.CampaignFields:
+    """The campaign form as the fields of operations.create_campaign."""
+    building, unit = parse_scope(form.scope.data)
+    kind = SuggestionKind(form.suggestion_kind.data)
+    return operations.CampaignFields(
+        title=form.title.data.strip(),
+        title_en=(form.title_en.data or "").strip(),
+        purpose=(form.purpose.data or "").strip(),
+        target_fen=form.target.fen,
+        deadline=to_utc(form.deadline.data.replace(tzinfo=CHINA)),
+        suggestion_kind=kind,
+        flat_fen=(form.flat.fen or 0) if kind is not SuggestionKind.PER_M2 else 0,
+        per_m2_fen=(form.per_m2.fen or 0) if kind is not SuggestionKind.FLAT else 0,
+        channels=[Channel(c) for c in form.channels.data],
+        building=building,
+        unit=unit,
+        survey_id=int(form.survey.data) if form.survey.data else None,
+    )
+
+
+def elevator_fields(form: ElevatorForm) -> operations.ElevatorFields:
+    """The elevator form's costs and subsidy as operations.ElevatorFields."""
+    percent = form.subsidy_kind.data == "percent"
+    return operations.ElevatorFields(
+        equipment_fen=form.equipment.fen,
+        installation_fen=form.installation.fen,
+        design_fen=form.design.fen or 0,
+        pipes_fen=form.pipes.fen or 0,
+        other_fen=form.other.fen or 0,
+        subsidy_fixed_fen=0 if percent else (form.subsidy_fixed.fen or 0),
+        subsidy_basis_points=form.subsidy_percent.basis_points if percent else 0,
+        subsidy_cap_fen=form.subsidy_cap.fen if percent else None,
+        maintenance_fund_fen=form.maintenance_fund.fen or 0,
+    )
+
+
+def fill_elevator_form(form: ElevatorForm, project: ElevatorProject) -> None:
+    """The form filled with a project's costs and subsidy, as typed in yuan."""
+
+    def yuan(fen):
+        return plain_yuan(fen) if fen else ""
+
+    form.equipment.data = yuan(project.equipment_fen) or "0"
+    form.installation.data = yuan(project.installation_fen) or "0"
+    form.design.data, form.pipes.data = yuan(project.design_fen), yuan(project.pipes_fen)
+    form.other.data = yuan(project.other_fen)
+    form.subsidy_kind.data = "percent" if project.subsidy_basis_points else "fixed"
+    form.subsidy_fixed.data = yuan(project.subsidy_fixed_fen)
+    bp_ = project.subsidy_basis_points
+    form.subsidy_percent.data = f"{bp_ // 100}.{bp_ % 100:02d}" if bp_ else ""
+    form.subsidy_cap.data = yuan(project.subsidy_cap_fen)
+    form.maintenance_fund.data = yuan(project.maintenance_fund_fen)

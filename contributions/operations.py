@@ -4,12 +4,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
+from resident_portal.common import N_, OperationError
 from resident_portal.extensions import db
 from resident_portal.models import Estate, Household, StaffUser, Unit, utcnow
-from resident_portal.operations import OperationError, audit
-from resident_portal.registry import N_
+from resident_portal.operations import audit, retry_on_conflict
 from survey import operations as survey_operations
 from survey.catalogue import BY_KEY
 from survey.definition import ItemDefinition, SurveyDefinition
@@ -117,55 +116,46 @@ def pledge(
     if source is EntrySource.STAFF and not (reason or "").strip():
         raise OperationError(N_("Give the reason for recording this pledge."))
     note = (note or "").strip()[:500]
-    for _attempt in range(3):
-        try:
-            current = db.session.scalar(
-                select(Pledge)
-                .where(Pledge.campaign_id == campaign.id, Pledge.household_id == household.id)
-                .with_for_update()
+
+    def attempt() -> Pledge:
+        current = db.session.scalar(
+            select(Pledge)
+            .where(Pledge.campaign_id == campaign.id, Pledge.household_id == household.id)
+            .with_for_update()
+        )
+        if current is None:
+            current = Pledge(campaign_id=campaign.id, household_id=household.id)
+            db.session.add(current)
+        elif (
+            source is EntrySource.STAFF and current.source is EntrySource.ONLINE and current.active
+        ):
+            raise OperationError(
+                N_("The household has pledged online itself; a recorded pledge cannot replace it.")
             )
-            if current is None:
-                current = Pledge(campaign_id=campaign.id, household_id=household.id)
-                db.session.add(current)
-            elif (
-                source is EntrySource.STAFF
-                and current.source is EntrySource.ONLINE
-                and current.active
-            ):
-                raise OperationError(
-                    N_(
-                        "The household has pledged online itself; a recorded pledge cannot "
-                        "replace it."
-                    )
-                )
-            current.amount_fen = amount_fen
-            current.channel = channel
-            current.note = note
-            current.share_fen = share_fen
-            current.source = source
-            current.entered_by_id = staff_user.id if staff_user else None
-            current.reason = reason.strip() if reason else None
-            current.withdrawn_at = None
-            current.updated_at = utcnow()
-            _event(campaign, household, "pledge", current, staff_user)
-            if staff_user:
-                audit(
-                    "pledge.record",
-                    staff_user=staff_user,
-                    estate=campaign.estate,
-                    campaign=campaign.id,
-                    household=household.id,
-                    amount_fen=amount_fen,
-                    reason=current.reason,
-                )
-            db.session.commit()
-            return current
-        except IntegrityError:
-            db.session.rollback()  # the other submission of this household won: retry
-        except Exception:
-            db.session.rollback()
-            raise
-    raise OperationError(N_("Many submissions arrived at once; please try again."))
+        current.amount_fen = amount_fen
+        current.channel = channel
+        current.note = note
+        current.share_fen = share_fen
+        current.source = source
+        current.entered_by_id = staff_user.id if staff_user else None
+        current.reason = reason.strip() if reason else None
+        current.withdrawn_at = None
+        current.updated_at = utcnow()
+        _event(campaign, household, "pledge", current, staff_user)
+        if staff_user:
+            audit(
+                "pledge.record",
+                staff_user=staff_user,
+                estate=campaign.estate,
+                campaign=campaign.id,
+                household=household.id,
+                amount_fen=amount_fen,
+                reason=current.reason,
+            )
+        db.session.commit()
+        return current
+
+    return retry_on_conflict(attempt)
 
 
 def withdraw(campaign: Campaign, household: Household) -> None:

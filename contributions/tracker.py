@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from resident_portal.common import format_area, plain_yuan
 from resident_portal.extensions import db
-from resident_portal.models import Building, Household, Unit, format_area, natural_key
+from resident_portal.models import Building, Household, Unit, natural_key
 from resident_portal.privacy import mask_name
 from resident_portal.spreadsheets import csv_bytes, xlsx_bytes
 from survey.models import SurveyStatus
@@ -197,11 +198,6 @@ EXPORT_COLUMNS = [
 ]
 
 
-def _yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
-
-
 def export_rows(state: Progress) -> list[list]:
     rows = []
     for line in state.lines:
@@ -214,12 +210,12 @@ def export_rows(state: Progress) -> list[list]:
                 h.floor,
                 format_area(h.area_centi_m2),
                 mask_name(h.owner_name),
-                _yuan(line.suggested_fen),
-                _yuan(line.pledged_fen),
+                plain_yuan(line.suggested_fen),
+                plain_yuan(line.pledged_fen),
                 p.channel.value if p else "",
                 "staff" if p is not None and p.entered_by_id else ("household" if p else ""),
                 "yes" if p is not None and not p.active else "",
-                _yuan(line.paid_fen),
+                plain_yuan(line.paid_fen),
                 "yes" if line.overpaid else "",
             ]
         )

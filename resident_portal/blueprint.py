@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from . import LANGUAGE_COOKIE, LANGUAGES, LARGE_TEXT_COOKIE, access, operations
 from .access import CODE_LENGTH, Permission, public, require
+from .estates import estate_or_404
 from .extensions import db
 from .forms import AccessCodeForm, PreferencesForm
 from .models import Building, Estate, Household, Unit
@@ -42,10 +43,6 @@ def home_panel(template: str):
         return function
 
     return register
-
-
-def _estate_or_404(code: str) -> Estate:
-    return db.first_or_404(select(Estate).where(Estate.code == code))
 
 
 def _unit_or_404(estate: Estate, building_number: str, unit_number: str) -> Unit:
@@ -101,14 +98,14 @@ def index():
 @bp.get("/e/<estate_code>")
 @public
 def estate(estate_code):
-    estate = _estate_or_404(estate_code)
+    estate = estate_or_404(estate_code)
     return render_template("resident_portal/estate.html", estate=estate)
 
 
 @bp.get("/e/<estate_code>/b/<building>")
 @public
 def building(estate_code, building):
-    estate = _estate_or_404(estate_code)
+    estate = estate_or_404(estate_code)
     building = db.first_or_404(
         select(Building).where(Building.estate_id == estate.id, Building.number == building)
     )
@@ -118,7 +115,7 @@ def building(estate_code, building):
 @bp.get("/e/<estate_code>/b/<building>/u/<unit>")
 @public
 def unit(estate_code, building, unit):
-    estate = _estate_or_404(estate_code)
+    estate = estate_or_404(estate_code)
     unit = _unit_or_404(estate, building, unit)
     floors: dict[int, list[Household]] = {}
     for household in unit.sorted_households:
@@ -144,7 +141,7 @@ def no_store(response: Response) -> Response:
 @bp.route("/e/<estate_code>/h/<int:household_id>", methods=["GET", "POST"])
 @public
 def sign_in(estate_code, household_id):
-    estate = _estate_or_404(estate_code)
+    estate = estate_or_404(estate_code)
     household = db.get_or_404(Household, household_id)
     if household.estate.id != estate.id:
         abort(404)
@@ -245,14 +242,14 @@ def _qr_response(url: str, fmt: str) -> Response:
 @bp.get("/e/<estate_code>/qr.<fmt>")
 @public
 def estate_qr(estate_code, fmt):
-    _estate_or_404(estate_code)
+    estate_or_404(estate_code)
     return _qr_response(public_url("portal.estate", estate_code=estate_code), fmt)
 
 
 @bp.get("/e/<estate_code>/b/<building>/u/<unit>/qr.<fmt>")
 @public
 def unit_qr(estate_code, building, unit, fmt):
-    estate = _estate_or_404(estate_code)
+    estate = estate_or_404(estate_code)
     unit = _unit_or_404(estate, building, unit)
     url = public_url(
         "portal.unit", estate_code=estate.code, building=unit.building.number, unit=unit.number

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from . import operations
+from .estates import estate_by_code
 from .extensions import db
 from .letters import codes_csv, letters_for
 from .messages import describe_error, describe_problem
@@ -32,7 +33,7 @@ DEMO_REGISTER = Path(__file__).parent / "demo" / "meiyuan_registry.csv"
 
 
 def _estate(code: str) -> Estate:
-    estate = db.session.scalar(select(Estate).where(Estate.code == code.lower()))
+    estate = estate_by_code(code.lower())
     if estate is None:
         raise click.ClickException(_("No estate has the code %(code)s.", code=code))
     return estate
@@ -159,7 +160,7 @@ def demo():
     """Build the demo estate from the sample register and print how to sign in."""
     base_url = current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
     current_app.config["PUBLIC_BASE_URL"] = base_url
-    estate = db.session.scalar(select(Estate).where(Estate.code == DEMO_ESTATE))
+    estate = estate_by_code(DEMO_ESTATE)
     if estate is None:
         estate = operations.create_estate(DEMO_ESTATE, "美苑小区", "示范街道")
     parsed = parse_registry(DEMO_REGISTER.read_bytes(), DEMO_REGISTER.name)

@@ -27,6 +27,7 @@ from .forms import (
     RegistryUploadForm,
     ReissueAllForm,
     StaffSignInForm,
+    form_status,
 )
 from .letters import letters_for, letters_zip
 from .messages import describe_error, describe_problem
@@ -108,7 +109,7 @@ def tokens():
             new_token=new_token,
             revoke_form=ConfirmForm(),
         ),
-        status=400 if form.errors else 200,
+        status=form_status(form),
     )
     response.headers["Cache-Control"] = "no-store"  # a new token is shown only here, once
     return response
@@ -203,9 +204,9 @@ def registry_import(estate_code):
     estate = g.estate
     form = RegistryUploadForm()
     if not form.validate_on_submit():
-        return render_template("console/registry_upload.html", estate=estate, form=form), (
-            400 if form.errors else 200
-        )
+        return render_template(
+            "console/registry_upload.html", estate=estate, form=form
+        ), form_status(form)
     upload = form.register.data
     content = upload.read()
     parsed = parse_registry(content, upload.filename or "")
@@ -259,7 +260,7 @@ def issue_codes(estate_code):
             estate=g.estate,
             form=form,
             counts=_household_counts(g.estate),
-        ), (400 if form.errors else 200)
+        ), form_status(form)
     if form.which.data == "all":  # signs every household out: confirmed on a page of its own
         return redirect(url_for("console.reissue_all", estate_code=g.estate.code), code=303)
     batch = _issue_and_hold(reissue=False)

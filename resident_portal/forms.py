@@ -154,3 +154,13 @@ def parse_scope(value: str | None) -> tuple[str | None, str | None]:
         _, building, unit = value.split(":", 2)
         return building, unit
     return None, None
+
+
+# A refused form is shown again with its messages beside the fields and this status (not 400,
+# which stays for requests that are malformed: a missing CSRF token, NUL characters).
+REFUSED = 422
+
+
+def form_status(form=None, *refusals) -> int:
+    """422 when the form, or another check of the same submission, refused it; else 200."""
+    return REFUSED if (form is not None and form.errors) or any(refusals) else 200

@@ -6,7 +6,6 @@ Times are stored as naive UTC; areas as integer 0.01 m² units so that tallies s
 import enum
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -23,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .common import format_area
 from .extensions import db
 
 
@@ -33,11 +33,6 @@ def utcnow() -> datetime:
 def natural_key(label: str) -> tuple:
     """Sort "2" before "10" and "2-1" before "2-10", as people number buildings and rooms."""
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", label))
-
-
-def format_area(centi_m2: int) -> str:
-    """0.01 m² units as the usual two-decimal string ("1234.56"), exactly."""
-    return str((Decimal(centi_m2) / 100).quantize(Decimal("0.01")))
 
 
 class Role(enum.StrEnum):

@@ -8,12 +8,16 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import access
+from .common import N_, OperationError
+from .estates import estate_by_code
 from .extensions import db
 from .models import (
     ApiToken,
@@ -32,16 +36,7 @@ from .models import (
     utcnow,
 )
 from .ratelimit import Blocked, sign_in_limiter
-from .registry import N_, ParsedRegistry, RegistryRow
-
-
-class OperationError(Exception):
-    """A refused change; `message` is an untranslated msgid with %(name)s fields."""
-
-    def __init__(self, message: str, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
+from .registry import ParsedRegistry, RegistryRow
 
 
 def audit(action: str, *, staff_user: StaffUser | None, estate: Estate | None = None, **detail):
@@ -53,6 +48,25 @@ def audit(action: str, *, staff_user: StaffUser | None, estate: Estate | None = 
             detail=detail,
         )
     )
+
+
+T = TypeVar("T")
+
+
+def retry_on_conflict(attempt: Callable[[], T], tries: int = 3) -> T:
+    """Run `attempt`, a transaction ending in its commit, up to `tries` times. An upsert that a
+    concurrent submission of the same row won (IntegrityError from the unique constraint) is
+    rolled back and tried again, finding the row this time; any other error is rolled back and
+    raised."""
+    for _try in range(tries):
+        try:
+            return attempt()
+        except IntegrityError:
+            db.session.rollback()
+        except Exception:
+            db.session.rollback()
+            raise
+    raise OperationError(N_("Many submissions arrived at once; please try again."))
 
 
 # Features that keep their own copy of register facts are told before the register changes,
@@ -81,7 +95,7 @@ def create_estate(
             N_("The estate code %(code)s must be 2 to 32 lowercase letters, digits or dashes."),
             code=code,
         )
-    if db.session.scalar(select(Estate).where(Estate.code == code)):
+    if estate_by_code(code):
         raise OperationError(N_("An estate with the code %(code)s already exists."), code=code)
     estate = Estate(
         code=code,

@@ -13,11 +13,7 @@ import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; it is translated where it is shown."""
-    return message
-
+from .common import N_
 
 # field -> accepted headers (compared after normalise_header)
 HEADERS = {

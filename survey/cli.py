@@ -8,12 +8,11 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 from flask_babel import gettext as _
-from sqlalchemy import select
 
+from resident_portal.common import OperationError
+from resident_portal.estates import estate_by_code
 from resident_portal.extensions import db
 from resident_portal.messages import describe_error, describe_problem
-from resident_portal.models import Estate
-from resident_portal.operations import OperationError
 
 from . import counting, operations
 from .definition import parse_definition, to_definition
@@ -28,7 +27,7 @@ survey_cli = AppGroup(
 @click.argument("estate_code")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def create(estate_code, file):
-    estate = db.session.scalar(select(Estate).where(Estate.code == estate_code.lower()))
+    estate = estate_by_code(estate_code.lower())
     if estate is None:
         raise click.ClickException(_("No estate has the code %(code)s.", code=estate_code))
     try:

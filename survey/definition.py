@@ -11,14 +11,13 @@ Times without a zone are China Standard Time. Pure: reads and checks, writes not
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-from resident_portal.registry import N_, Problem
+from resident_portal.common import N_, in_china, to_utc
+from resident_portal.registry import Problem
 
 from .models import ItemCategory, Matter, Survey, SurveyKind
 
-CHINA = ZoneInfo("Asia/Shanghai")
 MAX_ITEMS = 60
 
 
@@ -47,12 +46,6 @@ class SurveyDefinition:
     items: list[ItemDefinition] = field(default_factory=list)
     organiser: str = ""  # who calls the vote (业主大会/居委会/街道), printed on the notice
     contact: str = ""  # how owners reach the organiser
-
-
-def to_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=CHINA)
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _text(data: dict, key: str, limit: int, problems: list, required=False) -> str:
@@ -200,7 +193,7 @@ def to_definition(survey: Survey) -> dict:
     """The JSON definition of an existing survey (the inverse of parse_definition)."""
 
     def china(moment: datetime) -> str:
-        return moment.replace(tzinfo=UTC).astimezone(CHINA).isoformat()
+        return in_china(moment).isoformat()
 
     return {
         "title": survey.title,

@@ -1,5 +1,7 @@
-"""Forms of surveys and ballots. Ballot forms are built per survey: one radio group per item."""
+"""Forms of surveys and ballots. Ballot forms are built per survey: one radio group per item.
+At the end: what a filled survey or item form means for survey/operations.py."""
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -15,15 +17,18 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from resident_portal.forms import IntegerRange, MultiCheckboxField, plausible_moment
+from resident_portal.common import CHINA, parse_yuan
+from resident_portal.forms import IntegerRange, MultiCheckboxField, parse_scope, plausible_moment
 
-from .catalogue import CATALOGUE
+from .catalogue import BY_KEY, CATALOGUE
+from .definition import ItemDefinition
 from .models import (
     CATEGORY_LABELS,
     CHOICE_LABELS,
     CORRECTION_LABELS,
     KIND_LABELS,
     MATTER_LABELS,
+    ItemCategory,
     Survey,
 )
 from .operations import MAX_SUGGESTION
@@ -135,3 +140,55 @@ def ballot_form(survey: Survey, locale: str, *, paper: bool = False, formdata=No
     form = BallotForm(formdata=formdata) if formdata is not None else BallotForm()
     form.item_fields = [(item, form[f"item_{item.id}"]) for item in survey.items]
     return form
+
+
+# --- forms to domain -----------------------------------------------------------------------
+
+
+def definition_from_form(form: SurveyForm) -> dict:
+    """The survey form as a JSON definition, for definition.parse_definition to check."""
+    building, unit = parse_scope(form.scope.data)
+    scope = {"building": building, "unit": unit}
+    picked = [BY_KEY[key] for key in form.items.data if key in BY_KEY]
+    return {
+        "title": form.title.data,
+        "title_en": form.title_en.data or "",
+        "organiser": form.organiser.data or "",
+        "contact": form.contact.data or "",
+        "kind": form.kind.data,
+        "matter": form.matter.data or None,
+        "scope": scope,
+        "opens_at": form.opens_at.data.replace(tzinfo=CHINA),
+        "closes_at": form.closes_at.data.replace(tzinfo=CHINA),
+        "max_priorities": form.max_priorities.data or 0,
+        "allow_suggestion": bool(form.allow_suggestion.data),
+        "items": [
+            {
+                "category": i.category.value,
+                "title": i.title,
+                "title_en": i.title_en,
+                "description": i.description,
+                "description_en": i.description_en,
+            }
+            for i in picked
+        ],
+    }
+
+
+def item_definition(form: ItemForm) -> ItemDefinition | None:
+    """The item form as an item, or None with the message beside the cost field."""
+    cost = None
+    if form.estimated_cost.data:
+        try:
+            cost = parse_yuan(form.estimated_cost.data)
+        except ValueError:
+            form.estimated_cost.errors.append(_("Type an amount in yuan, such as 120000 or 99.50."))
+            return None
+    return ItemDefinition(
+        category=ItemCategory(form.category.data),
+        title=form.title.data.strip(),
+        title_en=(form.title_en.data or "").strip(),
+        description=(form.description.data or "").strip(),
+        description_en=(form.description_en.data or "").strip(),
+        estimated_cost_fen=cost,
+    )

@@ -3,13 +3,12 @@
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from resident_portal.access import CODE_ALPHABET
+from resident_portal.common import N_, OperationError
 from resident_portal.extensions import db
 from resident_portal.models import Building, Estate, Household, Role, StaffUser, Unit, utcnow
-from resident_portal.operations import OperationError, audit
-from resident_portal.registry import N_
+from resident_portal.operations import audit, retry_on_conflict
 from resident_portal.reports.photos import Photo, photo_store
 
 from . import counting, roll
@@ -218,97 +217,92 @@ def submit_ballot(
         {i: Choice(c).value for i, c in choices.items()}, frozenset(priorities)
     )
 
-    for _attempt in range(3):
+    def attempt() -> str:
+        # A fresh receipt each attempt: a receipt collision is retried too.
         receipt = new_receipt()
-        try:
-            roll.freeze(survey)
-            owner_ref = roll.owner_on_roll(survey, household)
-            if owner_ref is None:
-                raise OperationError(N_("This household is not part of the survey."))
-            if source is BallotSource.ONLINE and owner_ref != household.owner_ref:
-                # The register changed after the vote opened (a transfer, say): the person
-                # holding this household's code is not the owner on the roll.
-                raise OperationError(
-                    N_(
-                        "The owner of this flat changed after the vote opened. Ask the "
-                        "secretary to correct the voting roll before you vote."
-                    )
-                )
-            ballot = db.session.scalar(
-                select(Ballot)
-                .where(Ballot.survey_id == survey.id, Ballot.owner_ref == owner_ref)
-                .with_for_update()
-            )
-            old_vote = None
-            if ballot is None:
-                ballot = Ballot(survey_id=survey.id, owner_ref=owner_ref)
-                db.session.add(ballot)
-            elif source is BallotSource.PAPER and ballot.source is BallotSource.ONLINE:
-                raise OperationError(
-                    N_("The owner has already voted online; a paper ballot cannot replace it.")
-                )
-            else:
-                old_vote = counting.Vote(
-                    {c.item_id: c.choice.value for c in ballot.choices},
-                    frozenset(c.item_id for c in ballot.choices if c.priority),
-                )
-                # The new choices replace these in the same flush, at the commit: rows of the
-                # same (ballot, item) are updated in place (SQLAlchemy's "row switch"), so the
-                # write transaction starts as late, and is as short, as it can be.
-                ballot.choices.clear()
-            now = utcnow()
-            ballot.household_id = household.id
-            ballot.source = source
-            ballot.receipt = receipt
-            ballot.submitted_at = now
-            ballot.suggestion = suggestion
-            ballot.entered_by_id = staff_user.id if staff_user else None
-            ballot.paper_reason = paper_reason.strip() if paper_reason else None
-            ballot.entered_as = entered_as(staff_user, survey.estate) if staff_user else None
-            ballot.evidence_key = evidence.key if evidence else None
-            ballot.choices.extend(
-                BallotChoice(item_id=i, choice=Choice(c), priority=i in priorities)
-                for i, c in choices.items()
-            )
-            db.session.add(
-                BallotRevision(
-                    survey_id=survey.id,
-                    owner_ref=owner_ref,
-                    household_id=household.id,
-                    source=source,
-                    receipt=receipt,
-                    submitted_at=now,
-                    content={
-                        "choices": {str(i): Choice(c).value for i, c in sorted(choices.items())},
-                        "priorities": sorted(priorities),
-                        "suggestion": suggestion,
-                    },
-                    entered_by_id=ballot.entered_by_id,
-                    paper_reason=ballot.paper_reason,
-                    entered_as=ballot.entered_as,
-                    evidence_key=ballot.evidence_key,
+        roll.freeze(survey)
+        owner_ref = roll.owner_on_roll(survey, household)
+        if owner_ref is None:
+            raise OperationError(N_("This household is not part of the survey."))
+        if source is BallotSource.ONLINE and owner_ref != household.owner_ref:
+            # The register changed after the vote opened (a transfer, say): the person
+            # holding this household's code is not the owner on the roll.
+            raise OperationError(
+                N_(
+                    "The owner of this flat changed after the vote opened. Ask the "
+                    "secretary to correct the voting roll before you vote."
                 )
             )
-            counting.record_ballot(survey, owner_ref, old_vote, new_vote)
-            if staff_user:
-                audit(
-                    "survey.paper_ballot",
-                    staff_user=staff_user,
-                    estate=survey.estate,
-                    survey=survey.id,
-                    household=household.id,
-                    reason=ballot.paper_reason,
-                    evidence=ballot.evidence_key,
-                )
-            db.session.commit()
-            return receipt
-        except IntegrityError:
-            # Another submission of the same owner (or a receipt collision) won the race.
-            db.session.rollback()
-        except Exception:
-            db.session.rollback()
-            raise
-    raise OperationError(N_("Many submissions arrived at once; please try again."))
+        ballot = db.session.scalar(
+            select(Ballot)
+            .where(Ballot.survey_id == survey.id, Ballot.owner_ref == owner_ref)
+            .with_for_update()
+        )
+        old_vote = None
+        if ballot is None:
+            ballot = Ballot(survey_id=survey.id, owner_ref=owner_ref)
+            db.session.add(ballot)
+        elif source is BallotSource.PAPER and ballot.source is BallotSource.ONLINE:
+            raise OperationError(
+                N_("The owner has already voted online; a paper ballot cannot replace it.")
+            )
+        else:
+            old_vote = counting.Vote(
+                {c.item_id: c.choice.value for c in ballot.choices},
+                frozenset(c.item_id for c in ballot.choices if c.priority),
+            )
+            # The new choices replace these in the same flush, at the commit: rows of the
+            # same (ballot, item) are updated in place (SQLAlchemy's "row switch"), so the
+            # write transaction starts as late, and is as short, as it can be.
+            ballot.choices.clear()
+        now = utcnow()
+        ballot.household_id = household.id
+        ballot.source = source
+        ballot.receipt = receipt
+        ballot.submitted_at = now
+        ballot.suggestion = suggestion
+        ballot.entered_by_id = staff_user.id if staff_user else None
+        ballot.paper_reason = paper_reason.strip() if paper_reason else None
+        ballot.entered_as = entered_as(staff_user, survey.estate) if staff_user else None
+        ballot.evidence_key = evidence.key if evidence else None
+        ballot.choices.extend(
+            BallotChoice(item_id=i, choice=Choice(c), priority=i in priorities)
+            for i, c in choices.items()
+        )
+        db.session.add(
+            BallotRevision(
+                survey_id=survey.id,
+                owner_ref=owner_ref,
+                household_id=household.id,
+                source=source,
+                receipt=receipt,
+                submitted_at=now,
+                content={
+                    "choices": {str(i): Choice(c).value for i, c in sorted(choices.items())},
+                    "priorities": sorted(priorities),
+                    "suggestion": suggestion,
+                },
+                entered_by_id=ballot.entered_by_id,
+                paper_reason=ballot.paper_reason,
+                entered_as=ballot.entered_as,
+                evidence_key=ballot.evidence_key,
+            )
+        )
+        counting.record_ballot(survey, owner_ref, old_vote, new_vote)
+        if staff_user:
+            audit(
+                "survey.paper_ballot",
+                staff_user=staff_user,
+                estate=survey.estate,
+                survey=survey.id,
+                household=household.id,
+                reason=ballot.paper_reason,
+                evidence=ballot.evidence_key,
+            )
+        db.session.commit()
+        return receipt
+
+    return retry_on_conflict(attempt)
 
 
 # --- roll corrections ---------------------------------------------------------------------

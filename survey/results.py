@@ -9,8 +9,9 @@ from datetime import UTC
 
 from sqlalchemy import select
 
+from resident_portal.common import format_area
 from resident_portal.extensions import db
-from resident_portal.models import Household, format_area, natural_key
+from resident_portal.models import Household, natural_key
 from resident_portal.spreadsheets import csv_bytes, safe, xlsx_bytes
 
 from . import counting, roll, rules, tally

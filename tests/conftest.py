@@ -20,8 +20,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from resident_portal import access, create_app, operations
+from resident_portal.common import format_area
 from resident_portal.extensions import db
-from resident_portal.models import Role, format_area
+from resident_portal.models import Role
 from resident_portal.registry import parse_registry
 
 POSTGRES_URL = os.environ.get(
@@ -330,6 +331,42 @@ def close_survey(survey):
     survey.closes_at = utcnow() - timedelta(seconds=1)
     survey.opens_at = survey.closes_at - timedelta(days=1)
     db.session.commit()
+
+
+def make_campaign(estate, **changes):
+    """A stairwell campaign open for a month: ¥50,000 target, ¥100 per household plus ¥5 per m²,
+    paid directly or from the maintenance fund. `changes` replace any of its fields."""
+    from datetime import timedelta
+
+    from contributions import operations as contribution_operations
+    from contributions.models import Channel, SuggestionKind
+    from resident_portal.models import utcnow
+
+    fields = dict(
+        title="楼道改造居民出资",
+        title_en="Stairwell renovation",
+        purpose="粉刷、照明、扶手",
+        target_fen=5_000_000,
+        deadline=utcnow() + timedelta(days=30),
+        suggestion_kind=SuggestionKind.FLAT_PLUS_PER_M2,
+        flat_fen=10_000,
+        per_m2_fen=500,
+        channels=[Channel.DIRECT, Channel.MAINTENANCE_FUND],
+    )
+    fields.update(changes)
+    return contribution_operations.create_campaign(
+        estate, contribution_operations.CampaignFields(**fields)
+    )
+
+
+def make_staff_user(estate):
+    """A secretary of the estate, as the StaffUser row (for operations that take one)."""
+    from sqlalchemy import select
+
+    from resident_portal.models import StaffUser
+
+    username, _password = make_staff(Role.SECRETARY, estate)
+    return db.session.scalar(select(StaffUser).where(StaffUser.username == username))
 
 
 def make_elevator_project(estate, building="1", unit="1", **costs):

@@ -27,6 +27,7 @@ from .conftest import (
     close_survey,
     household,
     issue_code,
+    make_campaign,
     make_elevator_project,
     make_estate,
     make_report,
@@ -34,7 +35,6 @@ from .conftest import (
     make_survey,
 )
 from .test_browser import ARTIFACTS, CHROMIUM, PHONE, _require_chromium
-from .test_contributions import make_campaign
 
 pytestmark = pytest.mark.browser
 
@@ -277,7 +277,7 @@ def test_signed_in_pages_have_no_serious_violations(app, live_server, chromium, 
             ("resolved report", f"/e/meiyuan/reports/{data['resolved'].id}", 200),
             ("receipt check", f"/e/meiyuan/receipt?code={mine}", 200),
             ("not found", "/surveys/999999", 404),
-            ("ballot, items left out", ballot, 400, send_empty_ballot),
+            ("ballot, items left out", ballot, 422, send_empty_ballot),
         ],
     )
     if mode in ("zh", "en-large"):

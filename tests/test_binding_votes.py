@@ -16,9 +16,9 @@ from PIL import Image
 from sqlalchemy import select, update
 
 from resident_portal import operations
+from resident_portal.common import OperationError
 from resident_portal.extensions import db
 from resident_portal.models import AuditEntry, Role, utcnow
-from resident_portal.operations import OperationError
 from resident_portal.qr import qr_svg
 from resident_portal.registry import parse_registry
 from survey import counting, roll, tally
@@ -230,7 +230,7 @@ def test_a_bad_roll_correction_is_refused_and_writes_nothing(app, client, data, 
     answer = client.post(
         f"/console/meiyuan/surveys/{survey.id}/roll", data={"household": h.id, **data}
     )
-    assert answer.status_code == 400
+    assert answer.status_code == 422
     assert message in answer.get_data(as_text=True)
     assert count(RollCorrection) == 0 and count(AuditEntry) == audited
     assert db.session.execute(select(RollEntry.household_id, RollEntry.area_centi_m2)).all() == (
@@ -248,7 +248,7 @@ def test_a_correction_for_another_estate_or_after_closing_is_refused(app, client
         f"/console/meiyuan/surveys/{survey.id}/roll",
         data={"household": stranger.id, "kind": "area", "area": "85", "reason": "x"},
     )
-    assert answer.status_code == 400 and count(RollCorrection) == 0
+    assert answer.status_code == 422 and count(RollCorrection) == 0
     close_survey(survey)
     with pytest.raises(OperationError, match="only while the vote is open"):
         survey_operations.correct_roll(
@@ -394,7 +394,7 @@ def test_a_paper_ballot_with_its_evidence_and_what_the_household_sees(app, clien
     not_an_image = client.post(
         url, data={**form, "evidence": (io.BytesIO(b"%PDF-1.4 not a photo"), "sheet.jpg")}
     )
-    assert not_an_image.status_code == 400
+    assert not_an_image.status_code == 422
     assert "只能上传照片" in not_an_image.get_data(as_text=True)
     assert count(Ballot) == 0 and counting.stored(survey) == kept_before
 

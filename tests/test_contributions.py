@@ -18,11 +18,10 @@ from contributions.models import (
     Payment,
     Pledge,
     PledgeEvent,
-    SuggestionKind,
 )
+from resident_portal.common import OperationError
 from resident_portal.extensions import db
 from resident_portal.models import AuditEntry, Household, Role, utcnow
-from resident_portal.operations import OperationError
 from survey import operations as survey_operations
 from survey.models import Survey
 from survey.tally import Choice
@@ -34,30 +33,15 @@ from .conftest import (
     empty_tables,
     household,
     make_app,
+    make_campaign,
     make_elevator_project,
     make_estate,
     make_staff,
+    make_staff_user,
     make_survey,
     resident,
     sign_in_staff,
 )
-
-
-def make_campaign(estate, **changes):
-    fields = dict(
-        title="楼道改造居民出资",
-        title_en="Stairwell renovation",
-        purpose="粉刷、照明、扶手",
-        target_fen=5_000_000,
-        deadline=utcnow() + timedelta(days=30),
-        suggestion_kind=SuggestionKind.FLAT_PLUS_PER_M2,
-        flat_fen=10_000,
-        per_m2_fen=500,
-        channels=[Channel.DIRECT, Channel.MAINTENANCE_FUND],
-    )
-    fields.update(changes)
-    return operations.create_campaign(estate, operations.CampaignFields(**fields))
-
 
 # --- campaigns and pledges ------------------------------------------------------------------
 
@@ -76,7 +60,7 @@ def test_console_creates_a_campaign(app, client):
             "channels": ["direct"],
         },
     )
-    assert bad.status_code == 400 and count(Campaign) == 0
+    assert bad.status_code == 422 and count(Campaign) == 0
     decided_by = make_survey(estate, kind="consultation")
     response = client.post(
         "/console/meiyuan/campaigns/new",
@@ -126,9 +110,9 @@ def test_resident_pledges_changes_and_withdraws(app):
         EntrySource.ONLINE,
     )
     bad = client.post(f"/campaigns/{campaign.id}", data={"amount": "12.345", "channel": "direct"})
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     refused = client.post(f"/campaigns/{campaign.id}", data={"amount": "10", "channel": "in_kind"})
-    assert refused.status_code == 400  # not an accepted channel
+    assert refused.status_code == 422  # not an accepted channel
     client.post(f"/campaigns/{campaign.id}/withdraw?household={h.id}")
     db.session.expire_all()
     assert pledge.withdrawn_at is not None and count(PledgeEvent) == 3
@@ -166,7 +150,7 @@ def test_recorded_pledge_never_replaces_the_households_own(app, client):
             url,
             data={"household": str(other.id), "amount": "1000", "channel": "direct", "reason": ""},
         ).status_code
-        == 400
+        == 422
     )
     assert (
         client.post(
@@ -401,13 +385,6 @@ def test_elevator_status_moves_through_its_steps(app):
     )
 
 
-def make_staff_user(estate):
-    from resident_portal.models import StaffUser
-
-    username, _password = make_staff(Role.SECRETARY, estate)
-    return db.session.scalar(select(StaffUser).where(StaffUser.username == username))
-
-
 def test_a_failed_consent_vote_is_shown(app):
     estate = make_estate(rows=SAMPLE_ROWS)
     project = make_elevator_project(estate)
@@ -449,9 +426,9 @@ def test_console_edits_coefficients_and_splits_running_costs(app, client):
     assert split.subsidy_fen == 20_000_000 and split.rest_fen == 35_800_000
     assert sum(split.shares.values()) == 35_800_000
     bad = dict(form, coef_3="lots")
-    assert client.post(url, data=bad).status_code == 400
+    assert client.post(url, data=bad).status_code == 422
     nobody = dict(form) | {f"coef_{f}": "0" for f in range(1, 7)}
-    assert client.post(url, data=nobody).status_code == 400
+    assert client.post(url, data=nobody).status_code == 422
     db.session.expire_all()
     assert operations.elevator_split(project).rest_fen == 35_800_000  # unchanged
     planner = app.test_client()

@@ -28,7 +28,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -51,6 +51,7 @@ from .conftest import (
     SMALL_REGISTER,
     household,
     issue_code,
+    make_campaign,
     make_elevator_project,
     make_estate,
     make_report,
@@ -230,9 +231,6 @@ class World:
 
 @pytest.fixture
 def world(app):
-    from contributions import operations as contribution_operations
-    from contributions.models import Channel, SuggestionKind
-    from resident_portal.models import utcnow
 
     estate = make_estate()
     resident = household(estate, "1", "1", "101")
@@ -245,20 +243,7 @@ def world(app):
     }
     survey = make_survey(estate, kind="consultation", max_priorities=2)
     draft = make_survey(estate, kind="decision", opened=False)
-    campaign = contribution_operations.create_campaign(
-        estate,
-        contribution_operations.CampaignFields(
-            title="楼道改造居民出资",
-            title_en="Stairwell renovation",
-            purpose="粉刷、照明、扶手",
-            target_fen=5_000_000,
-            deadline=utcnow() + timedelta(days=30),
-            suggestion_kind=SuggestionKind.FLAT_PLUS_PER_M2,
-            flat_fen=10_000,
-            per_m2_fen=500,
-            channels=[Channel.DIRECT, Channel.MAINTENANCE_FUND],
-        ),
-    )
+    campaign = make_campaign(estate)
     project = make_elevator_project(estate)
     neighbours_report = make_report(estate, neighbour, description="二楼楼道灯不亮")
     return World(

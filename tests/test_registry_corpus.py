@@ -39,6 +39,7 @@ from .conftest import (
     HEADER,
     SMALL_REGISTER,
     household,
+    make_campaign,
     make_estate,
     make_report,
     make_staff,
@@ -430,8 +431,6 @@ def poisoned(app):
     from contributions.models import Channel
     from resident_portal.reports import operations as report_operations
     from resident_portal.reports.models import Status
-
-    from .test_contributions import make_campaign
 
     evil = FORMULAS
     estate = make_estate()

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from resident_portal.common import OperationError
 from resident_portal.extensions import db
 from resident_portal.models import AuditEntry, Role
-from resident_portal.operations import OperationError
 from resident_portal.reports import operations
 from resident_portal.reports.models import Report, ReportEvent, ReportPhoto, Status
 from resident_portal.reports.photos import PhotoError, photo_store, reencode
@@ -137,7 +137,7 @@ def test_bad_upload_through_the_form_writes_nothing(app):
         },
         content_type="multipart/form-data",
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "只能上传照片（JPEG、PNG 或 WebP 格式）" in response.get_data(as_text=True)
     assert count(Report) == 0 and count(ReportPhoto) == 0
     # 50 MB: the test client would spool this to a file it never closes, so encode it here
@@ -187,10 +187,10 @@ def test_workflow_is_logged_and_nonsense_transitions_are_refused(app):
     db.session.expire_all()
     assert db.session.get(Report, report.id).status is Status.SUBMITTED
     assert contractor.post(base + "/status", data={"status": "acknowledged"}).status_code == 302
-    assert contractor.post(base + "/status", data={"status": "confirmed"}).status_code == 400
+    assert contractor.post(base + "/status", data={"status": "confirmed"}).status_code == 422
     assert (
         contractor.post(base + "/status", data={"status": "resolved", "note": ""}).status_code
-        == 400
+        == 422
     )  # say what was done
     assert (
         contractor.post(
@@ -252,7 +252,7 @@ def test_overdue_flag_summary_export_and_hiding(app, client):
     assert "'=HYPERLINK" in exported
     assert (
         client.post(f"/console/meiyuan/reports/{fresh.id}/hide", data={"reason": ""}).status_code
-        == 400
+        == 422
     )
     client.post(f"/console/meiyuan/reports/{fresh.id}/hide", data={"reason": "恶意内容"})
     board = app.test_client().get("/e/meiyuan/reports").get_data(as_text=True)

@@ -11,9 +11,9 @@ from jsonschema import Draft202012Validator
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from resident_portal.common import OperationError
 from resident_portal.extensions import db
 from resident_portal.models import AuditEntry, Role
-from resident_portal.operations import OperationError
 from survey import operations
 from survey.models import Ballot, BallotRevision, BallotSource, Survey
 from survey.tally import Choice
@@ -185,13 +185,13 @@ def test_bad_ballots_change_nothing(app):
         data=vote_data(survey, "support", "support", "support")
         | {f"item_{survey.items[2].id}": ""},
     )
-    assert missing.status_code == 400 and "请选择支持、反对或弃权。" in missing.get_data(
+    assert missing.status_code == 422 and "请选择支持、反对或弃权。" in missing.get_data(
         as_text=True
     )
     nonsense = client.post(
         f"/surveys/{survey.id}", data=vote_data(survey, "support", "maybe", "support")
     )
-    assert nonsense.status_code == 400
+    assert nonsense.status_code == 422
     ids = [str(i.id) for i in survey.items]
     too_many = client.post(
         f"/surveys/{survey.id}",
@@ -243,7 +243,7 @@ def test_paper_ballot_never_replaces_an_online_one(app, client):
             survey, "support", "support", "support", household=str(h_online.id), reason="纸质票"
         ),
     )
-    assert listed.status_code == 400
+    assert listed.status_code == 422
     assert f'<option value="{h_online.id}">' not in listed.get_data(as_text=True)
     # … and the household's own entry form (its sheet's QR code) refuses it too.
     refused = client.post(
@@ -264,7 +264,7 @@ def test_paper_ballot_never_replaces_an_online_one(app, client):
             survey, "support", "support", "support", household=str(paper_h.id), reason=""
         ),
     )
-    assert no_reason.status_code == 400
+    assert no_reason.status_code == 422
     entered = client.post(
         f"/console/meiyuan/surveys/{survey.id}/paper",
         data=vote_data(
@@ -483,7 +483,7 @@ def test_console_creates_a_survey_from_the_catalogue_and_edits_items_until_it_op
             edit,
             data={"category": "improvement", "title": "1单元加装电梯", "estimated_cost": "abc"},
         ).status_code
-        == 400
+        == 422
     )
     assert (
         client.post(
@@ -509,7 +509,7 @@ def test_console_creates_a_survey_from_the_catalogue_and_edits_items_until_it_op
             "items": ["roof"],
         },
     )
-    assert bad.status_code == 400 and count(Survey) == 1
+    assert bad.status_code == 422 and count(Survey) == 1
     # once open, items are fixed
     survey.opens_at = survey.opens_at.replace(year=2020)
     db.session.commit()

@@ -6,7 +6,7 @@ left out); filing needs an API key of that estate, made in the console. Times ca
 """
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from xml.etree import ElementTree  # nosec B405 - only writes XML answers, never parses any
 
 from flask import Blueprint, Response, jsonify, request, url_for
@@ -14,16 +14,16 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from ..access import public
+from ..common import OperationError, in_china, to_utc
+from ..estates import estate_by_code
 from ..extensions import csrf, db
 from ..models import Estate, utcnow
-from ..operations import OperationError
 from . import operations
 from .models import CATEGORY_LABELS, Category, Report, Status
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 csrf.exempt(bp)  # machine clients authenticate POSTs with api_key, not cookies
 
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_RESULTS = 1000
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -91,7 +91,7 @@ def _estate() -> Estate:
     code = request.values.get("jurisdiction_id", "").strip()
     if not code:
         raise Open311Error(400, "jurisdiction_id is required (the estate code)")
-    estate = db.session.scalar(select(Estate).where(Estate.code == code))
+    estate = estate_by_code(code)
     if estate is None:
         raise Open311Error(404, f"no jurisdiction {code}")
     return estate
@@ -101,7 +101,7 @@ def _time(moment: datetime | None) -> str | None:
     """Stored naive UTC → W3C datetime in China Standard Time."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC).astimezone(CHINA_TZ).isoformat(timespec="seconds")
+    return in_china(moment).isoformat(timespec="seconds")
 
 
 def _service(category: Category) -> dict:
@@ -222,10 +222,8 @@ def _moment(name: str) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise Open311Error(400, f"{name} must be a W3C datetime") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=CHINA_TZ)
     try:
-        return moment.astimezone(UTC).replace(tzinfo=None)
+        return to_utc(moment)
     except OverflowError:  # 0001-01-01T00:00+08:00 is before year 1 in UTC
         raise Open311Error(400, f"{name} is out of range") from None
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..common import N_, OperationError
 from ..extensions import db
 from ..models import Building, Estate, Household, StaffUser, Unit, utcnow
-from ..operations import OperationError, audit
-from ..registry import N_
+from ..operations import audit
 from .models import (
     REPORTER_TRANSITIONS,
     STAFF_TRANSITIONS,

@@ -18,7 +18,7 @@ from pathlib import Path
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..registry import N_
+from ..common import N_
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # a 50-megapixel phone photo; more is a bomb or not a photo

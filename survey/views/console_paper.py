@@ -1,5 +1,5 @@
-"""Console pages for the paper side of a vote and its roll: roll corrections, paper ballot
-sheets, paper ballots with their evidence.
+"""Console pages for the paper side of a vote: paper ballot sheets, paper ballots with their
+evidence. The roll's corrections are in console_roll.py.
 
 Routes only parse, authorise and render; changes happen in survey/operations.py.
 """
@@ -10,99 +10,31 @@ from sqlalchemy import select
 
 from resident_portal import access
 from resident_portal.access import Permission, require
+from resident_portal.common import OperationError
 from resident_portal.extensions import db
+from resident_portal.forms import form_status
 from resident_portal.messages import current_locale, describe_error
-from resident_portal.models import Household, format_area
-from resident_portal.operations import OperationError
+from resident_portal.models import Household
 from resident_portal.privacy import mask_name
 from resident_portal.qr import public_url, qr_svg
-from resident_portal.registry import AreaError, parse_area
 from resident_portal.reports.photos import KEY, PhotoError, photo_store, reencode
 
-from . import operations, results, roll
-from .blueprint import bp, survey_estate
-from .forms import RollCorrectionForm, ballot_form
-from .models import (
+from .. import operations, results, roll
+from ..blueprint import bp, household_in_estate, survey_estate
+from ..forms import ballot_form
+from ..models import (
     Ballot,
     BallotRevision,
     BallotSource,
-    CorrectionKind,
-    RollCorrection,
     SurveyStatus,
 )
-from .tally import Choice
+from ..tally import Choice
 
 
 def _households_on_roll(survey) -> list[Household]:
     ids = [p.household_id for p in roll.parts(survey)]
     households = db.session.scalars(select(Household).where(Household.id.in_(ids))) if ids else []
     return sorted(households, key=lambda h: h.sort_key)
-
-
-def _in_estate(household_id: int) -> Household:
-    household = db.get_or_404(Household, household_id)
-    if household.estate.id != g.estate.id:
-        abort(404)
-    return household
-
-
-# --- the roll ----------------------------------------------------------------------------
-
-
-@bp.route("/console/<estate_code>/surveys/<int:survey_id>/roll", methods=["GET", "POST"])
-@require(Permission.SURVEY_ROLL, estate_of=survey_estate)
-def console_roll(estate_code, survey_id):
-    """What changed in the register since opening, the corrections made, and a new one."""
-    survey = g.survey
-    form = RollCorrectionForm()
-    in_scope = [
-        h
-        for b in g.estate.sorted_buildings
-        for u in b.sorted_units
-        for h in u.sorted_households
-        if survey.covers(h)
-    ]
-    form.household.choices = [("", "—")] + [(str(h.id), h.address) for h in in_scope]
-    if form.validate_on_submit():
-        household = _in_estate(int(form.household.data))
-        area = None
-        try:
-            if (form.area.data or "").strip():
-                area = parse_area(form.area.data)
-            operations.correct_roll(
-                survey,
-                household,
-                CorrectionKind(form.kind.data),
-                form.reason.data,
-                staff_user=access.current_staff(),
-                area_centi_m2=area,
-                owner_ref=form.owner_ref.data,
-            )
-        except AreaError as error:
-            form.area.errors.append(_(error.message, value=form.area.data))
-        except OperationError as error:
-            flash(describe_error(error), "error")
-        else:
-            flash(_("Roll corrected for %(address)s.", address=household.address))
-            return redirect(
-                url_for("survey.console_roll", estate_code=estate_code, survey_id=survey_id)
-            )
-    corrections = db.session.scalars(
-        select(RollCorrection)
-        .where(RollCorrection.survey_id == survey.id)
-        .order_by(RollCorrection.id)
-    ).all()
-    return render_template(
-        "survey/console_roll.html",
-        estate=g.estate,
-        survey=survey,
-        form=form,
-        changes=roll.register_changes(survey),
-        corrections=corrections,
-        frozen=roll.is_frozen(survey),
-        format_area=format_area,
-        locale=current_locale(),
-    ), (400 if form.errors or request.method == "POST" else 200)
 
 
 # --- paper ballots -----------------------------------------------------------------------
@@ -173,7 +105,7 @@ def _paper_page(survey, form, household: Household | None):
         paper_ballots=paper,
         open=survey.status() is SurveyStatus.OPEN,
         locale=current_locale(),
-    ), (400 if form.errors or request.method == "POST" else 200)
+    ), form_status(form, request.method == "POST")
 
 
 @bp.route("/console/<estate_code>/surveys/<int:survey_id>/paper", methods=["GET", "POST"])
@@ -184,7 +116,7 @@ def console_paper(estate_code, survey_id):
     survey = g.survey
     form = _paper_form(survey, None)
     if form.validate_on_submit():
-        household = _in_estate(int(form.household.data))
+        household = household_in_estate(int(form.household.data))
         if _record_paper_ballot(survey, form, household):
             return redirect(
                 url_for("survey.console_paper", estate_code=estate_code, survey_id=survey_id)
@@ -200,7 +132,7 @@ def console_paper(estate_code, survey_id):
 def console_paper_household(estate_code, survey_id, household_id):
     """The entry form of one household: what the QR code on its paper ballot sheet opens."""
     survey = g.survey
-    household = _in_estate(household_id)
+    household = household_in_estate(household_id)
     if roll.owner_on_roll(survey, household) is None:
         abort(404)
     form = _paper_form(survey, household)

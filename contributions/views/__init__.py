@@ -1,0 +1,1 @@
+"""Contribution views by audience; each registers on contributions.blueprint.bp."""

@@ -1,0 +1,216 @@
+"""Contribution console pages: campaigns, their tracker and exports, who has not answered, and
+pledges and payments entered by staff. Elevator projects are in console_elevators.py."""
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from resident_portal import access
+from resident_portal.access import Permission, require
+from resident_portal.common import OperationError, in_china
+from resident_portal.extensions import db
+from resident_portal.forms import form_status, scope_choices
+from resident_portal.messages import current_locale, describe_error
+from resident_portal.models import Household, utcnow
+from resident_portal.privacy import mask_name, mask_phone
+from resident_portal.spreadsheets import download
+from survey.models import Survey
+
+from .. import operations, tracker
+from ..blueprint import bp, campaign_estate
+from ..forms import CampaignForm, PaymentForm, StaffPledgeForm, campaign_fields
+from ..models import Campaign, Channel, Payment
+
+
+@bp.get("/console/<estate_code>/campaigns")
+@require(Permission.CAMPAIGN_VIEW)
+def console_list(estate_code):
+    campaigns = db.session.scalars(
+        select(Campaign).where(Campaign.estate_id == g.estate.id).order_by(Campaign.deadline.desc())
+    ).all()
+    states = {c.id: tracker.progress(c) for c in campaigns}
+    statuses = {
+        c.id: tracker.elevator_status(c.elevator, states[c.id]) for c in campaigns if c.elevator
+    }
+    return render_template(
+        "contributions/console_list.html",
+        estate=g.estate,
+        campaigns=campaigns,
+        states=states,
+        statuses=statuses,
+        locale=current_locale(),
+    )
+
+
+@bp.route("/console/<estate_code>/campaigns/new", methods=["GET", "POST"])
+@require(Permission.CAMPAIGN_MANAGE)
+def console_new(estate_code):
+    form = CampaignForm()
+    form.scope.choices = scope_choices(g.estate)
+    form.survey.choices = [("", "—")] + [
+        (str(s.id), s.localized_title(current_locale()))
+        for s in db.session.scalars(
+            select(Survey).where(Survey.estate_id == g.estate.id).order_by(Survey.id.desc())
+        )
+    ]
+    if form.validate_on_submit():
+        fields = campaign_fields(form)
+        try:
+            campaign = operations.create_campaign(
+                g.estate, fields, staff_user=access.current_staff()
+            )
+        except OperationError as error:
+            flash(describe_error(error), "error")
+        else:
+            return redirect(
+                url_for(
+                    "contributions.console_tracker",
+                    estate_code=estate_code,
+                    campaign_id=campaign.id,
+                )
+            )
+    return render_template(
+        "contributions/console_new.html", estate=g.estate, form=form
+    ), form_status(form)
+
+
+@bp.get("/console/<estate_code>/campaigns/<int:campaign_id>")
+@require(Permission.CAMPAIGN_VIEW, estate_of=campaign_estate)
+def console_tracker(estate_code, campaign_id):
+    state = tracker.progress(g.campaign)
+    status = tracker.elevator_status(g.campaign.elevator, state) if g.campaign.elevator else None
+    payments = db.session.scalars(
+        select(Payment)
+        .where(Payment.campaign_id == g.campaign.id)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .limit(50)
+    ).all()
+    return render_template(
+        "contributions/console_tracker.html",
+        estate=g.estate,
+        campaign=g.campaign,
+        state=state,
+        status=status,
+        payments=payments,
+        locale=current_locale(),
+    )
+
+
+@bp.get("/console/<estate_code>/campaigns/<int:campaign_id>/not-answered")
+@require(Permission.CAMPAIGN_VIEW, estate_of=campaign_estate)
+def console_not_answered(estate_code, campaign_id):
+    state = tracker.progress(g.campaign)
+    groups: dict[tuple, list] = {}
+    for line in state.lines:
+        if not line.answered:
+            h = line.household
+            groups.setdefault((h.unit.building.number, h.unit.number), []).append(line)
+    return render_template(
+        "contributions/console_not_answered.html",
+        estate=g.estate,
+        campaign=g.campaign,
+        groups=groups,
+        mask_name=mask_name,
+        mask_phone=mask_phone,
+        now=utcnow(),
+        locale=current_locale(),
+    )
+
+
+@bp.get("/console/<estate_code>/campaigns/<int:campaign_id>/export.<fmt>")
+@require(Permission.CAMPAIGN_VIEW, estate_of=campaign_estate)
+def console_export(estate_code, campaign_id, fmt):
+    state = tracker.progress(g.campaign)
+    name = f"campaign-{campaign_id}"
+    if fmt == "csv":
+        return download(tracker.export_csv(state), f"{name}.csv")
+    if fmt == "xlsx":
+        return download(tracker.export_xlsx(state), f"{name}.xlsx")
+    abort(404)
+
+
+def _household_choices(campaign: Campaign) -> list[tuple[str, str]]:
+    return [("", "—")] + [(str(h.id), h.address) for h in tracker.households_of(campaign)]
+
+
+@bp.route("/console/<estate_code>/campaigns/<int:campaign_id>/pledge", methods=["GET", "POST"])
+@require(Permission.PAYMENTS_RECORD, estate_of=campaign_estate)
+def console_pledge(estate_code, campaign_id):
+    campaign = g.campaign
+    form = StaffPledgeForm()
+    form.household.choices = _household_choices(campaign)
+    form.channel.choices = [(c.value, c.label) for c in campaign.accepted_channels]
+    if form.validate_on_submit():
+        household = db.session.get(Household, int(form.household.data))
+        share = None
+        if campaign.elevator:
+            share = operations.elevator_split(campaign.elevator).shares.get(household.id, 0)
+        try:
+            operations.pledge(
+                campaign,
+                household,
+                form.amount.fen,
+                Channel(form.channel.data),
+                form.note.data,
+                share_fen=share,
+                staff_user=access.current_staff(),
+                reason=form.reason.data,
+            )
+        except OperationError as error:
+            flash(describe_error(error), "error")
+        else:
+            flash(_("Pledge recorded for %(address)s.", address=household.address))
+            return redirect(
+                url_for(
+                    "contributions.console_tracker",
+                    estate_code=estate_code,
+                    campaign_id=campaign_id,
+                )
+            )
+    return render_template(
+        "contributions/console_pledge.html", estate=g.estate, campaign=campaign, form=form
+    ), form_status(form)
+
+
+@bp.route("/console/<estate_code>/campaigns/<int:campaign_id>/payment", methods=["GET", "POST"])
+@require(Permission.PAYMENTS_RECORD, estate_of=campaign_estate)
+def console_payment(estate_code, campaign_id):
+    campaign = g.campaign
+    form = PaymentForm()
+    form.household.choices = _household_choices(campaign)
+    if request.method == "GET":
+        form.paid_on.data = in_china(utcnow()).date()
+    if form.validate_on_submit():
+        household = db.session.get(Household, int(form.household.data))
+        try:
+            _payment, overpaid = operations.record_payment(
+                campaign,
+                household,
+                form.amount.fen,
+                form.paid_on.data,
+                form.receipt_number.data,
+                form.note.data,
+                staff_user=access.current_staff(),
+            )
+        except OperationError as error:
+            flash(describe_error(error), "error")
+        else:
+            flash(_("Payment recorded for %(address)s.", address=household.address))
+            if overpaid:
+                flash(
+                    _(
+                        "Note: %(address)s has now paid more than it pledged.",
+                        address=household.address,
+                    ),
+                    "error",
+                )
+            return redirect(
+                url_for(
+                    "contributions.console_tracker",
+                    estate_code=estate_code,
+                    campaign_id=campaign_id,
+                )
+            )
+    return render_template(
+        "contributions/console_payment.html", estate=g.estate, campaign=campaign, form=form
+    ), form_status(form)

@@ -1,0 +1,1 @@
+"""Report views by audience; each registers on reports.blueprint.bp."""

@@ -1,0 +1,1 @@
+"""Survey views by audience; each registers on survey.blueprint.bp."""
