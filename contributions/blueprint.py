@@ -22,7 +22,7 @@ bp = Blueprint("contributions", __name__)
 def campaign_estate(kwargs: dict) -> Estate:
     campaign = db.session.get(Campaign, kwargs["campaign_id"])
     if campaign is None or (
-        "estate_code" in kwargs and campaign.estate.code != kwargs["estate_code"]
+        "estate_code" in kwargs and campaign.estate.code != kwargs["estate_code"].lower()
     ):
         abort(404)
     g.campaign = campaign
@@ -31,7 +31,7 @@ def campaign_estate(kwargs: dict) -> Estate:
 
 def project_estate(kwargs: dict) -> Estate:
     project = db.session.get(ElevatorProject, kwargs["project_id"])
-    if project is None or project.unit.building.estate.code != kwargs["estate_code"]:
+    if project is None or project.unit.building.estate.code != kwargs["estate_code"].lower():
         abort(404)
     g.project = project
     return project.unit.building.estate

@@ -214,7 +214,8 @@ def campaign_fields(form: CampaignForm) -> operations.CampaignFields:
         channels=[Channel(c) for c in form.channels.data],
         building=building,
         unit=unit,
-        survey_id=int(form.survey.data) if form.survey.data else None,
+        # Optional() lets blank text through: "no survey" (the choices hold only real ids).
+        survey_id=int(form.survey.data) if (form.survey.data or "").strip() else None,
     )
 
 

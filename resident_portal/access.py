@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .estates import estate_or_404
 from .extensions import db
 from .models import (
     ApiToken,
@@ -406,10 +407,7 @@ def estate_from_url(kwargs: dict) -> Estate | None:
     )
     if code is None:
         return None
-    estate = db.session.scalar(select(Estate).where(Estate.code == code))
-    if estate is None:
-        abort(404)
-    return estate
+    return estate_or_404(code)
 
 
 def require(permission: Permission, estate_of=estate_from_url):

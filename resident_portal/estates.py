@@ -8,7 +8,9 @@ from .models import Estate
 
 
 def estate_by_code(code: str) -> Estate | None:
-    return db.session.scalar(select(Estate).where(Estate.code == code))
+    """Codes are kept in lower case (operations.create_estate); one typed in capitals, on a
+    poster read aloud or a city system's jurisdiction_id, finds the same estate."""
+    return db.session.scalar(select(Estate).where(Estate.code == code.strip().lower()))
 
 
 def estate_or_404(code: str) -> Estate:

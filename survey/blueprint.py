@@ -46,7 +46,7 @@ def survey_estate(kwargs: dict) -> Estate:
     survey = db.session.get(Survey, kwargs["survey_id"], options=SURVEY_WITH_ESTATE_AND_ITEMS)
     if survey is None:
         abort(404)
-    if "estate_code" in kwargs and survey.estate.code != kwargs["estate_code"]:
+    if "estate_code" in kwargs and survey.estate.code != kwargs["estate_code"].lower():
         abort(404)
     g.survey = survey
     return survey.estate

@@ -175,3 +175,17 @@ def test_forbidden_page_is_translated(app, client):
     response = client.get("/console/meiyuan")
     assert response.status_code == 403
     assert "无权访问" in response.get_data(as_text=True)
+
+
+def test_an_estate_code_typed_in_capitals_finds_the_estate(app, client):
+    from .conftest import close_survey, make_survey
+
+    estate = make_estate("jp", "静平小区")
+    assert client.get("/e/JP").status_code == 200
+    assert "静平小区" in client.get("/e/Jp").get_data(as_text=True)
+    services = client.get("/open311/v2/services.json?jurisdiction_id=JP")
+    assert services.status_code == 200 and services.get_json()
+    assert client.get("/e/nosuch").status_code == 404
+    survey = make_survey(estate)
+    close_survey(survey)
+    assert client.get(f"/e/JP/results/{survey.id}").status_code == 200

@@ -339,6 +339,22 @@ def _item_page(w: World, draw) -> tuple[str, str]:
     return w.page("planner", f"{base}/{which}")
 
 
+def _paper_entry_list(w: World, draw) -> tuple[str, str]:
+    """The manual entry list offers only owners who have not voted, so every accepted paper
+    ballot shortens it: each example starts with none, and the same list to draw from."""
+    from survey import counting
+    from survey.models import Ballot, BallotSource
+
+    for ballot in db.session.scalars(
+        select(Ballot).where(Ballot.survey_id == w.survey.id, Ballot.source == BallotSource.PAPER)
+    ):
+        db.session.delete(ballot)
+    db.session.flush()
+    counting.rewrite(w.survey)
+    db.session.commit()
+    return w.page("secretary", f"/console/{w.estate.code}/surveys/{w.survey.id}/paper")
+
+
 def _item_to_remove(w: World, draw) -> tuple[str, str]:
     from survey import operations as survey_operations
     from survey.definition import ItemDefinition
@@ -389,9 +405,7 @@ TARGETS: dict[str, Target | None] = {
     "survey.console_new": _get("planner", lambda w: f"/console/{w.estate.code}/surveys/new"),
     "survey.console_item": Target("planner", _item_page),
     "survey.console_item_remove": Target("planner", _item_to_remove),
-    "survey.console_paper": _get(
-        "secretary", lambda w: f"/console/{w.estate.code}/surveys/{w.survey.id}/paper"
-    ),
+    "survey.console_paper": Target("secretary", _paper_entry_list),
     "survey.console_paper_household": _get(
         "secretary",
         lambda w: f"/console/{w.estate.code}/surveys/{w.survey.id}/paper/{w.neighbour.id}",

@@ -279,9 +279,9 @@ def test_the_elevator_vote_is_a_joint_decision_counted_among_participants(app, l
 def test_the_letter_addresses_the_owner_who_votes(app, client):
     estate = make_estate()
     sign_in_staff(client, *make_staff(Role.SECRETARY, estate))
-    page = client.post(
-        "/console/meiyuan/codes", data={"which": "missing", "output": "letters"}
-    ).get_data(as_text=True)
+    issued = client.post("/console/meiyuan/codes", data={"which": "missing"})
+    assert issued.status_code == 303
+    page = client.get(issued.headers["Location"] + "/letters").get_data(as_text=True)
     assert "尊敬的业主" in page and "尊敬的居民" not in page
     for wrong in WRONG_FOR_BINDING:
         assert wrong not in page

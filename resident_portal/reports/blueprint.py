@@ -18,7 +18,9 @@ bp = Blueprint("reports", __name__)
 
 def report_estate(kwargs: dict) -> Estate:
     report = db.session.get(Report, kwargs["report_id"])
-    if report is None or ("estate_code" in kwargs and report.estate.code != kwargs["estate_code"]):
+    if report is None or (
+        "estate_code" in kwargs and report.estate.code != kwargs["estate_code"].lower()
+    ):
         abort(404)
     g.report = report
     return report.estate
