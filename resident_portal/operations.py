@@ -13,6 +13,7 @@ from typing import TypeVar
 from flask import current_app
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import access
@@ -55,13 +56,14 @@ T = TypeVar("T")
 
 def retry_on_conflict(attempt: Callable[[], T], tries: int = 3) -> T:
     """Run `attempt`, a transaction ending in its commit, up to `tries` times. An upsert that a
-    concurrent submission of the same row won (IntegrityError from the unique constraint) is
-    rolled back and tried again, finding the row this time; any other error is rolled back and
-    raised."""
+    concurrent submission of the same row won (IntegrityError from the unique constraint), or
+    an update of a row that a concurrent submission changed since it was read (StaleDataError,
+    from a version column: SQLite has no SELECT … FOR UPDATE), is rolled back and tried again,
+    reading the row afresh; any other error is rolled back and raised."""
     for _try in range(tries):
         try:
             return attempt()
-        except IntegrityError:
+        except (IntegrityError, StaleDataError):
             db.session.rollback()
         except Exception:
             db.session.rollback()

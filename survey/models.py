@@ -227,6 +227,10 @@ class Ballot(db.Model):
     survey: Mapped[Survey] = relationship()
     household: Mapped[Household] = relationship()
     entered_by: Mapped[StaffUser | None] = relationship()
+    # The receipt, new with every submission, is the row's version: an UPDATE carries the one
+    # it read in its WHERE, so a submission that read a ballot another has replaced since fails
+    # (StaleDataError) and is tried again, instead of moving the kept tally from stale choices.
+    __mapper_args__ = {"version_id_col": receipt, "version_id_generator": False}
     choices: Mapped[list["BallotChoice"]] = relationship(
         back_populates="ballot", cascade="all, delete-orphan"
     )

@@ -619,3 +619,62 @@ def test_upgrading_keeps_the_results_of_existing_surveys(tmp_path):
         assert (after.overall, after.by_floor) == (before.overall, before.by_floor)
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_ballot_replaced_between_reading_and_writing_keeps_the_tally_exact(tmp_path, monkeypatch):
+    """Two phones of one household: the second reads the ballot, the first replaces it and
+    commits, then the second writes. Its change must be counted from the ballot that is there
+    now, not from the one it read (the load test found the kept tally off by exactly that).
+    On SQLite, which has no SELECT … FOR UPDATE, the ballot's receipt versions the row; on
+    PostgreSQL the row lock makes the first phone wait, so this interleaving cannot happen."""
+    import threading
+
+    from flask_migrate import upgrade
+
+    from .conftest import make_app
+
+    app = make_app("sqlite:///" + str(tmp_path / "race.sqlite3"))
+    with app.app_context():
+        upgrade()
+        # 1-1-102 shares every group with 1-1-101 (unit, floor, building, scope).
+        estate = make_estate(rows=[*SMALL_REGISTER, ("1", "1", "102", 1, "90.00", "A5", "周", "")])
+        survey = make_survey(estate)
+        survey_id, h = survey.id, household(estate, "1", "1", "101")
+        items = [i.id for i in survey.items]
+        survey_operations.submit_ballot(survey, h, dict.fromkeys(items, Choice.SUPPORT))
+        # A neighbour's support too, larger in area, so that a count taken from the stale
+        # ballot stays positive: the schema's check would refuse a negative one and hide the
+        # error.
+        neighbour = household(estate, "1", "1", "102")
+        survey_operations.submit_ballot(survey, neighbour, dict.fromkeys(items, Choice.SUPPORT))
+        original = counting.record_ballot
+        interleaved = []
+
+        def first_phone():
+            with app.app_context():
+                other = db.session.get(Survey, survey_id)
+                mine = household(other.estate, "1", "1", "101")
+                first = dict.fromkeys(items, Choice.OPPOSE)
+                interleaved.append(survey_operations.submit_ballot(other, mine, first))
+
+        def second_phone_writes(*args, **kwargs):
+            if not interleaved:  # between its read and its write, the first phone commits
+                interleaved.append(True)
+                thread = threading.Thread(target=first_phone)
+                thread.start()
+                thread.join()
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(counting, "record_ballot", second_phone_writes)
+        survey_operations.submit_ballot(survey, h, dict.fromkeys(items, Choice.ABSTAIN))
+        assert len(interleaved) == 2, "the first phone's ballot was not taken"
+        db.session.expire_all()
+        survey = db.session.get(Survey, survey_id)
+        assert counting.compare(survey) == []
+        overall = compute(survey).overall
+        assert overall.participated.heads == 2
+        assert {(r.support.heads, r.oppose.heads, r.abstain.heads) for r in overall.items} == {
+            (1, 0, 1)
+        }
+        db.session.remove()
+        db.engine.dispose()
