@@ -1,4 +1,4 @@
-"""Every route, every role: who may open what (DESIGN.md §2), and nothing changes on GET.
+"""Every route, every role: who may open what (docs/domain.md), and nothing changes on GET.
 
 The table below is the specification; the test fails when a route is added without an entry.
 """
