@@ -155,10 +155,14 @@ def parts_of_owner(survey: Survey, owner_ref: str) -> list[tally.Part]:
     return [tally.Part(*row) for row in rows]
 
 
-def covered_households(survey: Survey, household: Household) -> list[Household]:
+def covered_households(
+    survey: Survey, household: Household, owner_ref: str | None = ""
+) -> list[Household]:
     """The households one ballot cast from `household` covers: its owner's parts on the roll
-    (the register's, before the roll is taken)."""
-    owner_ref = owner_on_roll(survey, household)
+    (the register's, before the roll is taken). `owner_ref`, when the caller has looked it up
+    already (None: not on the roll)."""
+    if owner_ref == "":
+        owner_ref = owner_on_roll(survey, household)
     if owner_ref is None:
         return []
     ids = [p.household_id for p in parts_of_owner(survey, owner_ref)]

@@ -26,7 +26,6 @@ from ..tally import Choice
 def ballot(survey_id):
     survey = g.survey
     household = access.current_household()
-    covered = roll.covered_households(survey, household)
     owner_ref = roll.owner_on_roll(survey, household)
     status = survey.status()
     if status is SurveyStatus.CLOSED:
@@ -51,7 +50,7 @@ def ballot(survey_id):
             form.priorities.data = [str(c.item_id) for c in current.choices if c.priority]
         if survey.allow_suggestion:
             form.suggestion.data = current.suggestion
-    if covered and status is SurveyStatus.OPEN and form.validate_on_submit():
+    if owner_ref is not None and status is SurveyStatus.OPEN and form.validate_on_submit():
         try:
             receipt = operations.submit_ballot(
                 survey,
@@ -71,7 +70,8 @@ def ballot(survey_id):
         "survey/ballot.html",
         survey=survey,
         status=status,
-        covered=covered,
+        # the flats this ballot counts for: only for the page (a submission finds them itself)
+        covered=roll.covered_households(survey, household, owner_ref),
         current=current,
         form=form,
         locale=current_locale(),
