@@ -22,6 +22,7 @@ from .conftest import (
     SMALL_REGISTER,
     close_survey,
     household,
+    make_campaign,
     make_elevator_project,
     make_estate,
     make_report,
@@ -53,19 +54,17 @@ def busy_estate():
             survey, household(estate, *key), {i.id: choice for i in survey.items}
         )
     close_survey(survey)
-    campaign = contribution_operations.create_campaign(
+    campaign = make_campaign(
         estate,
-        contribution_operations.CampaignFields(
-            title="楼道",
-            title_en="",
-            purpose="",
-            target_fen=1_000_000,
-            deadline=utcnow() + timedelta(days=20),
-            suggestion_kind=contribution_operations.SuggestionKind.FLAT,
-            flat_fen=20_000,
-            per_m2_fen=0,
-            channels=[Channel.DIRECT],
-        ),
+        title="楼道",
+        title_en="",
+        purpose="",
+        target_fen=1_000_000,
+        deadline=utcnow() + timedelta(days=20),
+        suggestion_kind=contribution_operations.SuggestionKind.FLAT,
+        flat_fen=20_000,
+        per_m2_fen=0,
+        channels=[Channel.DIRECT],
     )
     h = household(estate, "1", "1", "101")
     contribution_operations.pledge(campaign, h, 20_000, Channel.DIRECT)
