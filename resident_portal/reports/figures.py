@@ -190,7 +190,7 @@ class ReportsProvider(Provider):
             )
         header = [
             N_("Estate"),
-            N_("Open"),
+            N_("Reports open"),
             N_("Overdue"),
             N_("Median days to resolve"),
             N_("Last activity"),
