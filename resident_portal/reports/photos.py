@@ -2,8 +2,16 @@
 
 Nothing a resident uploads is ever served as it came: the real type is read from the bytes
 (JPEG, PNG, WebP), decompression bombs are refused, the orientation is applied, and the picture
-is re-encoded as a JPEG of at most 2048 px with no metadata at all (EXIF, GPS). Files live
-outside the static folder behind PhotoStore, so they can move to object storage later.
+is re-encoded as a JPEG of at most 2048 px with no metadata at all (EXIF, GPS). Photos are
+kept behind PhotoStore, never in the static folder, in one of three places (PHOTO_STORE):
+
+- `directory`: files in PHOTO_DIR (default instance/photos), for one server on SQLite;
+- `database`: rows of `stored_photo`, the default on PostgreSQL, so that several app servers
+  sharing the database serve every photo; written in the transaction that refers to it;
+- `s3`: an S3-compatible bucket (PHOTO_S3_BUCKET, PHOTO_S3_ENDPOINT_URL…), through boto3.
+
+Every store is content-addressed (the key is the SHA-256 of the JPEG): a photo is stored once,
+never changed, and storing it again is harmless.
 """
 
 import hashlib
@@ -17,8 +25,11 @@ from pathlib import Path
 
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
 
 from ..common import N_
+from ..extensions import db
+from .models import StoredPhoto
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # a 50-megapixel phone photo; more is a bomb or not a photo
@@ -85,7 +96,21 @@ def reencode(data: bytes) -> Photo:
 
 
 class PhotoStore:
-    """Local disk now; anything with put/read (object storage) later."""
+    """Where photos are kept: `put` a photo, `read` its JPEG or thumbnail back by key."""
+
+    kind = ""
+
+    def put(self, photo: Photo) -> None:
+        raise NotImplementedError
+
+    def read(self, key: str, thumbnail: bool = False) -> bytes | None:
+        raise NotImplementedError
+
+
+class DirectoryPhotoStore(PhotoStore):
+    """Files on this server's disk: for a single server."""
+
+    kind = "directory"
 
     def __init__(self, root: str):
         self.root = Path(root)
@@ -113,9 +138,107 @@ class PhotoStore:
             return None
 
 
-def init_app(app) -> None:
+class DatabasePhotoStore(PhotoStore):
+    """Rows of the app's own database, so every server sharing it sees every photo, and
+    backups of the database hold the photos too. `put` joins the caller's transaction: a
+    refused report or ballot leaves no photo behind."""
+
+    kind = "database"
+
+    def put(self, photo: Photo) -> None:
+        if not KEY.match(photo.key):
+            raise ValueError("not a photo key")
+        dialect = db.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        # Two servers storing the same picture at once: one row wins, the other is a no-op.
+        db.session.execute(
+            insert(StoredPhoto)
+            .values(photo_key=photo.key, jpeg=photo.jpeg, thumbnail=photo.thumbnail)
+            .on_conflict_do_nothing(index_elements=["photo_key"])
+        )
+
+    def read(self, key: str, thumbnail: bool = False) -> bytes | None:
+        if not KEY.match(key):
+            return None
+        column = StoredPhoto.thumbnail if thumbnail else StoredPhoto.jpeg
+        return db.session.scalar(select(column).where(StoredPhoto.photo_key == key))
+
+
+class S3PhotoStore(PhotoStore):
+    """Objects in an S3-compatible bucket (AWS, MinIO, Ceph, a cloud's object storage).
+    An object written for a transaction that then fails stays behind, harmless: nothing
+    refers to it, and the same picture would have the same key."""
+
+    kind = "s3"
+
+    def __init__(self, client, bucket: str, prefix: str = "photos/"):
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix
+
+    def _name(self, key: str, thumbnail: bool) -> str:
+        if not KEY.match(key):
+            raise ValueError("not a photo key")
+        return f"{self.prefix}{key[:2]}/{key}{'-thumb' if thumbnail else ''}.jpg"
+
+    def put(self, photo: Photo) -> None:
+        for thumbnail, data in ((False, photo.jpeg), (True, photo.thumbnail)):
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self._name(photo.key, thumbnail),
+                Body=data,
+                ContentType="image/jpeg",
+            )
+
+    def read(self, key: str, thumbnail: bool = False) -> bytes | None:
+        try:
+            name = self._name(key, thumbnail)
+        except ValueError:
+            return None
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=name)
+        except self.client.exceptions.NoSuchKey:
+            return None
+        return answer["Body"].read()
+
+
+STORES = ("directory", "database", "s3")
+
+
+def store_kind(config) -> str:
+    """PHOTO_STORE if set; otherwise s3 when a bucket is configured, database on PostgreSQL,
+    a directory on SQLite (one server)."""
+    if config.get("PHOTO_STORE"):
+        return config["PHOTO_STORE"]
+    if config.get("PHOTO_S3_BUCKET"):
+        return "s3"
+    if str(config.get("SQLALCHEMY_DATABASE_URI") or "").startswith("postgresql"):
+        return "database"
+    return "directory"
+
+
+def make_store(app) -> PhotoStore:
+    kind = store_kind(app.config)
+    if kind == "database":
+        return DatabasePhotoStore()
+    if kind == "s3":
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=app.config.get("PHOTO_S3_ENDPOINT_URL") or None,
+            region_name=app.config.get("PHOTO_S3_REGION") or None,
+        )
+        return S3PhotoStore(client, app.config["PHOTO_S3_BUCKET"], app.config["PHOTO_S3_PREFIX"])
     root = app.config.get("PHOTO_DIR") or os.path.join(app.instance_path, "photos")
-    app.extensions["photo_store"] = PhotoStore(root)
+    return DirectoryPhotoStore(root)
+
+
+def init_app(app) -> None:
+    app.extensions["photo_store"] = make_store(app)
 
 
 def photo_store() -> PhotoStore:
