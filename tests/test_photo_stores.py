@@ -1,0 +1,113 @@
+"""Where photos are kept (issue 14, point 4): a directory for one server, the database (the
+default on PostgreSQL, so every app server sees every photo), or an S3-compatible bucket."""
+
+import os
+
+import pytest
+from sqlalchemy import func, select
+
+from resident_portal.config import ConfigError
+from resident_portal.extensions import db
+from resident_portal.reports.models import StoredPhoto
+from resident_portal.reports.photos import (
+    DatabasePhotoStore,
+    DirectoryPhotoStore,
+    S3PhotoStore,
+    photo_store,
+    reencode,
+    store_kind,
+)
+
+from .conftest import make_app
+from .test_reports import phone_photo
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return reencode(phone_photo(600, 400, 1))
+
+
+def test_the_store_follows_the_configuration():
+    sqlite = "sqlite:////tmp/x.sqlite3"
+    postgres = "postgresql+psycopg://u@h/db"
+    assert store_kind({"SQLALCHEMY_DATABASE_URI": sqlite}) == "directory"
+    assert store_kind({"SQLALCHEMY_DATABASE_URI": postgres}) == "database"
+    assert store_kind({"SQLALCHEMY_DATABASE_URI": postgres, "PHOTO_S3_BUCKET": "b"}) == "s3"
+    assert store_kind({"SQLALCHEMY_DATABASE_URI": sqlite, "PHOTO_S3_BUCKET": "b"}) == "s3"
+    chosen = {"SQLALCHEMY_DATABASE_URI": postgres, "PHOTO_STORE": "directory"}
+    assert store_kind(chosen) == "directory"
+    assert store_kind({"SQLALCHEMY_DATABASE_URI": sqlite, "PHOTO_STORE": "database"}) == "database"
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"PHOTO_STORE": "ftp"}, "PHOTO_STORE must be"),
+        ({"PHOTO_STORE": "s3"}, "PHOTO_S3_BUCKET"),
+    ],
+)
+def test_a_wrong_store_setting_stops_the_app(database_url, settings, message):
+    with pytest.raises(ConfigError, match=message):
+        make_app(database_url, **settings)
+
+
+def test_the_app_picks_its_store(app, database_url):
+    expected = DatabasePhotoStore if database_url.startswith("postgresql") else DirectoryPhotoStore
+    assert type(photo_store()) is expected
+
+
+def _round_trip(store, photo):
+    store.put(photo)
+    store.put(photo)  # the same picture again: stored once, no error
+    assert store.read(photo.key) == photo.jpeg
+    assert store.read(photo.key, thumbnail=True) == photo.thumbnail
+    assert store.read("0" * 64) is None  # never stored
+    assert store.read("../../etc/passwd") is None  # not a key: nothing is looked up
+
+
+def test_directory_store(tmp_path, photo):
+    store = DirectoryPhotoStore(str(tmp_path))
+    _round_trip(store, photo)
+    assert sorted(os.listdir(tmp_path / photo.key[:2])) == [
+        f"{photo.key}-thumb.jpg",
+        f"{photo.key}.jpg",
+    ]
+
+
+def test_database_store_writes_in_the_callers_transaction(app, photo):
+    store = DatabasePhotoStore()
+    # a refused report or ballot (rolled back) leaves no photo behind
+    store.put(photo)
+    db.session.rollback()
+    assert store.read(photo.key) is None
+    _round_trip(store, photo)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(StoredPhoto)) == 1
+    db.session.expire_all()
+    assert store.read(photo.key) == photo.jpeg
+
+
+def test_s3_store(s3_bucket, photo):
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_bucket["PHOTO_S3_ENDPOINT_URL"],
+        region_name=s3_bucket["PHOTO_S3_REGION"],
+    )
+    store = S3PhotoStore(client, s3_bucket["PHOTO_S3_BUCKET"], "photos/")
+    _round_trip(store, photo)
+    listed = client.list_objects_v2(Bucket=s3_bucket["PHOTO_S3_BUCKET"])["Contents"]
+    assert sorted(o["Key"] for o in listed) == [
+        f"photos/{photo.key[:2]}/{photo.key}-thumb.jpg",
+        f"photos/{photo.key[:2]}/{photo.key}.jpg",
+    ]
+
+
+def test_the_app_uses_an_s3_bucket_when_configured(database_url, s3_bucket, photo):
+    app = make_app(database_url, **s3_bucket)
+    with app.app_context():
+        assert type(photo_store()) is S3PhotoStore
+        photo_store().put(photo)
+        assert photo_store().read(photo.key) == photo.jpeg
+        db.engine.dispose()
