@@ -216,7 +216,12 @@ def demo():
 @click.option("--district", default=None, help="District (区/县); default: every estate.")
 @click.option("--month", required=True, help="YYYY-MM")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--lang", type=click.Choice(["zh_Hans_CN", "en"]), default="zh_Hans_CN")
+@click.option(
+    "--lang",
+    type=click.Choice(["zh_Hans_CN", "en"]),
+    default=None,
+    help="Default: the configured language (DEFAULT_LANGUAGE).",
+)
 def report_monthly(district, month, out, lang):
     """The monthly progress report (月通报) as an XLSX workbook, as the console makes it."""
     from flask_babel import force_locale
@@ -236,7 +241,7 @@ def report_monthly(district, month, out, lang):
         raise click.ClickException(
             _("No estate is in the district %(district)s.", district=district)
         )
-    with force_locale(lang):
+    with force_locale(lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
         rows, total, activity = monthly_report(district, month, estates)
         out.write_bytes(overview.monthly_workbook(rows, total, activity, month, district, _))
     click.echo(

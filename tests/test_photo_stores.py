@@ -111,3 +111,32 @@ def test_the_app_uses_an_s3_bucket_when_configured(database_url, s3_bucket, phot
         photo_store().put(photo)
         assert photo_store().read(photo.key) == photo.jpeg
         db.engine.dispose()
+
+
+def test_photos_of_a_single_server_move_into_the_shared_store(database_url, tmp_path, photo):
+    """`photos import-dir`: from a directory store (SQLite, one server) to the database."""
+    folder = tmp_path / "photos"
+    other = reencode(phone_photo(300, 500, 1))
+    DirectoryPhotoStore(str(folder)).put(photo)
+    DirectoryPhotoStore(str(folder)).put(other)
+    (folder / photo.key[:2] / ("f" * 64 + ".jpg")).write_bytes(b"not what its name says")
+    app = make_app(database_url, PHOTO_STORE="database")
+    with app.app_context():
+        try:
+            for _run in range(2):  # again: nothing is stored twice, nothing fails
+                result = app.test_cli_runner().invoke(args=["photos", "import-dir", str(folder)])
+                assert result.exit_code == 0, result.output
+                assert "已复制2张照片" in result.output
+                assert "跳过" in result.output
+            assert db.session.scalar(select(func.count()).select_from(StoredPhoto)) == 2
+            assert photo_store().read(other.key, thumbnail=True) == other.thumbnail
+        finally:
+            db.session.rollback()
+            db.session.execute(StoredPhoto.__table__.delete())
+            db.session.commit()
+            db.engine.dispose()
+    same = make_app(database_url, PHOTO_STORE="directory", PHOTO_DIR=str(folder))
+    with same.app_context():
+        result = same.test_cli_runner().invoke(args=["photos", "import-dir", str(folder)])
+        assert result.exit_code != 0
+        db.engine.dispose()

@@ -23,7 +23,10 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 from flask import current_app
+from flask.cli import AppGroup
+from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 
@@ -237,8 +240,37 @@ def make_store(app) -> PhotoStore:
     return DirectoryPhotoStore(root)
 
 
+photos_cli = AppGroup("photos", help="Report photos and paper-ballot evidence.")
+
+
+@photos_cli.command("import-dir")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def import_dir(folder: Path):
+    """Copy the photos of a directory store (a single server's PHOTO_DIR) into the store this
+    app uses now: the database or a bucket, when moving to several servers. Run it again at
+    will: photos already there are stored once."""
+    store = photo_store()
+    if isinstance(store, DirectoryPhotoStore) and store.root.resolve() == folder.resolve():
+        raise click.ClickException(_("These photos are already in the store this app uses."))
+    copied = 0
+    for path in sorted(folder.glob("??/*.jpg")):
+        key = path.stem
+        if not KEY.match(key):
+            continue  # thumbnails are read with their photo
+        jpeg = path.read_bytes()
+        thumbnail_path = path.with_name(f"{key}-thumb.jpg")
+        if hashlib.sha256(jpeg).hexdigest() != key or not thumbnail_path.exists():
+            click.echo(_("Skipped %(file)s: it is not a stored photo.", file=str(path)), err=True)
+            continue
+        store.put(Photo(key=key, jpeg=jpeg, thumbnail=thumbnail_path.read_bytes()))
+        db.session.commit()  # one photo at a time: an interrupted copy keeps what it copied
+        copied += 1
+    click.echo(_("%(count)s photos copied.", count=copied))
+
+
 def init_app(app) -> None:
     app.extensions["photo_store"] = make_store(app)
+    app.cli.add_command(photos_cli)
 
 
 def photo_store() -> PhotoStore:
