@@ -2,8 +2,9 @@
 
 - `/healthz` answers 200 as long as the process serves requests; it touches nothing else, so
   a load balancer does not take every server out when the database restarts.
-- `/readyz` answers 200 when the database answers, its schema is at the migrations' head, and
-  Redis answers (when REDIS_URL is set); otherwise 503 with a JSON reason.
+- `/readyz` answers 200 when the database answers, its schema is at the migrations' head (or
+  newer, during an upgrade), and Redis answers (when REDIS_URL is set); otherwise 503 with a
+  JSON reason.
 - `/metrics` (Prometheus text format) only for client addresses in METRICS_ALLOWED_ADDRESSES
   (default: this machine), as the app sees them, that is after PROXY_COUNT proxies.
 
@@ -47,6 +48,11 @@ REQUEST_LATENCY = Histogram(
     "Time to answer a request, by endpoint (the route's name) and method.",
     ["endpoint", "method"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+RESPONSES = Counter(
+    "resident_portal_responses",
+    "Answers sent, by status class (2xx, 3xx, 4xx, 5xx).",
+    ["status"],
 )
 BALLOTS = Counter(
     "resident_portal_ballots",
@@ -117,6 +123,7 @@ def start_timer() -> None:
 
 
 def observe_latency(response):
+    RESPONSES.labels(f"{response.status_code // 100}xx").inc()
     started = request.environ.get(STARTED)
     if started is not None:
         REQUEST_LATENCY.labels(request.endpoint or "none", request.method).observe(
@@ -139,15 +146,22 @@ def healthz():
     return _uncached(jsonify(status="ok"))
 
 
-def migration_heads() -> set[str]:
-    """The head revision(s) of the migrations shipped with this code, read once."""
-    heads = current_app.extensions.get("migration_heads")
-    if heads is None:
+def migration_revisions() -> tuple[set[str], set[str]]:
+    """The head revision(s) of the migrations shipped with this code, and every revision it
+    knows, read once."""
+    revisions = current_app.extensions.get("migration_revisions")
+    if revisions is None:
         from alembic.script import ScriptDirectory
 
-        heads = set(ScriptDirectory(str(PACKAGE_DIR / "migrations")).get_heads())
-        current_app.extensions["migration_heads"] = heads
-    return heads
+        script = ScriptDirectory(str(PACKAGE_DIR / "migrations"))
+        known = {revision.revision for revision in script.walk_revisions()}
+        revisions = (set(script.get_heads()), known)
+        current_app.extensions["migration_revisions"] = revisions
+    return revisions
+
+
+def migration_heads() -> set[str]:
+    return migration_revisions()[0]
 
 
 def _not_ready(check: str, reason: str):
@@ -169,8 +183,12 @@ def readyz():
         # The reason names the kind of failure only: this page is public, the log has detail.
         current_app.logger.warning("readyz: database unreachable: %s", error)
         return _not_ready("database", f"database unreachable ({type(error).__name__})")
-    heads = migration_heads()
-    if current != heads:
+    heads, known = migration_revisions()
+    # A schema this code does not know was migrated by newer code: an upgrade is under way
+    # (migrations first, then the servers one at a time), and this server keeps serving until
+    # its turn. A known revision short of the head means the migrations have not been run.
+    schema = "at head" if current == heads else "newer" if current and not current & known else ""
+    if not schema:
         return _not_ready(
             "migrations",
             f"database schema at {', '.join(sorted(current)) or 'nothing'}, code expects "
@@ -189,7 +207,8 @@ def readyz():
         jsonify(
             status="ready",
             database="ok",
-            migrations=sorted(heads),
+            migrations=sorted(current),
+            schema=schema,
             redis="ok" if redis_url else "not configured",
         )
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import text
 
 from contributions import operations as contribution_operations
 from contributions.models import Channel
@@ -53,6 +54,7 @@ def test_readyz_when_the_database_is_at_the_migrations_head(app, client):
     versions = ROOT / "resident_portal" / "migrations" / "versions"
     revisions = {p.stem.split("_")[0] for p in versions.glob("*.py")}
     assert answer["migrations"] == sorted(monitoring.migration_heads())
+    assert answer["schema"] == "at head"
     assert answer["migrations"][0].split("_")[0] == max(revisions)
 
 
@@ -70,6 +72,12 @@ def test_readyz_refuses_a_database_behind_the_migrations(tmp_path):
         assert behind["check"] == "migrations" and "0007" in behind["reason"]
         upgrade()
         assert app.test_client().get("/readyz").status_code == 200
+        # Upgrades run the migrations first: a server still on the old code keeps serving
+        # against a schema it does not know yet (it is newer), until its own restart.
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0099_future'"))
+        ahead = app.test_client().get("/readyz")
+        assert ahead.status_code == 200 and ahead.get_json()["schema"] == "newer"
         db.engine.dispose()
 
 
@@ -157,8 +165,10 @@ def test_request_latency_by_endpoint(app, client):
     assert sample("resident_portal_request_duration_seconds_sum", labels) > 0
     unknown = {"endpoint": "none", "method": "GET"}
     before = sample("resident_portal_request_duration_seconds_count", unknown)
+    not_found = sample("resident_portal_responses_total", {"status": "4xx"})
     assert client.get("/no/such/page").status_code == 404
     assert sample("resident_portal_request_duration_seconds_count", unknown) == before + 1
+    assert sample("resident_portal_responses_total", {"status": "4xx"}) == not_found + 1
 
 
 def test_job_queue_depth_comes_from_a_registered_source(app, client):
