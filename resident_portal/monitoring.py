@@ -43,6 +43,12 @@ from .config import PACKAGE_DIR, ConfigError
 bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
 
+# In multiprocess mode every process writes its values into this folder, from its first count
+# on: a missing folder would fail the first ballot counted, so it is made here (a command run
+# with the servers' environment file, before gunicorn ever started, finds it too).
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 REQUEST_LATENCY = Histogram(
     "resident_portal_request_duration_seconds",
     "Time to answer a request, by endpoint (the route's name) and method.",
