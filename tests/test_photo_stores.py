@@ -63,6 +63,14 @@ def _round_trip(store, photo):
     assert store.read(photo.key, thumbnail=True) == photo.thumbnail
     assert store.read("0" * 64) is None  # never stored
     assert store.read("../../etc/passwd") is None  # not a key: nothing is looked up
+    with pytest.raises(ValueError):
+        store.delete("../../etc/passwd")
+
+
+def _delete(store, photo):
+    store.delete(photo.key)
+    store.delete(photo.key)  # already gone: nothing happens
+    assert store.read(photo.key) is None and store.read(photo.key, thumbnail=True) is None
 
 
 def test_directory_store(tmp_path, photo):
@@ -72,6 +80,8 @@ def test_directory_store(tmp_path, photo):
         f"{photo.key}-thumb.jpg",
         f"{photo.key}.jpg",
     ]
+    _delete(store, photo)
+    assert os.listdir(tmp_path / photo.key[:2]) == []
 
 
 def test_database_store_writes_in_the_callers_transaction(app, photo):
@@ -85,6 +95,9 @@ def test_database_store_writes_in_the_callers_transaction(app, photo):
     assert db.session.scalar(select(func.count()).select_from(StoredPhoto)) == 1
     db.session.expire_all()
     assert store.read(photo.key) == photo.jpeg
+    _delete(store, photo)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(StoredPhoto)) == 0
 
 
 def test_s3_store(s3_bucket, photo):
@@ -102,6 +115,8 @@ def test_s3_store(s3_bucket, photo):
         f"photos/{photo.key[:2]}/{photo.key}-thumb.jpg",
         f"photos/{photo.key[:2]}/{photo.key}.jpg",
     ]
+    _delete(store, photo)
+    assert "Contents" not in client.list_objects_v2(Bucket=s3_bucket["PHOTO_S3_BUCKET"])
 
 
 def test_the_app_uses_an_s3_bucket_when_configured(database_url, s3_bucket, photo):

@@ -28,7 +28,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ..common import N_
 from ..extensions import db
@@ -109,6 +109,11 @@ class PhotoStore:
     def read(self, key: str, thumbnail: bool = False) -> bytes | None:
         raise NotImplementedError
 
+    def delete(self, key: str) -> None:
+        """Remove the photo and its thumbnail (for the privacy purge); nothing if absent. The
+        caller makes sure no report or ballot refers to it any more."""
+        raise NotImplementedError
+
 
 class DirectoryPhotoStore(PhotoStore):
     """Files on this server's disk: for a single server."""
@@ -140,6 +145,10 @@ class DirectoryPhotoStore(PhotoStore):
         except (FileNotFoundError, ValueError):
             return None
 
+    def delete(self, key: str) -> None:
+        for thumbnail in (False, True):
+            self._path(key, thumbnail).unlink(missing_ok=True)
+
 
 class DatabasePhotoStore(PhotoStore):
     """Rows of the app's own database, so every server sharing it sees every photo, and
@@ -168,6 +177,11 @@ class DatabasePhotoStore(PhotoStore):
             return None
         column = StoredPhoto.thumbnail if thumbnail else StoredPhoto.jpeg
         return db.session.scalar(select(column).where(StoredPhoto.photo_key == key))
+
+    def delete(self, key: str) -> None:
+        if not KEY.match(key):
+            raise ValueError("not a photo key")
+        db.session.execute(delete(StoredPhoto).where(StoredPhoto.photo_key == key))
 
 
 class S3PhotoStore(PhotoStore):
@@ -206,6 +220,10 @@ class S3PhotoStore(PhotoStore):
         except self.client.exceptions.NoSuchKey:
             return None
         return answer["Body"].read()
+
+    def delete(self, key: str) -> None:
+        for thumbnail in (False, True):
+            self.client.delete_object(Bucket=self.bucket, Key=self._name(key, thumbnail))
 
 
 STORES = ("directory", "database", "s3")
