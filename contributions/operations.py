@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from resident_portal import monitoring
 from resident_portal.common import N_, OperationError
 from resident_portal.extensions import db
 from resident_portal.models import Estate, Household, StaffUser, Unit, utcnow
@@ -153,6 +154,7 @@ def pledge(
                 reason=current.reason,
             )
         db.session.commit()
+        monitoring.PLEDGES.labels(source.value).inc()
         return current
 
     return retry_on_conflict(attempt)

@@ -4,7 +4,7 @@ import logging
 import os
 
 import sqlalchemy.exc
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, abort, current_app, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -14,8 +14,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import access, config, privacy, ratelimit
-from .config import PROJECT_ROOT
+from . import access, config, monitoring, privacy, ratelimit
+from .config import PACKAGE_DIR, resource_dir
 from .extensions import babel, csrf, db, migrate
 
 LANGUAGES = {"zh_Hans_CN": "中文", "en": "English"}
@@ -24,10 +24,15 @@ LARGE_TEXT_COOKIE = "large_text"
 
 
 def create_app(config_overrides: dict | None = None) -> Flask:
+    # The instance folder holds the SQLite database, photos and keys of one server. Flask's
+    # default is instance/ beside a checkout, or <venv>/var/resident_portal-instance when
+    # installed; INSTANCE_PATH (environment or override) puts it elsewhere.
+    instance_path = (config_overrides or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
     app = Flask(
         __name__,
+        instance_path=os.path.abspath(instance_path) if instance_path else None,
         instance_relative_config=True,
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder=str(resource_dir("templates")),
     )
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(config.DEFAULTS)
@@ -49,12 +54,14 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     migrate.init_app(
         app,
         db,
-        directory=str(PROJECT_ROOT / "resident_portal" / "migrations"),
+        directory=str(PACKAGE_DIR / "migrations"),
         render_as_batch=True,
     )
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     ratelimit.init_app(app)
+    # First of the request hooks, so the latency histogram times the others too.
+    monitoring.init_app(app)
 
     # The only place in resident_portal/ that imports the features: to register them
     # (tests/test_layering.py checks it).
@@ -145,8 +152,10 @@ def release_database_session(_error) -> None:
 
 
 def select_locale() -> str:
+    # Outside a request (the command line) and for visitors who chose nothing: the configured
+    # default language (DEFAULT_LANGUAGE), Chinese unless set otherwise.
     chosen = request.cookies.get(LANGUAGE_COOKIE) if request else None
-    return chosen if chosen in LANGUAGES else "zh_Hans_CN"
+    return chosen if chosen in LANGUAGES else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def large_text() -> bool:

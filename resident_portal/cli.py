@@ -172,21 +172,43 @@ def demo():
     seeded = [line for seed in DEMO_SEEDERS for line in seed(estate)]
     first = letters[0]
     click.echo("")
-    click.echo(f"Demo estate {estate.name} ({estate.code}): {len(letters)} households")
-    click.echo(f"  Estate QR landing page:  {base_url}/e/{estate.code}")
-    click.echo(f"  Household {first.file_stem}: access code {first.code}")
-    click.echo(f"    personal sign-in link: {first.url}")
-    click.echo(f"  All household codes:     {codes_file}")
+    click.echo(
+        _(
+            "Demo estate %(name)s (%(code)s): %(count)s households",
+            name=estate.name,
+            code=estate.code,
+            count=len(letters),
+        )
+    )
+    click.echo("  " + _("Estate QR landing page: %(url)s", url=f"{base_url}/e/{estate.code}"))
+    click.echo(
+        "  "
+        + _(
+            "Household %(household)s: access code %(code)s",
+            household=first.file_stem,
+            code=first.code,
+        )
+    )
+    click.echo("    " + _("Personal sign-in link: %(url)s", url=first.url))
+    click.echo("  " + _("All household codes: %(file)s", file=str(codes_file)))
     for line in seeded:
         click.echo(line)
-    click.echo(f"  Staff sign-in:           {base_url}/console/sign-in")
+    click.echo("  " + _("Staff sign-in: %(url)s", url=f"{base_url}/console/sign-in"))
     for role in Role:
         username = f"demo-{role.value}"
         password = secrets.token_urlsafe(9)
         operations.grant_staff_role(
             username, role, None if role == Role.ADMIN else estate, password
         )
-        click.echo(f"    {role.value:<11} {username:<16} password {password}")
+        click.echo(
+            "    "
+            + _(
+                "%(role)s: username %(username)s, password %(password)s",
+                role=role.label,
+                username=username,
+                password=password,
+            )
+        )
     click.echo("")
 
 
@@ -194,7 +216,12 @@ def demo():
 @click.option("--district", default=None, help="District (区/县); default: every estate.")
 @click.option("--month", required=True, help="YYYY-MM")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--lang", type=click.Choice(["zh_Hans_CN", "en"]), default="zh_Hans_CN")
+@click.option(
+    "--lang",
+    type=click.Choice(["zh_Hans_CN", "en"]),
+    default=None,
+    help="Default: the configured language (DEFAULT_LANGUAGE).",
+)
 def report_monthly(district, month, out, lang):
     """The monthly progress report (月通报) as an XLSX workbook, as the console makes it."""
     from flask_babel import force_locale
@@ -214,7 +241,7 @@ def report_monthly(district, month, out, lang):
         raise click.ClickException(
             _("No estate is in the district %(district)s.", district=district)
         )
-    with force_locale(lang):
+    with force_locale(lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
         rows, total, activity = monthly_report(district, month, estates)
         out.write_bytes(overview.monthly_workbook(rows, total, activity, month, district, _))
     click.echo(

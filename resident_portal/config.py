@@ -8,7 +8,16 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+LANGUAGES = ("zh_Hans_CN", "en")
+
+
+def resource_dir(name: str) -> Path:
+    """`templates` or `translations`: inside the package when installed from a wheel (setup.py
+    copies them there at build time), else at the top of the checkout, where they are kept."""
+    packaged = PACKAGE_DIR / name
+    return packaged if packaged.is_dir() else PROJECT_ROOT / name
 
 
 class ConfigError(RuntimeError):
@@ -27,10 +36,22 @@ def from_environment(instance_path: str) -> dict:
         "PUBLIC_BASE_URL": public_base_url,
         # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
-        # Report photos (outside the static folder); default: instance/photos.
+        # Where report photos are kept (reports/photos.py): directory, database or s3; by
+        # default s3 when a bucket is named, the database on PostgreSQL, else a directory.
+        "PHOTO_STORE": os.environ.get("PHOTO_STORE") or None,
+        # The directory store's folder (outside the static folder); default: instance/photos.
         "PHOTO_DIR": os.environ.get("PHOTO_DIR"),
+        # The S3 store; credentials come the usual boto3 way (AWS_ACCESS_KEY_ID, …).
+        "PHOTO_S3_BUCKET": os.environ.get("PHOTO_S3_BUCKET") or None,
+        "PHOTO_S3_ENDPOINT_URL": os.environ.get("PHOTO_S3_ENDPOINT_URL") or None,
+        "PHOTO_S3_REGION": os.environ.get("PHOTO_S3_REGION") or None,
+        "PHOTO_S3_PREFIX": os.environ.get("PHOTO_S3_PREFIX", "photos/"),
         # Namespace of the sign-in counters in Redis, when several deployments share one.
         "RATE_LIMIT_PREFIX": os.environ.get("RATE_LIMIT_PREFIX", "resident-portal"),
+        # Client addresses or networks allowed to read /metrics (after PROXY_COUNT proxies).
+        "METRICS_ALLOWED_ADDRESSES": os.environ.get("METRICS_ALLOWED_ADDRESSES", "127.0.0.1 ::1"),
+        # The language of pages before a visitor chooses one, and of the command line.
+        "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LANGUAGE") or "zh_Hans_CN",
     }
 
 
@@ -45,7 +66,7 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
     "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
-    "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+    "BABEL_TRANSLATION_DIRECTORIES": str(resource_dir("translations")),
     "HOUSEHOLD_SESSION_LIFETIME": timedelta(days=90),
     "STAFF_SESSION_LIFETIME": timedelta(hours=12),
     # Failed sign-in attempts allowed before a pause (docs/domain.md; ratelimit.py).
@@ -80,6 +101,16 @@ def finish(config) -> None:
 
 
 def check(config) -> None:
+    store = config.get("PHOTO_STORE")
+    if store not in (None, "", "directory", "database", "s3"):
+        raise ConfigError(f"PHOTO_STORE must be directory, database or s3, not {store!r}")
+    if store == "s3" and not config.get("PHOTO_S3_BUCKET"):
+        raise ConfigError("PHOTO_STORE=s3 needs PHOTO_S3_BUCKET, the bucket's name")
+    if config.get("BABEL_DEFAULT_LOCALE") not in LANGUAGES:
+        raise ConfigError(
+            f"DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}, "
+            f"not {config.get('BABEL_DEFAULT_LOCALE')!r}"
+        )
     if not config.get("SECRET_KEY") and not (config.get("TESTING") or config.get("DEBUG")):
         raise ConfigError(
             "SECRET_KEY is not set. Set it to a long random value, e.g. "

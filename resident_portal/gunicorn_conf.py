@@ -47,3 +47,23 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+
+
+# Prometheus metrics from every worker (resident_portal/monitoring.py): with
+# PROMETHEUS_MULTIPROC_DIR set, each worker writes its values into files in that folder and
+# /metrics adds them up. The folder starts empty (old files would count again), and a worker
+# that exits is forgotten (its gauges; its counters stay counted).
+def on_starting(server):
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):
+            if name.endswith(".db"):
+                os.remove(os.path.join(folder, name))
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -3,15 +3,16 @@ registered by create_app as a demo seeder (resident_portal/cli.py)."""
 
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from resident_portal.extensions import db
 from resident_portal.models import Estate, utcnow
 
-from . import operations
+from . import operations, rules
 from .catalogue import BY_KEY
 from .definition import parse_definition
-from .models import Survey
+from .models import Survey, SurveyKind
 
 
 def demo_surveys(estate: Estate) -> list[str]:
@@ -20,7 +21,16 @@ def demo_surveys(estate: Estate) -> list[str]:
     surveys = list(db.session.scalars(select(Survey).where(Survey.estate_id == estate.id)))
     if not surveys:
         surveys = _create(estate)
-    return [f"  Open survey {s.id}: {s.title} ({s.kind.value})" for s in surveys]
+    return [
+        "  "
+        + _(
+            "Open survey %(id)s: %(title)s (%(kind)s)",
+            id=s.id,
+            title=s.title,
+            kind=rules.DECISION if s.kind is SurveyKind.DECISION else rules.CONSULTATION,
+        )
+        for s in surveys
+    ]
 
 
 def _create(estate: Estate) -> list[Survey]:

@@ -4,6 +4,7 @@ import secrets
 
 from sqlalchemy import select
 
+from resident_portal import monitoring
 from resident_portal.access import CODE_ALPHABET
 from resident_portal.common import N_, OperationError
 from resident_portal.extensions import db
@@ -209,15 +210,15 @@ def submit_ballot(
         )
     if source is BallotSource.PAPER and not (paper_reason or "").strip():
         raise OperationError(N_("Give the reason for entering a paper ballot."))
-    if evidence is not None:
-        photo_store().put(
-            evidence
-        )  # content-addressed: a failed transaction leaves a harmless file
     new_vote = counting.Vote(
         {i: Choice(c).value for i, c in choices.items()}, frozenset(priorities)
     )
 
     def attempt() -> str:
+        # Inside the attempt: the database photo store writes in this transaction, which a
+        # retry rolls back (a file or an object left by a failed one is harmless: same key).
+        if evidence is not None:
+            photo_store().put(evidence)
         # A fresh receipt each attempt: a receipt collision is retried too.
         receipt = new_receipt()
         roll.freeze(survey)
@@ -300,6 +301,7 @@ def submit_ballot(
                 evidence=ballot.evidence_key,
             )
         db.session.commit()
+        monitoring.BALLOTS.labels(source.value).inc()
         return receipt
 
     return retry_on_conflict(attempt)

@@ -487,3 +487,40 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker("slow")
         if any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
             item.add_marker("slow")
+
+
+# --- an S3-compatible bucket, in-process (moto) ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on a free local port, for the photo store's S3 backend; skipped when
+    moto is not installed."""
+    server_module = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server, monkeypatch):
+    """A fresh bucket on the moto server, and the app settings that store photos in it."""
+    import boto3
+
+    # moto accepts any credentials; boto3 insists on having some.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    bucket = f"photos-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1").create_bucket(Bucket=bucket)
+    return {
+        "PHOTO_STORE": "s3",
+        "PHOTO_S3_BUCKET": bucket,
+        "PHOTO_S3_ENDPOINT_URL": s3_server,
+        "PHOTO_S3_REGION": "us-east-1",
+    }

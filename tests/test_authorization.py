@@ -143,6 +143,11 @@ EXPECTED = {
     "open311.requests_list": EVERYONE,
     "open311.requests_create": EVERYONE,
     "open311.request_detail": EVERYONE,
+    # For operators and load balancers; /metrics answers by client address (the walk's is
+    # 127.0.0.1, allowed by default), not by who is signed in: tests/test_monitoring.py.
+    "ops.healthz": EVERYONE,
+    "ops.readyz": EVERYONE,
+    "ops.metrics": EVERYONE,
 }
 
 # These end the principal's session; it signs in again before each of them.

@@ -4,7 +4,15 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -194,6 +202,23 @@ class ReportPhoto(db.Model):
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("report_event.id"))
     photo_key: Mapped[str] = mapped_column(String(64), index=True)  # SHA-256 of the JPEG
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class StoredPhoto(db.Model):
+    """A photo's bytes, when photos are kept in the database (on PostgreSQL, so that every app
+    server reads what any of them stored; photos.DatabasePhotoStore). Keyed by content hash:
+    the same picture is stored once, and a row is never changed."""
+
+    __tablename__ = "stored_photo"
+    __table_args__ = (
+        CheckConstraint("length(photo_key) = 64", name="key_is_sha256"),
+        CheckConstraint("length(jpeg) > 0 AND length(thumbnail) > 0", name="not_empty"),
+    )
+
+    photo_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+    thumbnail: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

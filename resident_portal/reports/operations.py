@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import monitoring
 from ..common import N_, OperationError
 from ..extensions import db
 from ..models import Building, Estate, Household, StaffUser, Unit, utcnow
@@ -118,6 +119,7 @@ def submit_report(
     db.session.flush()
     _attach(report, photos, event)
     db.session.commit()
+    monitoring.REPORTS.labels(source).inc()
     return report
 
 
