@@ -190,6 +190,18 @@ def test_my_data_downloads_as_json_and_csv(app):
     assert phone.get("/my-data.pdf").status_code == 404
 
 
+def test_my_data_csv_neutralises_formulas(app):
+    estate = make_estate()
+    phone, h = resident(app, estate, "1", "1", "101")
+    operations.request_correction(h, '=HYPERLINK("http://evil","x")')
+    make_report(estate, h, description="+1+cmd|' /C calc'!A0")
+    text = phone.get("/my-data.csv").get_data().decode("utf-8-sig")
+    cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    assert "'=HYPERLINK(\"http://evil\",\"x\")" in cells
+    assert "'+1+cmd|' /C calc'!A0" in cells
+    assert not any(cell[:1] in ("=", "+", "-", "@") for cell in cells)
+
+
 # --- correction requests ------------------------------------------------------------------
 
 
