@@ -10,10 +10,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from resident_portal.blueprint import home_panel
-from resident_portal.common import format_fen, in_china, plain_yuan
+from resident_portal.common import format_fen, plain_yuan
 from resident_portal.extensions import db
 from resident_portal.models import Estate, Household
-from resident_portal.privacy import DataSection, my_data_provider
+from resident_portal.privacy import DataSection, data_time, my_data_provider
 
 from . import tracker
 from .models import CHANNEL_LABELS, Campaign, ElevatorProject, Payment, Pledge
@@ -72,7 +72,7 @@ def my_pledges_and_payments(households: list[Household]) -> list[DataSection]:
     address = {h.id: f"{h.unit.building.number}-{h.unit.number}-{h.room}" for h in households}
 
     def when(moment) -> str:
-        return in_china(moment).isoformat(timespec="minutes") if moment else ""
+        return data_time(moment)
 
     pledges = db.session.scalars(
         select(Pledge).where(Pledge.household_id.in_(ids)).order_by(Pledge.updated_at, Pledge.id)

@@ -21,13 +21,13 @@ from wtforms.validators import DataRequired, Length
 
 from . import access, operations
 from .access import Permission, public, require
-from .common import OperationError, in_china
+from .common import OperationError
 from .estates import estate_or_404
 from .extensions import db
 from .forms import ConfirmForm
 from .messages import describe_error
 from .models import CorrectionRequest, Household
-from .privacy import DataSection, my_data, my_data_provider
+from .privacy import DataSection, data_time, my_data, my_data_provider
 from .spreadsheets import download, safe
 
 bp = Blueprint("privacy", __name__)
@@ -38,8 +38,8 @@ RETENTION_HOURS_UPLOADS = 24
 
 
 def moment(value) -> str:
-    """A stored moment as China time, for the downloads (ISO 8601 with +08:00)."""
-    return in_china(value).isoformat(timespec="minutes") if value else ""
+    """A stored moment in China Standard Time, to the minute, as the page and downloads show it."""
+    return data_time(value)
 
 
 class CorrectionForm(FlaskForm):

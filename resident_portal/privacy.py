@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .common import in_china
+
 
 def mask_name(name: str | None) -> str:
     if not name:
@@ -130,6 +132,13 @@ class DataSection:
 
 
 MY_DATA_PROVIDERS: list[Callable[[list], list[DataSection]]] = []
+# The order of the page and the downloads, whatever order the providers were registered in.
+SECTION_ORDER = ["register", "ballots", "pledges", "payments", "reports", "correction_requests"]
+
+
+def data_time(moment: datetime | None) -> str:
+    """A stored (naive UTC) moment as China Standard Time to the minute: "2026-11-30 20:08"."""
+    return in_china(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def my_data_provider(function: Callable[[list], list[DataSection]]):
@@ -139,7 +148,9 @@ def my_data_provider(function: Callable[[list], list[DataSection]]):
 
 
 def my_data(households: list) -> list[DataSection]:
-    return [section for provider in MY_DATA_PROVIDERS for section in provider(households)]
+    sections = [section for provider in MY_DATA_PROVIDERS for section in provider(households)]
+    rank = {key: number for number, key in enumerate(SECTION_ORDER)}
+    return sorted(sections, key=lambda section: rank.get(section.key, len(rank)))
 
 
 # What `flask --app resident_portal purge` deletes: (what, function(now) -> rows removed). Each

@@ -12,10 +12,10 @@ from sqlalchemy.orm import joinedload
 
 from resident_portal.access import estate_from_url
 from resident_portal.blueprint import home_panel
-from resident_portal.common import format_area, format_fen, in_china
+from resident_portal.common import format_area, format_fen
 from resident_portal.extensions import db
 from resident_portal.models import Estate, Household, utcnow
-from resident_portal.privacy import DataSection, my_data_provider
+from resident_portal.privacy import DataSection, data_time, my_data_provider
 
 from . import roll
 from .models import (
@@ -144,7 +144,7 @@ def my_ballots(households: list[Household]) -> list[DataSection]:
         rows.append(
             {
                 "survey": survey.title,
-                "submitted_at": in_china(revision.submitted_at).isoformat(timespec="minutes"),
+                "submitted_at": data_time(revision.submitted_at),
                 "source": _("on paper") if revision.source == BallotSource.PAPER else _("online"),
                 "receipt": revision.receipt,
                 "counted": _("counted") if revision.receipt in counted else _("replaced"),

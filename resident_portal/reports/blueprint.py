@@ -12,10 +12,9 @@ from sqlalchemy import func, select
 from .. import access
 from ..access import Permission
 from ..blueprint import home_panel
-from ..common import in_china
 from ..extensions import db
 from ..models import Estate, Household
-from ..privacy import DataSection, my_data_provider
+from ..privacy import DataSection, data_time, my_data_provider
 from .models import CATEGORY_LABELS, STATUS_LABELS, Report, ReportSupport, Status
 
 bp = Blueprint("reports", __name__)
@@ -81,7 +80,7 @@ def my_reports(households: list[Household]) -> list[DataSection]:
     rows = [
         {
             "report": report.id,
-            "created_at": in_china(report.created_at).isoformat(timespec="minutes"),
+            "created_at": data_time(report.created_at),
             "role": role,
             "category": str(report.category.label),
             "place": report.location if role == _("filed") else report.public_location,
