@@ -136,6 +136,21 @@ def test_estate_organiser_is_set_on_the_command_line_and_shown_on_survey_notices
     assert refused.exit_code != 0 and estate_by_code("meiyuan").organiser == "美苑社区居委会"
 
 
+def test_surveys_default_to_the_estates_organiser_and_contact(app):
+    estate = make_estate()
+    operations.set_estate_organiser(estate, "美苑社区居委会", "6688 1234")
+    planner = app.test_client()
+    sign_in_staff(planner, *make_staff(Role.PLANNER, estate))
+    form = planner.get("/console/meiyuan/surveys/new").get_data(as_text=True)
+    assert 'value="美苑社区居委会"' in form and 'value="6688 1234"' in form
+    survey = make_survey(estate)  # made without an organiser of its own
+    from .conftest import close_survey
+
+    close_survey(survey)
+    notice = app.test_client().get(f"/e/meiyuan/results/{survey.id}").get_data(as_text=True)
+    assert "美苑社区居委会" in notice and "6688 1234" in notice
+
+
 # --- my data ------------------------------------------------------------------------------
 
 
