@@ -11,12 +11,22 @@ import csv
 import io
 import json
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import TextAreaField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from . import access, operations
@@ -24,7 +34,7 @@ from .access import Permission, public, require
 from .common import OperationError
 from .estates import estate_or_404
 from .extensions import db
-from .forms import ConfirmForm
+from .forms import ConfirmForm, form_status
 from .messages import describe_error
 from .models import CorrectionRequest, Household
 from .privacy import DataSection, data_time, my_data, my_data_provider
@@ -48,6 +58,20 @@ class CorrectionForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Say what is wrong and what it should be.")),
             Length(max=operations.CORRECTION_MAX),
+        ],
+    )
+
+
+class OrganiserForm(FlaskForm):
+    organiser = StringField(
+        _l("Organiser (who collects and keeps residents' data)"),
+        validators=[DataRequired(message=_l("Name the organiser.")), Length(max=200)],
+    )
+    contact = StringField(
+        _l("Contact (phone or address)"),
+        validators=[
+            DataRequired(message=_l("Give a way to reach the organiser.")),
+            Length(max=100),
         ],
     )
 
@@ -268,16 +292,41 @@ def _corrections_page(failed_id, failed_form, status):
 @bp.post("/console/<estate_code>/corrections/<int:correction_id>/handled")
 @require(Permission.REGISTRY_CONTACTS)
 def correction_handled(estate_code, correction_id):
-    request = db.get_or_404(CorrectionRequest, correction_id)
-    if request.estate_id != g.estate.id:
+    correction = db.get_or_404(CorrectionRequest, correction_id)
+    if correction.estate_id != g.estate.id:
         abort(404)
     form = HandledForm()
     if form.validate_on_submit():
         try:
-            operations.handle_correction(request, form.note.data, staff_user=access.current_staff())
+            operations.handle_correction(
+                correction, form.note.data, staff_user=access.current_staff()
+            )
         except OperationError as error:
             form.note.errors.append(describe_error(error))
         else:
             flash(_("Marked as handled."))
             return redirect(url_for("privacy.corrections", estate_code=g.estate.code), code=303)
-    return _corrections_page(request.id, form, 422)
+    return _corrections_page(correction.id, form, 422)
+
+
+# --- the estate's organiser -----------------------------------------------------------------
+
+
+@bp.route("/console/<estate_code>/organiser", methods=["GET", "POST"])
+@require(Permission.REGISTRY_IMPORT)
+def organiser(estate_code):
+    """Who collects and keeps the estate's residents' data, as its privacy notice names them."""
+    form = OrganiserForm()
+    if request.method == "GET":
+        form.organiser.data, form.contact.data = g.estate.organiser, g.estate.contact
+    elif form.validate_on_submit():
+        try:
+            operations.set_estate_organiser(
+                g.estate, form.organiser.data, form.contact.data, staff_user=access.current_staff()
+            )
+        except OperationError as error:
+            form.organiser.errors.append(describe_error(error))
+        else:
+            flash(_("Saved. The privacy notice now names them."))
+            return redirect(url_for("console.estate", estate_code=g.estate.code), code=303)
+    return render_template("privacy/organiser.html", estate=g.estate, form=form), form_status(form)

@@ -151,6 +151,7 @@ EXPECTED = {
     "privacy.my_data_download": {HOUSEHOLD, HOUSEHOLD_OTHER},
     "privacy.request_correction": {HOUSEHOLD, HOUSEHOLD_OTHER},
     "privacy.corrections": {SECRETARY, ADMIN},
+    "privacy.organiser": {SECRETARY, ADMIN},
     "privacy.correction_handled": {SECRETARY, ADMIN},
 }
 
@@ -280,6 +281,7 @@ def world(app):
     query["contributions.withdraw"] = f"household={resident.id}"
     forms = {
         "privacy.correction_handled": {"note": "已按房产证更正"},
+        "privacy.organiser": {"organiser": "美苑社区居委会", "contact": "010-66668888"},
         "open311.requests_create": {
             "api_key": open311_key,
             "service_code": "leak",

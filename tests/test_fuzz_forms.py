@@ -449,6 +449,7 @@ TARGETS: dict[str, Target | None] = {
     "reports.open311_keys": _get("planner", lambda w: f"/console/{w.estate.code}/open311-keys"),
     "reports.revoke_open311_key": Target("planner", _key_to_revoke),
     "privacy.correction_handled": Target("secretary", _correction_to_handle),
+    "privacy.organiser": _get("secretary", lambda w: f"/console/{w.estate.code}/organiser"),
     # Machines file Open311 requests with an API key, not a browser form: fuzzed with and
     # without a valid key in tests/test_fuzz_api.py.
     "open311.requests_create": None,
@@ -468,6 +469,8 @@ PLAUSIBLE = {
     "common_area": ["", "3栋南侧"],
     "suggestion": ["", "先修屋顶"],
     "text": ["面积应为81.50平方米", ""],
+    "organiser": ["美苑社区居委会", ""],
+    "contact": ["010-66668888", ""],
     "receipt_number": ["", "NO.000123"],
     "purpose": ["粉刷、照明、扶手"],
     "username": [],  # the staff's own names are added

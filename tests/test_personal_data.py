@@ -136,6 +136,25 @@ def test_estate_organiser_is_set_on_the_command_line_and_shown_on_survey_notices
     assert refused.exit_code != 0 and estate_by_code("meiyuan").organiser == "美苑社区居委会"
 
 
+def test_secretary_sets_the_organiser_in_the_console(app):
+    estate = make_estate()
+    secretary = app.test_client()
+    sign_in_staff(secretary, *make_staff(Role.SECRETARY, estate))
+    assert "/console/meiyuan/organiser" in secretary.get("/console/meiyuan").get_data(as_text=True)
+    refused = secretary.post("/console/meiyuan/organiser", data={"organiser": "", "contact": "1"})
+    assert refused.status_code == 422 and "请写明组织单位" in refused.get_data(as_text=True)
+    db.session.refresh(estate)
+    assert estate.organiser == "" and estate.contact == ""
+    saved = secretary.post(
+        "/console/meiyuan/organiser", data={"organiser": "美苑社区居委会", "contact": "6688 1234"}
+    )
+    assert saved.status_code == 303
+    db.session.refresh(estate)
+    assert (estate.organiser, estate.contact) == ("美苑社区居委会", "6688 1234")
+    assert "estate.organiser" in audit_actions()
+    assert "美苑社区居委会" in app.test_client().get("/e/meiyuan/privacy").get_data(as_text=True)
+
+
 def test_surveys_default_to_the_estates_organiser_and_contact(app):
     estate = make_estate()
     operations.set_estate_organiser(estate, "美苑社区居委会", "6688 1234")
