@@ -512,7 +512,13 @@ def acknowledge_privacy_notice(household: Household) -> bool:
     if household.privacy_acknowledged_at is not None:
         return False
     household.privacy_acknowledged_at = utcnow()
-    audit("privacy.acknowledge", staff_user=None, estate=household.estate, household=household.id)
+    audit(
+        "privacy.acknowledge",
+        staff_user=None,
+        estate=household.estate,
+        by="household",
+        household=household.id,
+    )
     db.session.commit()
     return True
 
@@ -534,6 +540,7 @@ def request_correction(household: Household, text: str) -> CorrectionRequest:
         "privacy.correction_request",
         staff_user=None,
         estate=household.estate,
+        by="household",
         household=household.id,
         request=request.id,
     )

@@ -69,6 +69,10 @@ def test_notice_is_shown_at_first_sign_in_and_acknowledged_once(app):
     first = h.privacy_acknowledged_at
     assert first is not None
     assert audit_actions().count("privacy.acknowledge") == 1
+    secretary = app.test_client()
+    sign_in_staff(secretary, *make_staff(Role.SECRETARY, estate))
+    log = secretary.get("/console/meiyuan/audit").get_data(as_text=True)
+    assert "privacy.acknowledge" in log and "住户本人" in log
     assert 'id="privacy-notice"' not in phone.get("/home").get_data(as_text=True)
     # Signed in again on another phone: not asked again, and a second click changes nothing.
     other_phone, _h = resident(app, estate, "1", "1", "101")
