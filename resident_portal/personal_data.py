@@ -42,16 +42,6 @@ from .spreadsheets import download, safe
 
 bp = Blueprint("privacy", __name__)
 
-# How long what is kept stays (the notice says so; `flask … purge` enforces the short ones).
-RETENTION_DAYS_FAILURES = 1
-RETENTION_HOURS_UPLOADS = 24
-
-
-def moment(value) -> str:
-    """A stored moment in China Standard Time, to the minute, as the page and downloads show it."""
-    return data_time(value)
-
-
 class CorrectionForm(FlaskForm):
     text = TextAreaField(
         _l("What is wrong, and what should it be?"),
@@ -151,8 +141,8 @@ def register_sections(households: list[Household]) -> list[DataSection]:
                 "owner_ref": h.owner_ref,
                 "owner_name": h.owner_name,
                 "phone": h.phone or "",
-                "code_issued_at": moment(h.code_issued_at),
-                "privacy_acknowledged_at": moment(h.privacy_acknowledged_at),
+                "code_issued_at": data_time(h.code_issued_at),
+                "privacy_acknowledged_at": data_time(h.privacy_acknowledged_at),
             }
             for h in households
         ],
@@ -173,9 +163,9 @@ def register_sections(households: list[Household]) -> list[DataSection]:
         ],
         [
             {
-                "sent_at": moment(r.created_at),
+                "sent_at": data_time(r.created_at),
                 "text": r.text,
-                "handled_at": moment(r.handled_at),
+                "handled_at": data_time(r.handled_at),
                 "note": r.handled_note or "",
             }
             for r in requests

@@ -6,6 +6,8 @@ import io
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from resident_portal.extensions import db
 from resident_portal.models import Role
@@ -48,6 +50,27 @@ def test_phone_numbers_are_masked(text, masked):
 )
 def test_what_is_not_a_phone_number_is_left_alone(text):
     assert mask_phone_numbers(text) == text
+
+
+MOBILES = st.builds(
+    lambda second, rest, groups: (
+        "1" + second + "".join(rest)
+        if not groups
+        else f"1{second}{rest[0]}{groups}{''.join(rest[1:5])}{groups}{''.join(rest[5:])}"
+    ),
+    st.sampled_from("3456789"),
+    st.lists(st.sampled_from("0123456789"), min_size=9, max_size=9),
+    st.sampled_from(["", " ", "-"]),
+)
+WORDS = st.text(alphabet="漏水楼道电话请联系我谢谢，。 abc", max_size=20)
+
+
+@given(before=WORDS, number=MOBILES, after=WORDS)
+def test_any_mobile_number_in_any_text_is_masked(before, number, after):
+    masked = mask_phone_numbers(before + number + after)
+    assert len(masked) == len(before + number + after)
+    assert masked == before + "".join("*" if c.isdigit() else c for c in number) + after
+    assert mask_phone_numbers(masked) == masked  # masking twice changes nothing
 
 
 def _home_report(estate, reporter, description="卧室漏水，请打13800001590联系", photos=()):
