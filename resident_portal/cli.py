@@ -137,8 +137,15 @@ def _write_codes(estate: Estate, out: Path, reissue: bool) -> int:
         )
     with current_app.test_request_context("/", base_url=base_url):
         issued = operations.issue_codes(estate, reissue=reissue)
-        # Access codes in clear: readable by their owner only (issue 12).
+        # Access codes in clear: readable by their owner only, and the export audited (issue 12).
         write_private(out, codes_csv(letters_for(issued)))
+        operations.record_personal_data_access(
+            "export.codes_csv",
+            staff_user=None,
+            estate=estate,
+            file=str(out),
+            households=len(issued),
+        )
     return len(issued)
 
 

@@ -396,6 +396,7 @@ def test_code_csvs_and_cli_exports_are_0600(app, tmp_path, loose_umask):
     result = runner.invoke(args=["codes", "issue", "meiyuan", "--out", str(codes)])
     assert result.exit_code == 0, result.output
     assert mode(codes) == 0o600
+    assert "export.codes_csv" in audit_actions()
     monthly = tmp_path / "monthly.xlsx"
     result = runner.invoke(args=["report", "monthly", "--month", "2026-11", "--out", str(monthly)])
     assert result.exit_code == 0, result.output
