@@ -6,15 +6,17 @@ Routes only parse, authorise and render; changes happen in contributions/operati
 """
 
 from flask import Blueprint, abort, g
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from resident_portal.blueprint import home_panel
-from resident_portal.common import format_fen
+from resident_portal.common import format_fen, plain_yuan
 from resident_portal.extensions import db
 from resident_portal.models import Estate, Household
+from resident_portal.privacy import DataSection, data_time, my_data_provider
 
 from . import tracker
-from .models import CHANNEL_LABELS, Campaign, ElevatorProject
+from .models import CHANNEL_LABELS, Campaign, ElevatorProject, Payment, Pledge
 
 bp = Blueprint("contributions", __name__)
 
@@ -61,3 +63,80 @@ def home_campaigns(households: list[Household]) -> dict:
 
 # The views register on `bp` (imported last: they import `bp` from here).
 from .views import console, console_elevators, resident  # noqa: E402, F401
+
+
+@my_data_provider
+def my_pledges_and_payments(households: list[Household]) -> list[DataSection]:
+    """The pledges and recorded payments of the owner's households, and nobody else's."""
+    ids = [h.id for h in households]
+    address = {h.id: f"{h.unit.building.number}-{h.unit.number}-{h.room}" for h in households}
+
+    def when(moment) -> str:
+        return data_time(moment)
+
+    pledges = db.session.scalars(
+        select(Pledge).where(Pledge.household_id.in_(ids)).order_by(Pledge.updated_at, Pledge.id)
+    )
+    payments = db.session.scalars(
+        select(Payment).where(Payment.household_id.in_(ids)).order_by(Payment.paid_on, Payment.id)
+    )
+    titles = (
+        {
+            c.id: c.title
+            for c in db.session.scalars(
+                select(Campaign).where(Campaign.estate_id == households[0].unit.building.estate_id)
+            )
+        }
+        if ids
+        else {}
+    )
+    return [
+        DataSection(
+            "pledges",
+            _("Pledges"),
+            [
+                ("household", _("Household")),
+                ("campaign", _("Campaign")),
+                ("amount_yuan", _("Amount (yuan)")),
+                ("channel", _("How")),
+                ("entered_by_staff", _("Recorded by staff")),
+                ("updated_at", _("Last changed")),
+                ("withdrawn_at", _("Withdrawn")),
+            ],
+            [
+                {
+                    "household": address[p.household_id],
+                    "campaign": titles.get(p.campaign_id, ""),
+                    "amount_yuan": plain_yuan(p.amount_fen),
+                    "channel": str(CHANNEL_LABELS[p.channel]),
+                    "entered_by_staff": _("yes") if p.entered_by_id else "",
+                    "updated_at": when(p.updated_at),
+                    "withdrawn_at": when(p.withdrawn_at),
+                }
+                for p in pledges
+            ],
+        ),
+        DataSection(
+            "payments",
+            _("Payments received"),
+            [
+                ("household", _("Household")),
+                ("campaign", _("Campaign")),
+                ("amount_yuan", _("Amount (yuan)")),
+                ("paid_on", _("Paid on")),
+                ("receipt_number", _("Receipt number")),
+                ("note", _("Note")),
+            ],
+            [
+                {
+                    "household": address[p.household_id],
+                    "campaign": titles.get(p.campaign_id, ""),
+                    "amount_yuan": plain_yuan(p.amount_fen),
+                    "paid_on": p.paid_on.isoformat(),
+                    "receipt_number": p.receipt_number,
+                    "note": p.note,
+                }
+                for p in payments
+            ],
+        ),
+    ]

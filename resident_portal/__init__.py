@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -41,6 +41,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     config.finish(app.config)
     config.check(app.config)
     app.permanent_session_lifetime = app.config["HOUSEHOLD_SESSION_LIFETIME"]
+    create_sqlite_file_privately(app.config["SQLALCHEMY_DATABASE_URI"])
 
     if app.config["PROXY_COUNT"]:
         app.wsgi_app = ProxyFix(
@@ -63,6 +64,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     # First of the request hooks, so the latency histogram times the others too.
     monitoring.init_app(app)
 
+    # First, so that "my data" lists the register entry before what the features add.
     # The only place in resident_portal/ that imports the features: to register them
     # (tests/test_layering.py checks it).
     from contributions import blueprint as contributions_blueprint
@@ -73,7 +75,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from survey import figures as survey_figures
     from survey import rules as legal_rules
 
-    from . import blueprint, cli, console, figures
+    from . import blueprint, cli, console, figures, personal_data
     from .reports import blueprint as reports_blueprint
     from .reports import figures as report_figures
     from .reports import open311, photos
@@ -84,6 +86,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.register_blueprint(contributions_blueprint.bp)
     app.register_blueprint(reports_blueprint.bp)
     app.register_blueprint(open311.bp)
+    app.register_blueprint(personal_data.bp)
     photos.init_app(app)
     cli.init_app(app)
     survey_cli.init_app(app)
@@ -104,10 +107,22 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.context_processor(template_globals)
     # The sentences of the law (survey/rules.py), for every page and print that states a rule.
     app.jinja_env.globals["legal"] = legal_rules
+    # Public text (reports, their notes) never shows a phone number (issue 12).
+    app.jinja_env.filters["mask_phones"] = privacy.mask_phone_numbers
     # The development server's access log (werkzeug) and the app's own: never an access code.
     privacy.redact_codes_in(logging.getLogger("werkzeug"), app.logger)
     access.check_every_view_declares_access(app)
     return app
+
+
+def create_sqlite_file_privately(database_url: str) -> None:
+    """A SQLite database holds the register and every ballot: create its file readable by its
+    owner only (0600) before SQLite creates it with the umask's mode. SQLite gives its -wal
+    and -shm files the database file's mode (issue 12)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
+        privacy.create_private(url.database)
 
 
 @event.listens_for(Engine, "connect")

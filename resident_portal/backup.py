@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy.engine import make_url
 
 from .extensions import db
+from .privacy import create_private
 
 
 def _sqlite_path() -> Path:
@@ -62,6 +63,8 @@ def backup(file: Path):
     """Copy the database to FILE while the app keeps serving."""
     if file.exists():
         raise click.ClickException(_("%(file)s exists already: choose a new name.", file=str(file)))
+    # The whole register and every ballot: readable by its owner only (issue 12).
+    create_private(file)
     pages = copy_database(_sqlite_path(), file)
     check_database(file)
     click.echo(_("Backup written to %(file)s (%(pages)s pages).", file=str(file), pages=pages))

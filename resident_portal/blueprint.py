@@ -25,7 +25,7 @@ from . import LANGUAGE_COOKIE, LANGUAGES, LARGE_TEXT_COOKIE, access, operations
 from .access import CODE_LENGTH, Permission, public, require
 from .estates import estate_or_404
 from .extensions import db
-from .forms import AccessCodeForm, PreferencesForm
+from .forms import AccessCodeForm, ConfirmForm, PreferencesForm
 from .models import Building, Estate, Household, Unit
 from .qr import public_url, qr_png, qr_svg
 from .ratelimit import Blocked
@@ -200,6 +200,9 @@ def home():
         estate=household.estate,
         households=households,
         panels=[(template, panel(households)) for template, panel in HOME_PANELS],
+        # Shown until the household has acknowledged it once (issue 12).
+        show_privacy_notice=household.privacy_acknowledged_at is None,
+        ack_form=ConfirmForm(),
     )
 
 

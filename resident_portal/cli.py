@@ -16,7 +16,8 @@ from .estates import estate_by_code
 from .extensions import db
 from .letters import codes_csv, letters_for
 from .messages import describe_error, describe_problem
-from .models import Estate, Role
+from .models import Estate, Role, utcnow
+from .privacy import PURGE_RULES, write_private
 from .registry import ParsedRegistry, parse_registry
 
 estate_cli = AppGroup("estate", help="Create and list estates.")
@@ -67,12 +68,37 @@ def _report(parsed: ParsedRegistry, plan=None) -> None:
 @click.option("--name", required=True)
 @click.option("--district", default=None, help="区/县")
 @click.option("--street", default=None, help="街道")
-def estate_create(code, name, district, street):
+@click.option("--organiser", default="", help="Who keeps residents' data (privacy notice).")
+@click.option("--contact", default="", help="How residents reach the organiser.")
+def estate_create(code, name, district, street, organiser, contact):
     try:
         estate = operations.create_estate(code, name, district, street)
+        if organiser or contact:
+            operations.set_estate_organiser(estate, organiser, contact)
     except operations.OperationError as error:
         raise click.ClickException(describe_error(error)) from None
     click.echo(_("Estate %(code)s created: %(name)s", code=estate.code, name=estate.name))
+
+
+@estate_cli.command("organiser")
+@click.argument("code")
+@click.option("--name", "organiser", required=True, help="e.g. 某某街道社区居委会")
+@click.option("--contact", required=True, help="A phone number or an address.")
+def estate_organiser(code, organiser, contact):
+    """Set who collects and keeps the estate's residents' data, named in its privacy notice."""
+    estate = _estate(code)
+    try:
+        operations.set_estate_organiser(estate, organiser, contact)
+    except operations.OperationError as error:
+        raise click.ClickException(describe_error(error)) from None
+    click.echo(
+        _(
+            "Organiser of %(code)s: %(organiser)s, %(contact)s",
+            code=estate.code,
+            organiser=organiser,
+            contact=contact,
+        )
+    )
 
 
 @estate_cli.command("list")
@@ -111,7 +137,15 @@ def _write_codes(estate: Estate, out: Path, reissue: bool) -> int:
         )
     with current_app.test_request_context("/", base_url=base_url):
         issued = operations.issue_codes(estate, reissue=reissue)
-        out.write_bytes(codes_csv(letters_for(issued)))
+        # Access codes in clear: readable by their owner only, and the export audited (issue 12).
+        write_private(out, codes_csv(letters_for(issued)))
+        operations.record_personal_data_access(
+            "export.codes_csv",
+            staff_user=None,
+            estate=estate,
+            file=str(out),
+            households=len(issued),
+        )
     return len(issued)
 
 
@@ -168,7 +202,7 @@ def demo():
     codes_file = Path(current_app.instance_path) / "demo-household-codes.csv"
     with current_app.test_request_context("/", base_url=base_url):
         letters = letters_for(operations.issue_codes(estate, reissue=True))
-    codes_file.write_bytes(codes_csv(letters))
+    write_private(codes_file, codes_csv(letters))
     seeded = [line for seed in DEMO_SEEDERS for line in seed(estate)]
     first = letters[0]
     click.echo("")
@@ -212,6 +246,15 @@ def demo():
     click.echo("")
 
 
+@click.command("purge")
+def purge():
+    """Delete personal data past its retention (docs/domain.md); safe to run from cron."""
+    now = utcnow()
+    for what, rule in PURGE_RULES:
+        removed = rule(now)
+        click.echo(_("%(what)s: %(count)s removed", what=_(what), count=removed))
+
+
 @report_cli.command("monthly")
 @click.option("--district", default=None, help="District (区/县); default: every estate.")
 @click.option("--month", required=True, help="YYYY-MM")
@@ -243,7 +286,7 @@ def report_monthly(district, month, out, lang):
         )
     with force_locale(lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
         rows, total, activity = monthly_report(district, month, estates)
-        out.write_bytes(overview.monthly_workbook(rows, total, activity, month, district, _))
+        write_private(out, overview.monthly_workbook(rows, total, activity, month, district, _))
     click.echo(
         _(
             "Monthly report for %(count)s estates written to %(file)s.",
@@ -257,6 +300,7 @@ def init_app(app) -> None:
     for group in (estate_cli, registry_cli, codes_cli, staff_cli, report_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)
+    app.cli.add_command(purge)
     from . import backup
 
     backup.init_app(app)

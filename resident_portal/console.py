@@ -182,6 +182,10 @@ def _estate_household_or_404(household_id: int) -> Household:
 @require(Permission.REGISTRY_CONTACTS)
 def household(estate_code, household_id):
     household = _estate_household_or_404(household_id)
+    # A full record (name, phone): who looked is written down (issue 12).
+    operations.record_personal_data_access(
+        "household.view", staff_user=access.current_staff(), estate=g.estate, household=household.id
+    )
     return render_template(
         "console/household.html",
         estate=g.estate,
@@ -383,11 +387,19 @@ def codes_issued(estate_code, batch_id):
 def codes_letters(estate_code, batch_id):
     batch, key = _held_batch(batch_id)
     issued, _left_out = operations.held_codes(batch, key)
+    operations.record_personal_data_access(
+        "export.letters",
+        staff_user=access.current_staff(),
+        estate=g.estate,
+        batch=batch.id,
+        households=len(issued),
+    )
     with force_locale(RESIDENT_LOCALE):
         html = render_template(
             "console/letters.html",
             estate=g.estate,
             estate_url=public_url("portal.estate", estate_code=g.estate.code),
+            privacy_url=public_url("privacy.estate_notice", estate_code=g.estate.code),
             letters=letters_for(issued),
             available_until=batch.expires_at,
         )
@@ -399,6 +411,13 @@ def codes_letters(estate_code, batch_id):
 def codes_zip(estate_code, batch_id):
     batch, key = _held_batch(batch_id)
     issued, _left_out = operations.held_codes(batch, key)
+    operations.record_personal_data_access(
+        "export.codes_zip",
+        staff_user=access.current_staff(),
+        estate=g.estate,
+        batch=batch.id,
+        households=len(issued),
+    )
     body = letters_zip(letters_for(issued))
     return _no_store(download(body, f"{g.estate.code}-household-codes.zip"))
 
@@ -444,7 +463,12 @@ def poster_print(estate_code):
     else:
         abort(404)
     with force_locale(RESIDENT_LOCALE):
-        return render_template("console/poster_print.html", estate=estate, sheets=sheets)
+        return render_template(
+            "console/poster_print.html",
+            estate=estate,
+            sheets=sheets,
+            privacy_url=public_url("privacy.estate_notice", estate_code=estate.code),
+        )
 
 
 @bp.get("/<estate_code>/audit")

@@ -96,6 +96,10 @@ class Estate(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     district: Mapped[str | None] = mapped_column(String(100), index=True)  # 区/县
     street: Mapped[str | None] = mapped_column(String(100))  # 街道
+    # Who collects and keeps residents' data here, and how to reach them: the privacy notice
+    # names them (PIPL), and a survey's notice falls back on them (issue 12).
+    organiser: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    contact: Mapped[str] = mapped_column(String(100), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     buildings: Mapped[list["Building"]] = relationship(back_populates="estate")
@@ -164,6 +168,8 @@ class Household(db.Model):
     # The access code itself is never stored: only its salted hash (docs/domain.md).
     access_code_hash: Mapped[str | None] = mapped_column(String(255))
     code_issued_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the household acknowledged the privacy notice, shown at its first sign-in.
+    privacy_acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     unit: Mapped[Unit] = relationship(back_populates="households")
 
@@ -325,12 +331,41 @@ class PendingImport(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class CorrectionRequest(db.Model):
+    """A household asks for its data to be corrected (PIPL); the secretary's queue lists the
+    open ones until a secretary marks one handled, with a note."""
+
+    __tablename__ = "correction_request"
+    __table_args__ = (
+        CheckConstraint("length(text) >= 1", name="text_not_empty"),
+        CheckConstraint(
+            "(handled_at IS NULL) = (handled_by_id IS NULL)", name="handled_by_someone"
+        ),
+        CheckConstraint(
+            "handled_at IS NULL OR length(handled_note) >= 1", name="handled_with_note"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    text: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    handled_note: Mapped[str | None] = mapped_column(String(1000))
+
+    household: Mapped[Household] = relationship()
+    handled_by: Mapped[StaffUser | None] = relationship()
+
+
 __all__ = [
     "ApiToken",
     "AuditEntry",
     "AuthSession",
     "Building",
     "CodeBatch",
+    "CorrectionRequest",
     "DistrictGrant",
     "Estate",
     "Household",

@@ -8,6 +8,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from flask import current_app
@@ -26,6 +27,7 @@ from .models import (
     AuthSession,
     Building,
     CodeBatch,
+    CorrectionRequest,
     DistrictGrant,
     Estate,
     Household,
@@ -36,6 +38,7 @@ from .models import (
     Unit,
     utcnow,
 )
+from .privacy import purge_rule
 from .ratelimit import Blocked, sign_in_limiter
 from .registry import ParsedRegistry, RegistryRow
 
@@ -480,3 +483,143 @@ def revoke_api_token(record: ApiToken, staff_user: StaffUser) -> None:
     record.revoked_at = utcnow()
     audit("api_token.revoke", staff_user=staff_user, token=record.id, name=record.name)
     db.session.commit()
+
+
+# --- personal data (issue 12, point 7) ----------------------------------------------------
+
+
+def set_estate_organiser(estate: Estate, organiser: str, contact: str, *, staff_user=None) -> None:
+    """Who collects and keeps the estate's residents' data, and how to reach them."""
+    organiser, contact = (organiser or "").strip(), (contact or "").strip()
+    if len(organiser) > 200 or len(contact) > 100:
+        raise OperationError(
+            N_("The organiser may have at most 200 characters and the contact at most 100.")
+        )
+    estate.organiser, estate.contact = organiser, contact
+    audit(
+        "estate.organiser",
+        staff_user=staff_user,
+        estate=estate,
+        organiser=organiser,
+        contact=contact,
+    )
+    db.session.commit()
+
+
+def acknowledge_privacy_notice(household: Household) -> bool:
+    """The household has read the privacy notice: recorded once, audited. False if it had
+    already acknowledged it (nothing changes)."""
+    if household.privacy_acknowledged_at is not None:
+        return False
+    household.privacy_acknowledged_at = utcnow()
+    audit(
+        "privacy.acknowledge",
+        staff_user=None,
+        estate=household.estate,
+        by="household",
+        household=household.id,
+    )
+    db.session.commit()
+    return True
+
+
+CORRECTION_MAX = 2000
+
+
+def request_correction(household: Household, text: str) -> CorrectionRequest:
+    """A household asks for a correction of its data; it goes to the secretary's queue."""
+    text = (text or "").strip()
+    if not text:
+        raise OperationError(N_("Say what is wrong and what it should be."))
+    if len(text) > CORRECTION_MAX:
+        raise OperationError(N_("Write at most %(count)s characters."), count=CORRECTION_MAX)
+    request = CorrectionRequest(estate_id=household.estate.id, household_id=household.id, text=text)
+    db.session.add(request)
+    db.session.flush()
+    audit(
+        "privacy.correction_request",
+        staff_user=None,
+        estate=household.estate,
+        by="household",
+        household=household.id,
+        request=request.id,
+    )
+    db.session.commit()
+    return request
+
+
+def handle_correction(request: CorrectionRequest, note: str, *, staff_user: StaffUser) -> None:
+    """The secretary has dealt with the request (corrected the register, or explained why
+    not): it leaves the queue, with the note, and the audit log says who and when."""
+    note = (note or "").strip()
+    if not note:
+        raise OperationError(N_("Write what was done, for the record."))
+    if len(note) > 1000:
+        raise OperationError(N_("Write at most %(count)s characters."), count=1000)
+    if request.handled_at is not None:
+        raise OperationError(N_("This request has already been handled."))
+    request.handled_at = utcnow()
+    request.handled_by_id = staff_user.id
+    request.handled_note = note
+    estate = db.session.get(Estate, request.estate_id)
+    audit(
+        "privacy.correction_handled",
+        staff_user=staff_user,
+        estate=estate,
+        request=request.id,
+        household=request.household_id,
+        note=note,
+    )
+    db.session.commit()
+
+
+def record_personal_data_access(
+    action: str, *, staff_user: StaffUser | None, estate: Estate | None, **detail
+) -> None:
+    """A staff view of a full household record, or an export holding personal data: written
+    to the audit log (who, when, what), in a transaction of its own (issue 12)."""
+    audit(action, staff_user=staff_user, estate=estate, **detail)
+    db.session.commit()
+
+
+# --- retention: what `flask … purge` deletes (privacy.PURGE_RULES) ------------------------
+
+UNCONFIRMED_UPLOAD_RETENTION = timedelta(hours=24)
+
+
+@purge_rule(N_("register uploads never confirmed, older than 24 hours"))
+def purge_unconfirmed_uploads(now: datetime) -> int:
+    removed = db.session.execute(
+        db.delete(PendingImport).where(
+            PendingImport.created_at < now - UNCONFIRMED_UPLOAD_RETENTION
+        )
+    ).rowcount
+    db.session.commit()
+    return removed
+
+
+@purge_rule(N_("held access codes past their time"))
+def purge_expired_code_batches(now: datetime) -> int:
+    removed = db.session.execute(db.delete(CodeBatch).where(CodeBatch.expires_at <= now)).rowcount
+    db.session.commit()
+    return removed
+
+
+@purge_rule(N_("expired sessions"))
+def purge_expired_sessions(now: datetime) -> int:
+    """HOOK (issue 12, point 4): the household session records are another change, which
+    provides access.purge_expired_sessions(now) -> rows removed. Until it is merged, expired
+    sessions are left alone here (they already sign nobody in); once it is, this calls it."""
+    purge = getattr(access, "purge_expired_sessions", None)
+    if purge is None:
+        return 0
+    return purge(now)
+
+
+@purge_rule(N_("sign-in failure records older than a day"))
+def purge_sign_in_failures(now: datetime) -> int:
+    """Failed sign-ins are counted in the limits storage (Redis, or this process's memory),
+    never in the database, and every counter carries its own expiry: the longest is the
+    one-day count shown on the console (ratelimit.REPORT_WINDOW). Expired ones are cleared
+    here where the storage does not do it by itself."""
+    return sign_in_limiter().purge_expired()

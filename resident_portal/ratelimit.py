@@ -193,6 +193,25 @@ class SignInLimiter:
         stats = self.limiter.get_window_stats(item, self.prefix, "scope", scope)
         return item.amount - stats.remaining, item.amount
 
+    # --- retention (issue 12) --------------------------------------------------------------
+
+    def purge_expired(self) -> int:
+        """Delete this deployment's failure counters that carry no expiry; return how many.
+
+        Every counter is written with its own expiry (at most REPORT_WINDOW, a day), so Redis
+        drops it by itself and nothing should be found; a counter without one (written by an
+        old version, or by hand) would be kept for ever, against the documented retention. The
+        in-memory storage lives and dies with its process: there is nothing to purge from
+        another one."""
+        client = getattr(self.storage, "storage", None)
+        if client is None or not hasattr(client, "scan_iter"):
+            return 0
+        removed = 0
+        for key in client.scan_iter(match=f"*{self.prefix}*", count=1000):
+            if client.ttl(key) == -1:  # -1: no expiry; -2: gone meanwhile
+                removed += client.delete(key)
+        return removed
+
 
 def init_app(app) -> None:
     app.extensions["sign_in_limiter"] = SignInLimiter(app)

@@ -6,6 +6,7 @@ Routes only parse, authorise and render; changes happen in survey/operations.py.
 """
 
 from flask import Blueprint, abort, g
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -14,6 +15,7 @@ from resident_portal.blueprint import home_panel
 from resident_portal.common import format_area, format_fen
 from resident_portal.extensions import db
 from resident_portal.models import Estate, Household, utcnow
+from resident_portal.privacy import DataSection, data_time, my_data_provider
 
 from . import roll
 from .models import (
@@ -22,10 +24,13 @@ from .models import (
     KIND_LABELS,
     RULE_LABELS,
     Ballot,
+    BallotRevision,
+    BallotSource,
     Survey,
     SurveyKind,
     SurveyStatus,
 )
+from .tally import Choice
 
 bp = Blueprint("survey", __name__)
 
@@ -109,3 +114,61 @@ def home_surveys(households: list[Household]) -> dict:
 from .views import api, console, console_paper, console_roll, resident  # noqa: E402, F401
 
 __all__ = ["bp", "estate_from_url", "SurveyKind"]
+
+
+@my_data_provider
+def my_ballots(households: list[Household]) -> list[DataSection]:
+    """The owner's own ballots, every submission with its receipt (never anyone else's): by
+    owner number within the estate, so a new owner of a flat does not see the previous one's."""
+    if not households:
+        return []
+    owner_ref, estate_id = households[0].owner_ref, households[0].unit.building.estate_id
+    revisions = db.session.execute(
+        select(BallotRevision, Survey)
+        .join(Survey, BallotRevision.survey_id == Survey.id)
+        .where(Survey.estate_id == estate_id, BallotRevision.owner_ref == owner_ref)
+        .order_by(BallotRevision.submitted_at, BallotRevision.id)
+    ).all()
+    counted = set(
+        db.session.scalars(
+            select(Ballot.receipt).where(
+                Ballot.survey_id.in_({survey.id for _r, survey in revisions} or {0}),
+                Ballot.owner_ref == owner_ref,
+            )
+        )
+    )
+    rows = []
+    for revision, survey in revisions:
+        titles = {item.id: item.title for item in survey.items}
+        choices = (revision.content or {}).get("choices", {})
+        rows.append(
+            {
+                "survey": survey.title,
+                "submitted_at": data_time(revision.submitted_at),
+                "source": _("on paper") if revision.source == BallotSource.PAPER else _("online"),
+                "receipt": revision.receipt,
+                "counted": _("counted") if revision.receipt in counted else _("replaced"),
+                "choices": "; ".join(
+                    f"{titles.get(int(item), item)}: {CHOICE_LABELS[Choice(choice)]}"
+                    for item, choice in choices.items()
+                    if choice in {c.value for c in Choice}
+                ),
+                "suggestion": (revision.content or {}).get("suggestion", ""),
+            }
+        )
+    return [
+        DataSection(
+            "ballots",
+            _("Ballots and receipts"),
+            [
+                ("survey", _("Survey")),
+                ("submitted_at", _("Submitted")),
+                ("source", _("How")),
+                ("receipt", _("Receipt code")),
+                ("counted", _("Counted or replaced")),
+                ("choices", _("Choices")),
+                ("suggestion", _("Suggestion")),
+            ],
+            rows,
+        )
+    ]

@@ -374,6 +374,20 @@ def _pledge_to_withdraw(w: World, draw) -> tuple[str, str]:
     return w.page("household", f"/campaigns/{w.campaign.id}")
 
 
+def _notice_to_acknowledge(w: World, draw) -> tuple[str, str]:
+    from resident_portal.models import Household
+
+    # The notice is on the home page until acknowledged: every example sees it afresh.
+    db.session.get(Household, w.resident.id).privacy_acknowledged_at = None
+    db.session.commit()
+    return w.page("household", "/home")
+
+
+def _correction_to_handle(w: World, draw) -> tuple[str, str]:
+    portal_operations.request_correction(w.neighbour, "电话号码已更换")
+    return w.page("secretary", f"/console/{w.estate.code}/corrections")
+
+
 TARGETS: dict[str, Target | None] = {
     # residents
     "portal.sign_in": _get("anonymous", lambda w: f"/e/{w.estate.code}/h/{w.resident.id}"),
@@ -388,6 +402,8 @@ TARGETS: dict[str, Target | None] = {
     ),
     "reports.confirm": Target("household", _resolved_own_report),
     "reports.reopen": Target("household", _resolved_own_report),
+    "privacy.acknowledge": Target("household", _notice_to_acknowledge),
+    "privacy.request_correction": _get("household", lambda w: "/my-data"),
     # staff
     "console.sign_in": _get("anonymous", lambda w: "/console/sign-in"),
     "console.sign_out_everywhere": _signed_in_again("secretary", "/console/"),
@@ -432,6 +448,8 @@ TARGETS: dict[str, Target | None] = {
     "reports.hide": Target("planner", _fresh_report_to_handle),
     "reports.open311_keys": _get("planner", lambda w: f"/console/{w.estate.code}/open311-keys"),
     "reports.revoke_open311_key": Target("planner", _key_to_revoke),
+    "privacy.correction_handled": Target("secretary", _correction_to_handle),
+    "privacy.organiser": _get("secretary", lambda w: f"/console/{w.estate.code}/organiser"),
     # Machines file Open311 requests with an API key, not a browser form: fuzzed with and
     # without a valid key in tests/test_fuzz_api.py.
     "open311.requests_create": None,
@@ -450,6 +468,9 @@ PLAUSIBLE = {
     "description_en": ["", "Leaking roof"],
     "common_area": ["", "3栋南侧"],
     "suggestion": ["", "先修屋顶"],
+    "text": ["面积应为81.50平方米", ""],
+    "organiser": ["美苑社区居委会", ""],
+    "contact": ["010-66668888", ""],
     "receipt_number": ["", "NO.000123"],
     "purpose": ["粉刷、照明、扶手"],
     "username": [],  # the staff's own names are added

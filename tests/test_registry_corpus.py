@@ -493,6 +493,9 @@ NOT_SPREADSHEETS = {
 # Checked on their own in test_every_spreadsheet_export_neutralises_formulas.
 CHECKED_APART = {
     "console.codes_zip",  # the letters ZIP: its codes.csv
+    # A household's own data (JSON, CSV): test_my_data_csv_neutralises_formulas in
+    # tests/test_personal_data.py.
+    "privacy.my_data_download",
 }
 
 

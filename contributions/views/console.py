@@ -12,6 +12,7 @@ from resident_portal.extensions import db
 from resident_portal.forms import form_status, scope_choices
 from resident_portal.messages import current_locale, describe_error
 from resident_portal.models import Household, utcnow
+from resident_portal.operations import record_personal_data_access
 from resident_portal.privacy import mask_name, mask_phone
 from resident_portal.spreadsheets import download
 from survey.models import Survey
@@ -122,6 +123,16 @@ def console_not_answered(estate_code, campaign_id):
 def console_export(estate_code, campaign_id, fmt):
     state = tracker.progress(g.campaign)
     name = f"campaign-{campaign_id}"
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    # Every household's address and pledge: who exported them is written down (issue 12).
+    record_personal_data_access(
+        "export.pledges",
+        staff_user=access.current_staff(),
+        estate=g.estate,
+        campaign=campaign_id,
+        format=fmt,
+    )
     if fmt == "csv":
         return download(tracker.export_csv(state), f"{name}.csv")
     if fmt == "xlsx":

@@ -6,12 +6,16 @@ Routes only parse, authorise and render; changes happen in reports/operations.py
 """
 
 from flask import Blueprint, abort, g
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from .. import access
+from ..access import Permission
 from ..blueprint import home_panel
 from ..extensions import db
 from ..models import Estate, Household
-from .models import CATEGORY_LABELS, STATUS_LABELS, Report, Status
+from ..privacy import DataSection, data_time, my_data_provider
+from .models import CATEGORY_LABELS, STATUS_LABELS, Report, ReportSupport, Status
 
 bp = Blueprint("reports", __name__)
 
@@ -24,6 +28,24 @@ def report_estate(kwargs: dict) -> Estate:
         abort(404)
     g.report = report
     return report.estate
+
+
+def reporter_households(report: Report) -> set[int]:
+    """The reporter's households: the owner may have filed it from another of their parts."""
+    if report.reporter is None:
+        return set()
+    return {h.id for h in access.households_of_owner(report.reporter)}
+
+
+def may_see_photos(report: Report) -> bool:
+    """Photos of a report are for households and staff of its estate; photos of the inside of
+    a home only for the reporter and staff who handle reports (issue 12)."""
+    if not access.may(Permission.REPORT_PHOTOS, report.estate):
+        return False
+    if not report.inside_a_home or access.may(Permission.REPORTS_HANDLE, report.estate):
+        return True
+    household = access.current_household()
+    return household is not None and household.id in reporter_households(report)
 
 
 @home_panel("reports/_home_panel.html")
@@ -40,6 +62,52 @@ def home_reports(households: list[Household]) -> dict:
 @bp.app_context_processor
 def report_labels():
     return {"REPORT_CATEGORY_LABELS": CATEGORY_LABELS, "REPORT_STATUS_LABELS": STATUS_LABELS}
+
+
+@my_data_provider
+def my_reports(households: list[Household]) -> list[DataSection]:
+    """Reports the owner's households filed, and those they said "me too" to."""
+    ids = [h.id for h in households]
+    filed = db.session.scalars(
+        select(Report).where(Report.reporter_id.in_(ids)).order_by(Report.created_at, Report.id)
+    ).all()
+    supported = db.session.scalars(
+        select(Report)
+        .join(ReportSupport, ReportSupport.report_id == Report.id)
+        .where(ReportSupport.household_id.in_(ids))
+        .order_by(Report.created_at, Report.id)
+    ).all()
+    rows = [
+        {
+            "report": report.id,
+            "created_at": data_time(report.created_at),
+            "role": role,
+            "category": str(report.category.label),
+            "place": report.location if role == _("filed") else report.public_location,
+            "status": str(report.status.label),
+            "description": report.description if role == _("filed") else "",
+            "photos": len(report.photos) if role == _("filed") else "",
+        }
+        for role, reports in ((_("filed"), filed), (_("me too"), supported))
+        for report in reports
+    ]
+    return [
+        DataSection(
+            "reports",
+            _("Problem reports"),
+            [
+                ("report", _("Report")),
+                ("created_at", _("Reported")),
+                ("role", _("Your part")),
+                ("category", _("Kind")),
+                ("place", _("Where")),
+                ("status", _("Status")),
+                ("description", _("What is wrong")),
+                ("photos", _("Photos")),
+            ],
+            rows,
+        )
+    ]
 
 
 # The views register on `bp` (imported last: they import `bp` from here).

@@ -142,10 +142,21 @@ class Report(db.Model):
         return ((now or utcnow()) - self.created_at).days >= self.category.overdue_days
 
     @property
+    def inside_a_home(self) -> bool:
+        """Placed at a household ("my home"): about the inside of the reporter's home."""
+        return self.household_id is not None
+
+    @property
     def location(self) -> str:
-        """Building-unit-room or the common area, for lists and Open311's address_string."""
+        """Building-unit-room or the common area, for staff who handle reports."""
         if self.household is not None:
             return self.household.address
+        return self.public_location
+
+    @property
+    def public_location(self) -> str:
+        """Building and unit, never the room (issue 12): for the public board, a report's page,
+        residents' lists and Open311's address."""
         parts = []
         if self.unit is not None:
             parts.append(

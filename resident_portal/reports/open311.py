@@ -18,6 +18,7 @@ from ..common import OperationError, in_china, to_utc
 from ..estates import estate_by_code
 from ..extensions import csrf, db
 from ..models import Estate, utcnow
+from ..privacy import mask_phone_numbers
 from . import operations
 from .models import CATEGORY_LABELS, Category, Report, Status
 
@@ -123,10 +124,11 @@ def _request_row(report: Report) -> dict:
     return {
         "service_request_id": str(report.id),
         "status": "closed" if closed else "open",
-        "status_notes": report.status_notes or None,
+        # Public like the board: no room, no phone numbers (issue 12).
+        "status_notes": mask_phone_numbers(report.status_notes) or None,
         "service_name": _service(report.category)["service_name"],
         "service_code": report.category.value,
-        "description": report.description,
+        "description": mask_phone_numbers(report.description),
         "agency_responsible": None,
         "service_notice": None,
         "requested_datetime": _time(report.created_at),
@@ -134,7 +136,7 @@ def _request_row(report: Report) -> dict:
         "expected_datetime": _time(
             report.created_at + timedelta(days=report.category.overdue_days)
         ),
-        "address": report.location,
+        "address": mask_phone_numbers(report.public_location),
         "address_id": None,
         "zipcode": None,
         "lat": None,

@@ -47,6 +47,10 @@ def console_list(estate_code):
 def console_new(estate_code):
     form = SurveyForm()
     form.scope.choices = scope_choices(g.estate)
+    if request.method == "GET":
+        # The estate's organiser and contact (its privacy notice names them) as the default.
+        form.organiser.data = form.organiser.data or g.estate.organiser
+        form.contact.data = form.contact.data or g.estate.contact
     problems = []
     if form.validate_on_submit():
         definition, problems = parse_definition(definition_from_form(form))

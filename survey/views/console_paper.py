@@ -15,6 +15,7 @@ from resident_portal.extensions import db
 from resident_portal.forms import form_status
 from resident_portal.messages import current_locale, describe_error
 from resident_portal.models import Household
+from resident_portal.operations import record_personal_data_access
 from resident_portal.privacy import mask_name
 from resident_portal.qr import public_url, qr_svg
 from resident_portal.reports.photos import KEY, PhotoError, photo_store, reencode
@@ -174,6 +175,14 @@ def console_paper_sheets(estate_code, survey_id):
         }
         for parts in owners.values()
     ]
+    # Addresses and owners, to print: who printed them is written down (issue 12).
+    record_personal_data_access(
+        "export.paper_sheets",
+        staff_user=access.current_staff(),
+        estate=g.estate,
+        survey=survey_id,
+        sheets=len(sheets),
+    )
     return render_template(
         "survey/paper_sheets.html",
         estate=g.estate,

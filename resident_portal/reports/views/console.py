@@ -14,9 +14,10 @@ from ...extensions import db
 from ...forms import ConfirmForm, form_status
 from ...messages import describe_error
 from ...models import Estate, utcnow
+from ...operations import record_personal_data_access
 from ...spreadsheets import csv_bytes, download, xlsx_bytes
 from .. import operations
-from ..blueprint import bp, report_estate
+from ..blueprint import bp, may_see_photos, report_estate
 from ..forms import KeyForm, ReasonForm, StatusForm, photos_from
 from ..models import Category, Open311Key, Report, Status
 from ..photos import PhotoError
@@ -62,6 +63,7 @@ def _render_handle(status_form, hide_form, errors):
         status_form=status_form,
         hide_form=hide_form,
         errors=errors,
+        show_photos=may_see_photos(report),
         now=utcnow(),
     ), form_status(None, errors)
 
@@ -169,6 +171,12 @@ def export(estate_code, fmt):
         ]
         for r in _summary(g.estate)["reports"]
     ]
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    # Rooms and residents' own words: who exported them is written down (issue 12).
+    record_personal_data_access(
+        "export.reports", staff_user=access.current_staff(), estate=g.estate, rows=len(rows)
+    )
     if fmt == "csv":
         return download(csv_bytes(EXPORT_COLUMNS, rows), "reports.csv")
     if fmt == "xlsx":

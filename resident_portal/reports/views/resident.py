@@ -15,7 +15,7 @@ from ...forms import ConfirmForm, form_status
 from ...messages import describe_error
 from ...models import utcnow
 from .. import operations
-from ..blueprint import bp, report_estate
+from ..blueprint import bp, may_see_photos, report_estate
 from ..forms import ReasonForm, ReportForm, location_of, photos_from, where_choices
 from ..models import Category, Report, ReportPhoto, Status
 from ..photos import KEY, PhotoError, photo_store
@@ -99,7 +99,8 @@ def detail(estate_code, report_id):
         "reports/detail.html",
         report=report,
         estate=report.estate,
-        show_photos=access.may(Permission.REPORT_PHOTOS, report.estate),
+        show_photos=may_see_photos(report),
+        photos_private=report.inside_a_home and not may_see_photos(report),
         is_reporter=household is not None and household.id == report.reporter_id,
         can_support=household is not None
         and household.estate.id == report.estate_id
@@ -164,6 +165,11 @@ def photo(estate_code, key):
     )
     if not access.may(Permission.REPORTS_HANDLE, g.estate):
         visible = visible.where(Report.hidden_at.is_(None))
+        # A photo of the inside of a home: only its reporter (any part of the same owner)
+        # besides staff who handle reports (issue 12).
+        household = access.current_household()
+        own = [h.id for h in access.households_of_owner(household)] if household else []
+        visible = visible.where(Report.household_id.is_(None) | Report.reporter_id.in_(own))
     if db.session.scalar(visible.limit(1)) is None:
         abort(404)
     data = photo_store().read(key, thumbnail=request.args.get("size") == "thumb")
