@@ -80,7 +80,7 @@ def test_reissue_all_asks_for_confirmation_with_the_counts(app, estate_with_phon
     text = page.get_data(as_text=True)
     assert "美苑小区的全部5户都将获得新的访问码" in text
     assert "已有访问码的5户" in text
-    assert "3个登录（2户的手机和浏览器）将被退出" in text  # not the expired one
+    assert "2户共3台手机或电脑将退出登录" in text  # not the expired one
     assert "请输入小区代码meiyuan以确认" in text
     assert 'name="typed_estate_code"' in text
     assert database_state() == before  # asking changes nothing
@@ -109,7 +109,7 @@ def test_a_wrong_or_missing_estate_code_changes_nothing(app, estate_with_phones,
     assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert message in text and 'class="errors" role="alert"' in text
-    assert "3个登录" in text  # the page is shown again, with its counts
+    assert "共3台手机或电脑" in text  # the page is shown again, with its counts
     assert database_state() == before  # no code, session, batch or audit entry changed
     for client in phones:
         assert client.get("/home").status_code == 200
@@ -147,7 +147,7 @@ def test_the_right_code_reissues_signs_out_and_redirects_to_the_letters(app, est
     page = secretary.get(location)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     text = page.get_data(as_text=True)
-    assert "已为5户生成新的访问码" in text and "已有3个登录被退出" in text
+    assert "已为5户生成新的访问码" in text and "已在3台设备上退出登录" in text
     assert f'href="{location}/letters"' in text and f'href="{location}/codes.zip"' in text
 
     letters = secretary.get(f"{location}/letters")
@@ -255,7 +255,7 @@ def test_single_household_reissue_redirects_and_a_refresh_repeats_nothing(app, e
     }
     assert [c.get("/home").status_code for c in phones] == [302, 302, 200]
     text = secretary.get(location).get_data(as_text=True)
-    assert "已为1户生成新的访问码" in text and "已有2个登录被退出" in text
+    assert "已为1户生成新的访问码" in text and "已在2台设备上退出登录" in text
     letters = secretary.get(f"{location}/letters").get_data(as_text=True)
     [code] = CODE_ON_LETTER.findall(letters)
     assert secretary.get(f"{location}/letters").get_data(as_text=True).count(code) == 1
@@ -269,7 +269,7 @@ def test_letters_of_codes_replaced_since_are_left_out(app, estate_with_phones):
     first = household(estate, "1", "1", "101")
     one = secretary.post(f"/console/meiyuan/households/{first.id}/code").headers["Location"]
     text = secretary.get(everyone).get_data(as_text=True)
-    assert "其中1个访问码此后已被重新生成" in text
+    assert "其中1个访问码此后已重新生成" in text
     assert len(CODE_ON_LETTER.findall(secretary.get(f"{everyone}/letters").get_data(True))) == 4
     [code] = CODE_ON_LETTER.findall(secretary.get(f"{one}/letters").get_data(as_text=True))
     assert phone(app, estate, first, code).get("/home").status_code == 200
