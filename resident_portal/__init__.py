@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import access, config, privacy, ratelimit
+from . import access, common, config, privacy, ratelimit
 from .config import PROJECT_ROOT
 from .extensions import babel, csrf, db, migrate
 
@@ -95,6 +95,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.teardown_appcontext(release_database_session)
     app.after_request(set_security_headers)
     app.context_processor(template_globals)
+    # Every percentage on every page: the one rounding of common.py (half-up, two decimals).
+    app.jinja_env.filters["percent"] = common.format_percent
+    app.jinja_env.filters["percent_points"] = common.format_points
+    app.jinja_env.filters["percent_value"] = common.percent  # a number, for drawing bars
     # The sentences of the law (survey/rules.py), for every page and print that states a rule.
     app.jinja_env.globals["legal"] = legal_rules
     # The development server's access log (werkzeug) and the app's own: never an access code.

@@ -208,6 +208,13 @@ def parse_month(text: str) -> tuple[datetime, datetime]:
     return start - timedelta(hours=8), end - timedelta(hours=8)
 
 
+def month_end(month: str) -> datetime:
+    """The last moment of that month (China time, as naive UTC), or now if it has not ended:
+    the monthly report's trends end there."""
+    _start, end = parse_month(month)
+    return min(end - timedelta(seconds=1), utcnow())
+
+
 def month_activity(estates: list[Estate], start: datetime, end: datetime) -> MonthActivity:
     ids = [e.id for e in estates]
     activity = MonthActivity()

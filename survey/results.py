@@ -7,15 +7,16 @@ CSV and XLSX all come from SurveyResults.
 from dataclasses import dataclass, field
 from datetime import UTC
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
-from resident_portal.common import format_area
+from resident_portal.common import N_, area_m2, format_area, mask_phone_numbers
 from resident_portal.extensions import db
 from resident_portal.models import Household, natural_key
-from resident_portal.spreadsheets import csv_bytes, safe, xlsx_bytes
+from resident_portal.spreadsheets import Column, Table, csv_bytes, safe, workbook
 
 from . import counting, roll, rules, tally
-from .models import Ballot, KeptCount, Survey, SurveyStatus
+from .models import CATEGORY_LABELS, Ballot, KeptCount, Survey, SurveyStatus
 
 
 @dataclass
@@ -124,6 +125,32 @@ def scope_results(surveys: list[Survey]) -> dict[int, tally.Tally]:
         else:
             result[survey.id] = tally.tally(roll.live_parts(survey), [], item_ids, survey.rule)
     return result
+
+
+def suggestions(results: SurveyResults) -> list[str]:
+    """The written suggestions of the counted ballots, for staff, with phone numbers masked.
+
+    Only once the survey has closed, like the choice figures: a list that grows while voting
+    goes on would let staff tie a new suggestion to the household they just visited. Never
+    beside the ballot's choices, and in an order that says nothing about who wrote what or when
+    (by their text), so that a suggestion cannot be matched to a ballot, a receipt or a time."""
+    if not results.closed:
+        return []
+    texts = db.session.scalars(
+        select(Ballot.suggestion).where(
+            Ballot.survey_id == results.survey.id, Ballot.suggestion != ""
+        )
+    )
+    return sorted(mask_phone_numbers(text.strip()) for text in texts if text and text.strip())
+
+
+def priority_ranking(results: SurveyResults) -> list:
+    """The items by the owners who picked them as a priority, most first (ties in the
+    survey's order); empty while the figures are secret or when no picks were asked for."""
+    if not results.shows() or not results.survey.max_priorities:
+        return []
+    position = {item.id: n for n, item in enumerate(results.survey.items)}
+    return sorted(results.overall.items, key=lambda r: (-r.priority_picks, position[r.item_id]))
 
 
 def _sorted(groups: dict, key) -> dict:
@@ -298,6 +325,111 @@ def export_csv(results: SurveyResults, locale: str = "zh_Hans_CN") -> bytes:
     return csv_bytes(EXPORT_COLUMNS, export_rows(results, locale))
 
 
+# The workbook's columns, in the reader's language (the CSV keeps EXPORT_COLUMNS' keys).
+EXPORT_HEADERS = [
+    (N_("Group"), "text"),
+    (N_("Building"), "text"),
+    (N_("Unit"), "text"),
+    (N_("Floor"), "integer"),
+    (N_("Item no."), "integer"),
+    (N_("Item"), "text"),
+    (N_("Category"), "text"),
+    (N_("Owners on the roll"), "integer"),
+    (N_("Area on the roll (m²)"), "area"),
+    (N_("Owners taking part"), "integer"),
+    (N_("Area taking part (m²)"), "area"),
+    (N_("Owners supporting"), "integer"),
+    (N_("Area supporting (m²)"), "area"),
+    (N_("Owners opposing"), "integer"),
+    (N_("Area opposing (m²)"), "area"),
+    (N_("Owners abstaining"), "integer"),
+    (N_("Area abstaining (m²)"), "area"),
+    (N_("Priority picks"), "integer"),
+    (N_("Approved"), "text"),
+    (N_("Choices shown"), "text"),
+]
+GROUP_LABELS = {
+    "scope": N_("Whole scope"),
+    "building": N_("Building"),
+    "unit": N_("Unit"),
+    "floor": N_("Floor"),
+}
+
+
+def _yes_no(value) -> str:
+    return "" if value is None else (_("yes") if value else _("no"))
+
+
+def export_table(results: SurveyResults, locale: str = "zh_Hans_CN") -> Table:
+    """The results as export_rows gives them, with translated headers, groups and categories
+    and areas as numbers."""
+    survey = results.survey
+    items = {item.id: item for item in survey.items}
+    rows = []
+    for row in export_rows(results, locale):
+        group, building, unit, floor, item_id = row[:5]
+        item = items[item_id]
+        shown = row[-1] == "true"
+        figures = row[7:11]
+        choices = row[11:19]
+        typed = [
+            figures[0],
+            area_m2(_centi(figures[1])),
+            figures[2],
+            area_m2(_centi(figures[3])),
+        ]
+        if shown:
+            approved = None if choices[7] == "" else choices[7] == "true"
+            typed_choices = [
+                choices[0],
+                area_m2(_centi(choices[1])),
+                choices[2],
+                area_m2(_centi(choices[3])),
+                choices[4],
+                area_m2(_centi(choices[5])),
+                choices[6],
+                _yes_no(approved),
+            ]
+        else:
+            typed_choices = [None] * 8  # withheld: empty cells, never zeros
+        rows.append(
+            [
+                _(GROUP_LABELS[group]),
+                building,
+                unit,
+                floor if floor != "" else None,
+                item_id,
+                item.localized_title(locale),
+                str(CATEGORY_LABELS[item.category]),
+                *typed,
+                *typed_choices,
+                _yes_no(shown),
+            ]
+        )
+    headers = [Column(_(label), kind) for label, kind in EXPORT_HEADERS]
+    return Table(_("Results"), headers, rows)
+
+
+def _centi(text: str) -> int:
+    """format_area's text back to 0.01 m² (exact: two decimals)."""
+    whole, _dot, cents = text.partition(".")
+    return int(whole) * 100 + int(cents or 0)
+
+
+def suggestions_table(results: SurveyResults) -> Table:
+    return Table(
+        _("Suggestions"), [Column(_("Written suggestion"))], [[t] for t in suggestions(results)]
+    )
+
+
+def suggestions_csv(results: SurveyResults) -> bytes:
+    return csv_bytes(["suggestion"], [[t] for t in suggestions(results)])
+
+
 def export_xlsx(results: SurveyResults, locale: str = "zh_Hans_CN") -> bytes:
     notes = rules.rows(results.survey)  # the rule, as the pages state it (survey/rules.py)
-    return xlsx_bytes(EXPORT_COLUMNS, export_rows(results, locale), "results", notes, "rule")
+    tables = [export_table(results, locale)]
+    tables.append(Table("rule", [Column(str(r[0])) for r in notes[:1]], notes[1:], filter=False))
+    if results.closed:
+        tables.append(suggestions_table(results))
+    return workbook(tables)
