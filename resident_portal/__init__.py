@@ -58,15 +58,18 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     # The only place in resident_portal/ that imports the features: to register them
     # (tests/test_layering.py checks it).
+    from contributions import api as contributions_api
     from contributions import blueprint as contributions_blueprint
     from contributions import figures as contribution_figures
     from survey import blueprint as survey_blueprint
     from survey import cli as survey_cli
     from survey import demo as survey_demo
     from survey import figures as survey_figures
+    from survey import openapi as survey_openapi
     from survey import rules as legal_rules
 
-    from . import blueprint, cli, console, figures
+    from . import api, blueprint, cli, console, figures
+    from .reports import api as reports_api
     from .reports import blueprint as reports_blueprint
     from .reports import figures as report_figures
     from .reports import open311, photos
@@ -88,6 +91,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     ):
         figures.register(provider)
     cli.demo_seeder(survey_demo.demo_surveys)
+    # Their paths and schemas in the API's one OpenAPI document (/api/v1/openapi.json).
+    for part in (survey_openapi.PART, contributions_api.PART, reports_api.PART):
+        api.register_openapi(part)
 
     register_error_pages(app)
     app.before_request(refuse_nul_characters)

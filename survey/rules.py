@@ -20,11 +20,11 @@ never 正式决定 or 征求意见; a non-binding survey is a 意愿征询; the 
 No imports from the models: survey/models.py takes its matter labels and rules from here.
 """
 
-from resident_portal.common import format_percent
-
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from resident_portal.common import format_percent
 
 from .tally import Rule
 

@@ -43,4 +43,4 @@ def report_labels():
 
 
 # The views register on `bp` (imported last: they import `bp` from here).
-from .views import console, resident  # noqa: E402, F401
+from .views import api, console, resident  # noqa: E402, F401
