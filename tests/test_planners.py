@@ -338,7 +338,7 @@ def test_monthly_page_has_navigation_month_picker_print_xlsx_and_labelled_trends
     page = client.get(f"/console/overview/monthly?month={month}").get_data(as_text=True)
     assert 'nav class="console"' in page and 'href="/console/overview' in page
     assert re.search(rf'<input type="month" id="month" name="month" value="{month}"', page)
-    assert '<button type="button" data-print hidden>打印</button>' in page
+    assert '<button class="secondary" type="button" data-print hidden>打印</button>' in page
     assert "/static/print.js" in page
     assert f'href="/console/overview/monthly.xlsx?month={month}"' in page
     # Trends: axes labelled, counts as integers (two open reports print 2, not 2.0).
