@@ -67,6 +67,7 @@ class ContributionFigures:
 class ContributionActivity:
     pledges: int = 0  # pledges made or changed in the month
     paid_fen: int = 0  # payments recorded in the month
+    consent_ballots: int = 0  # ballots in elevator consent votes in the month
 
 
 def _campaigns_of(estate_ids):
@@ -215,7 +216,17 @@ class ContributionsProvider(Provider):
 
     def month_activity(self, estate_ids, start, end):
         campaigns = _campaigns_of(estate_ids)
+        consent_votes = select(ElevatorProject.survey_id).where(
+            ElevatorProject.campaign_id.in_(campaigns)
+        )
         return ContributionActivity(
+            consent_ballots=db.session.scalar(
+                select(func.count(BallotRevision.id)).where(
+                    BallotRevision.survey_id.in_(consent_votes),
+                    BallotRevision.submitted_at >= start,
+                    BallotRevision.submitted_at < end,
+                )
+            ),
             pledges=db.session.scalar(
                 select(func.count(PledgeEvent.id)).where(
                     PledgeEvent.campaign_id.in_(campaigns),
@@ -248,6 +259,7 @@ class ContributionsProvider(Provider):
         return [
             (N_("This month: pledges"), str(activity.pledges)),
             (N_("This month: received (yuan)"), f"¥{format_fen(activity.paid_fen)}"),
+            (N_("This month: elevator consent ballots"), str(activity.consent_ballots)),
         ]
 
     def summary_rows(self, totals, activity, part):
@@ -261,6 +273,7 @@ class ContributionsProvider(Provider):
         return [
             (N_("This month: pledges"), activity.pledges),
             (N_("This month: received (yuan)"), yuan(activity.paid_fen)),
+            (N_("This month: elevator consent ballots"), activity.consent_ballots),
         ]
 
     def sheets(self, rows, labels):

@@ -249,17 +249,20 @@ class SurveyProvider(Provider):
         }
 
     def month_activity(self, estate_ids, start, end):
-        return SurveyActivity(
-            ballots=db.session.scalar(
-                select(func.count(BallotRevision.id))
-                .join(Survey, Survey.id == BallotRevision.survey_id)
-                .where(
-                    Survey.estate_id.in_(estate_ids),
-                    BallotRevision.submitted_at >= start,
-                    BallotRevision.submitted_at < end,
-                )
+        """Ballots submitted in the month, other features' votes left out (an elevator's
+        consent ballots are counted under elevators)."""
+        query = (
+            select(func.count(BallotRevision.id))
+            .join(Survey, Survey.id == BallotRevision.survey_id)
+            .where(
+                Survey.estate_id.in_(estate_ids),
+                BallotRevision.submitted_at >= start,
+                BallotRevision.submitted_at < end,
             )
         )
+        for shown_elsewhere in SHOWN_ELSEWHERE:
+            query = query.where(Survey.id.not_in(shown_elsewhere()))
+        return SurveyActivity(ballots=db.session.scalar(query))
 
     def summary_cells(self, totals, activity, part):
         if part == "month" and activity is not None:

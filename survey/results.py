@@ -429,7 +429,9 @@ def suggestions_csv(results: SurveyResults) -> bytes:
 def export_xlsx(results: SurveyResults, locale: str = "zh_Hans_CN") -> bytes:
     notes = rules.rows(results.survey)  # the rule, as the pages state it (survey/rules.py)
     tables = [export_table(results, locale)]
-    tables.append(Table("rule", [Column(str(r[0])) for r in notes[:1]], notes[1:], filter=False))
+    tables.append(
+        Table(_("Counting rule"), [Column(str(r[0])) for r in notes[:1]], notes[1:], filter=False)
+    )
     if results.closed:
         tables.append(suggestions_table(results))
     return workbook(tables)

@@ -177,7 +177,8 @@ def test_monthly_report_has_the_dashboards_numbers_both_ways(app, client, tmp_pa
         assert values[2] == total.estates == 2 and values[3] == total.households == 10
         assert values[5] * 100 == total.pledged_fen and values[6] * 100 == total.paid_fen
         assert values[8] == total.reports_open and values[9] == total.reports_overdue
-        assert values[10] == 4 and values[13] == 2  # this month: 4 ballots, 2 reports filed
+        assert values[10] == 4 and values[14] == 2  # this month: 4 ballots, 2 reports filed
+        assert values[13] == 0  # no elevator consent ballot (counted under elevators)
         pledges = workbook.worksheets[2]
         by_estate = {r[0].value: r for r in pledges.iter_rows(min_row=2)}
         meiyuan = next(r for r in rows if r.estate.code == "meiyuan")

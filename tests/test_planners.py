@@ -178,6 +178,15 @@ def test_overview_headline_is_the_latest_estate_wide_decision(app):
     assert row.heads_share == "25.00"  # 1 of the 4 owners
     assert sum(row.elevators.values()) == 1  # the elevator vote is counted under elevators
     assert project.survey_id not in (estate_wide.id, building_vote.id)
+    # The month's ballots likewise: the elevator's consent ballot is counted under elevators.
+    survey_operations.submit_ballot(
+        project.survey,
+        household(estate, "1", "1", "201"),
+        {i.id: Choice.SUPPORT for i in project.survey.items},
+    )
+    start, end = overview.parse_month(f"{(utcnow() + timedelta(hours=8)):%Y-%m}")
+    activity = overview.month_activity([estate], start, end)
+    assert (activity.ballots, activity.consent_ballots) == (1, 1)
 
 
 def test_the_same_percentage_on_every_page_and_file(app, client):
