@@ -269,9 +269,15 @@ EXPORT_COLUMNS = [
 ]
 
 
-def export_rows(results: SurveyResults, locale: str = "zh_Hans_CN") -> list[list]:
+def export_rows(
+    results: SurveyResults, locale: str = "zh_Hans_CN", readable: bool = False
+) -> list[list]:
     """One row per item per group (the whole scope, each building, unit and floor); choice
-    cells are empty where the secrecy rule withholds them (choices_shown = false)."""
+    cells are empty where the secrecy rule withholds them (choices_shown = false).
+
+    For the CSV (machines) groups, categories and booleans are keys and areas text with two
+    decimals; `readable` (the workbook) gives them in the reader's language, areas as exact
+    numbers and absent cells as None."""
     survey = results.survey
     items = {item.id: item for item in survey.items}
     groups = [("scope", "", "", "", results.overall, results.shows())]
@@ -286,36 +292,46 @@ def export_rows(results: SurveyResults, locale: str = "zh_Hans_CN") -> list[list
     groups += [
         ("floor", "", "", f, t, results.shows("floor", f)) for f, t in results.by_floor.items()
     ]
+    area = area_m2 if readable else format_area
+    empty = None if readable else ""
+
+    def flag(value):
+        if value is None:
+            return empty
+        if readable:
+            return _("yes") if value else _("no")
+        return str(value).lower()
+
     rows = []
     for group, building, unit, floor, result, shown in groups:
         for r in result.items:
             item = items[r.item_id]
             choices = [
                 r.support.heads,
-                format_area(r.support.area),
+                area(r.support.area),
                 r.oppose.heads,
-                format_area(r.oppose.area),
+                area(r.oppose.area),
                 r.abstain.heads,
-                format_area(r.abstain.area),
+                area(r.abstain.area),
                 r.priority_picks,
-                "" if r.approved is None else str(r.approved).lower(),
+                flag(r.approved),
             ]
             rows.append(
                 [
-                    group,
+                    _(GROUP_LABELS[group]) if readable else group,
                     building,
                     unit,
-                    floor,
+                    empty if floor == "" else floor,
                     r.item_id,
                     safe(item.localized_title(locale)),
-                    item.category.value,
+                    str(CATEGORY_LABELS[item.category]) if readable else item.category.value,
                     result.eligible.heads,
-                    format_area(result.eligible.area),
+                    area(result.eligible.area),
                     result.participated.heads,
-                    format_area(result.participated.area),
+                    area(result.participated.area),
                     # Withheld figures are empty cells, never zeros that could be misread.
-                    *(choices if shown else [""] * len(choices)),
-                    str(shown).lower(),
+                    *(choices if shown else [empty] * len(choices)),
+                    flag(shown),
                 ]
             )
     return rows
@@ -356,64 +372,11 @@ GROUP_LABELS = {
 }
 
 
-def _yes_no(value) -> str:
-    return "" if value is None else (_("yes") if value else _("no"))
-
-
 def export_table(results: SurveyResults, locale: str = "zh_Hans_CN") -> Table:
-    """The results as export_rows gives them, with translated headers, groups and categories
-    and areas as numbers."""
-    survey = results.survey
-    items = {item.id: item for item in survey.items}
-    rows = []
-    for row in export_rows(results, locale):
-        group, building, unit, floor, item_id = row[:5]
-        item = items[item_id]
-        shown = row[-1] == "true"
-        figures = row[7:11]
-        choices = row[11:19]
-        typed = [
-            figures[0],
-            area_m2(_centi(figures[1])),
-            figures[2],
-            area_m2(_centi(figures[3])),
-        ]
-        if shown:
-            approved = None if choices[7] == "" else choices[7] == "true"
-            typed_choices = [
-                choices[0],
-                area_m2(_centi(choices[1])),
-                choices[2],
-                area_m2(_centi(choices[3])),
-                choices[4],
-                area_m2(_centi(choices[5])),
-                choices[6],
-                _yes_no(approved),
-            ]
-        else:
-            typed_choices = [None] * 8  # withheld: empty cells, never zeros
-        rows.append(
-            [
-                _(GROUP_LABELS[group]),
-                building,
-                unit,
-                floor if floor != "" else None,
-                item_id,
-                item.localized_title(locale),
-                str(CATEGORY_LABELS[item.category]),
-                *typed,
-                *typed_choices,
-                _yes_no(shown),
-            ]
-        )
+    """The results for the workbook: translated headers, groups and categories, areas as
+    numbers."""
     headers = [Column(_(label), kind) for label, kind in EXPORT_HEADERS]
-    return Table(_("Results"), headers, rows)
-
-
-def _centi(text: str) -> int:
-    """format_area's text back to 0.01 m² (exact: two decimals)."""
-    whole, _dot, cents = text.partition(".")
-    return int(whole) * 100 + int(cents or 0)
+    return Table(_("Results"), headers, export_rows(results, locale, readable=True))
 
 
 def suggestions_table(results: SurveyResults) -> Table:
