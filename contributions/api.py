@@ -54,33 +54,31 @@ def _campaigns_of(estates: list[Estate]) -> list[Campaign]:
     )
 
 
-def _by_district(lines: list[dict], estates: list[Estate], counted: str) -> list[dict]:
-    """Totals per district of the estates asked about (every district, even without any)."""
-    districts: dict = {}
+def _money_totals(lines: list[dict], estates: list[Estate], counted: str) -> dict:
+    """Totals per estate and per district of the estates asked about (every one of them, even
+    without any campaign): {"by_estate": [...], "by_district": [...]}."""
+    estates_of: dict = {}
     for estate in estates:
-        entry = districts.setdefault(
-            estate.district,
-            {
-                "district": estate.district,
-                "estates": 0,
-                counted: 0,
-                "target_fen": 0,
-                "pledged_fen": 0,
-                "received_fen": 0,
-            },
-        )
-        entry["estates"] += 1
-    for line in lines:
-        entry = districts[line["estate"]["district"]]
-        entry[counted] += 1
-        for key in ("target_fen", "pledged_fen", "received_fen"):
-            entry[key] += line[key]
-    result = []
-    for entry in districts.values():
-        entry["pledged_percent"] = format_percent(entry["pledged_fen"], entry["target_fen"])
-        entry["received_percent"] = format_percent(entry["received_fen"], entry["target_fen"])
-        result.append(entry)
-    return sorted(result, key=lambda e: e["district"] or "")
+        estates_of.setdefault(estate.district, []).append(estate)
+
+    def total(estate_codes: set, **head) -> dict:
+        mine = [line for line in lines if line["estate"]["code"] in estate_codes]
+        sums = {
+            k: sum(line[k] for line in mine) for k in ("target_fen", "pledged_fen", "received_fen")
+        }
+        return {
+            **head,
+            counted: len(mine),
+            **_money(sums["pledged_fen"], sums["received_fen"], sums["target_fen"]),
+        }
+
+    return {
+        "by_estate": [total({e.code}, estate=estate_ref(e)) for e in estates],
+        "by_district": [
+            total({e.code for e in members}, district=district, estates=len(members))
+            for district, members in sorted(estates_of.items(), key=lambda kv: kv[0] or "")
+        ],
+    }
 
 
 def campaigns_json(estates: list[Estate], locale: str, now) -> dict:
@@ -114,7 +112,7 @@ def campaigns_json(estates: list[Estate], locale: str, now) -> dict:
                 ],
             }
         )
-    return {"campaigns": lines, "by_district": _by_district(lines, estates, "campaigns")}
+    return {"campaigns": lines, **_money_totals(lines, estates, "campaigns")}
 
 
 def _count(count) -> dict:
@@ -168,25 +166,24 @@ def elevators_json(estates: list[Estate]) -> dict:
                 **_money(state.totals.pledged_fen, state.totals.paid_fen, state.target_fen),
             }
         )
-    by_district: dict = {}
+
+    def counts(estate_codes: set, **head) -> dict:
+        mine = [line for line in lines if line["estate"]["code"] in estate_codes]
+        by_status = {status.value: 0 for status in tracker.ElevatorStatus}
+        for line in mine:
+            by_status[line["status"]] += 1
+        return {**head, "projects": len(mine), "by_status": by_status}
+
+    estates_of: dict = {}
     for estate in estates:
-        entry = by_district.setdefault(
-            estate.district,
-            {
-                "district": estate.district,
-                "estates": 0,
-                "projects": 0,
-                "by_status": {s.value: 0 for s in tracker.ElevatorStatus},
-            },
-        )
-        entry["estates"] += 1
-    for line in lines:
-        entry = by_district[line["estate"]["district"]]
-        entry["projects"] += 1
-        entry["by_status"][line["status"]] += 1
+        estates_of.setdefault(estate.district, []).append(estate)
     return {
         "elevators": lines,
-        "by_district": sorted(by_district.values(), key=lambda e: e["district"] or ""),
+        "by_estate": [counts({e.code}, estate=estate_ref(e)) for e in estates],
+        "by_district": [
+            counts({e.code for e in members}, district=district, estates=len(members))
+            for district, members in sorted(estates_of.items(), key=lambda kv: kv[0] or "")
+        ],
     }
 
 
@@ -253,6 +250,15 @@ CAMPAIGN = {
                 },
             },
         },
+    },
+}
+CAMPAIGN_ESTATE = {
+    "type": "object",
+    "required": ["estate", "campaigns", *MONEY],
+    "properties": {
+        "estate": {"$ref": "#/components/schemas/EstateRef"},
+        "campaigns": {"type": "integer", "minimum": 0},
+        **MONEY,
     },
 }
 CAMPAIGN_DISTRICT = {
@@ -329,6 +335,20 @@ ELEVATOR = {
         },
     },
 }
+BY_STATUS = {
+    "type": "object",
+    "required": STATUSES,
+    "properties": {s: {"type": "integer", "minimum": 0} for s in STATUSES},
+}
+ELEVATOR_ESTATE = {
+    "type": "object",
+    "required": ["estate", "projects", "by_status"],
+    "properties": {
+        "estate": {"$ref": "#/components/schemas/EstateRef"},
+        "projects": {"type": "integer", "minimum": 0},
+        "by_status": BY_STATUS,
+    },
+}
 ELEVATOR_DISTRICT = {
     "type": "object",
     "required": ["district", "estates", "projects", "by_status"],
@@ -336,21 +356,18 @@ ELEVATOR_DISTRICT = {
         "district": DISTRICT,
         "estates": {"type": "integer", "minimum": 0},
         "projects": {"type": "integer", "minimum": 0},
-        "by_status": {
-            "type": "object",
-            "required": STATUSES,
-            "properties": {s: {"type": "integer", "minimum": 0} for s in STATUSES},
-        },
+        "by_status": BY_STATUS,
     },
 }
 
 
-def _list(name: str, item: str, district: str) -> dict:
+def _list(name: str, item: str, estate: str, district: str) -> dict:
     return {
         "type": "object",
-        "required": [name, "by_district"],
+        "required": [name, "by_estate", "by_district"],
         "properties": {
             name: {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
+            "by_estate": {"type": "array", "items": {"$ref": f"#/components/schemas/{estate}"}},
             "by_district": {
                 "type": "array",
                 "items": {"$ref": f"#/components/schemas/{district}"},
@@ -368,7 +385,8 @@ def _paths() -> dict:
                 "parameters": LIST_PARAMETERS,
                 "responses": {
                     "200": json_answer(
-                        "campaigns", _list("campaigns", "Campaign", "CampaignDistrict")
+                        "campaigns",
+                        _list("campaigns", "Campaign", "CampaignEstate", "CampaignDistrict"),
                     ),
                     **errors(401, 403, 404),
                 },
@@ -381,7 +399,8 @@ def _paths() -> dict:
                 "parameters": LIST_PARAMETERS,
                 "responses": {
                     "200": json_answer(
-                        "elevator projects", _list("elevators", "Elevator", "ElevatorDistrict")
+                        "elevator projects",
+                        _list("elevators", "Elevator", "ElevatorEstate", "ElevatorDistrict"),
                     ),
                     **errors(401, 403, 404),
                 },
@@ -394,8 +413,10 @@ def _schemas() -> dict:
     return {
         "EstateRef": ESTATE_REF,
         "Campaign": CAMPAIGN,
+        "CampaignEstate": CAMPAIGN_ESTATE,
         "CampaignDistrict": CAMPAIGN_DISTRICT,
         "Elevator": ELEVATOR,
+        "ElevatorEstate": ELEVATOR_ESTATE,
         "ElevatorDistrict": ELEVATOR_DISTRICT,
     }
 

@@ -401,6 +401,10 @@ def test_api_gives_campaigns_elevators_and_reports_per_estate_and_district(app):
     assert {b["building"] for b in line["by_building"]} == {"1", "2"}
     assert sum(b["pledged_fen"] for b in line["by_building"]) == 30_000
     assert {c["estate"]["code"] for c in answer["campaigns"]} == {"meiyuan"}  # theirs only
+    [meiyuan] = answer["by_estate"]
+    assert meiyuan["estate"]["code"] == "meiyuan" and meiyuan["campaigns"] == 2  # and the lift's
+    assert meiyuan["pledged_fen"] == 30_000 and meiyuan["received_fen"] == 10_000
+    assert answer["by_district"][0]["district"] == "示范街道"
 
     elevators = client.get("/api/v1/elevators?estate=meiyuan", headers=planner).get_json()
     [lift] = elevators["elevators"]
@@ -408,6 +412,7 @@ def test_api_gives_campaigns_elevators_and_reports_per_estate_and_district(app):
     assert lift["target_fen"] == 45_000_000  # ¥600,000 less the ¥150,000 subsidy, to share
     assert lift["consent"]["choices_shown"] is False and lift["consent"]["support"] is None
     assert elevators["by_district"][0]["by_status"]["collecting_consent"] == 1
+    assert elevators["by_estate"][0]["projects"] == 1
 
     reports = client.get("/api/v1/reports/summary", headers=admin).get_json()
     by_code = {e["estate"]["code"]: e for e in reports["estates"]}
@@ -420,7 +425,7 @@ def test_api_gives_campaigns_elevators_and_reports_per_estate_and_district(app):
     west = client.get("/api/v1/reports/summary?district=西城区", headers=admin).get_json()
     assert [e["estate"]["code"] for e in west["estates"]] == ["lanting"]
     nowhere = client.get("/api/v1/campaigns?district=无此区", headers=admin).get_json()
-    assert nowhere == {"campaigns": [], "by_district": []}
+    assert nowhere == {"campaigns": [], "by_estate": [], "by_district": []}
 
     # The same tokens and rules as the survey results.
     assert client.get("/api/v1/campaigns?estate=lanting", headers=planner).status_code == 403
