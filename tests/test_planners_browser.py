@@ -152,5 +152,11 @@ def test_planner_reads_results_and_the_monthly_report(
     )
     page.emulate_media(media="print")
     assert not print_button.is_visible() and not page.locator("nav.console").is_visible()
+    page.emulate_media(media="screen")
+    # The overview's trends carry the same labelled axes.
+    page.goto(f"{live_server}/console/overview")
+    assert page.locator("svg.trend-chart").count() == 3
+    assert "月份" in page.locator("svg.trend-chart").first.inner_html()
+    shot(page, f"overview-{screen}", database_url)
     assert all(url.startswith(live_server) for url in requests), "external request"
     context.close()
