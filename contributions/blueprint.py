@@ -62,7 +62,7 @@ def home_campaigns(households: list[Household]) -> dict:
 
 
 # The views register on `bp` (imported last: they import `bp` from here).
-from .views import console, console_elevators, resident  # noqa: E402, F401
+from .views import api, console, console_elevators, resident  # noqa: E402, F401
 
 
 @my_data_provider

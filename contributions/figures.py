@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from resident_portal.common import format_fen
+from resident_portal.common import format_fen, format_percent, percent, percent_points
 from resident_portal.extensions import db
-from resident_portal.figures import Filter, Provider, Sheet, Trend, permille, rate_permille, yuan
+from resident_portal.figures import Filter, Provider, Sheet, Trend, rate_permille, yuan
 from resident_portal.registry import N_
 from survey import figures as survey_figures
 from survey.models import BallotRevision
@@ -53,11 +53,21 @@ class ContributionFigures:
     def paid_rate(self) -> int:
         return rate_permille(self.paid_fen, self.target_fen)
 
+    # As shown: the one rounding of every page and file (resident_portal.common).
+    @property
+    def pledge_share(self) -> str:
+        return format_percent(self.pledged_fen, self.target_fen)
+
+    @property
+    def paid_share(self) -> str:
+        return format_percent(self.paid_fen, self.target_fen)
+
 
 @dataclass
 class ContributionActivity:
     pledges: int = 0  # pledges made or changed in the month
     paid_fen: int = 0  # payments recorded in the month
+    consent_ballots: int = 0  # ballots in elevator consent votes in the month
 
 
 def _campaigns_of(estate_ids):
@@ -69,7 +79,7 @@ class ContributionsProvider(Provider):
     position = 20
     template = "contributions/_figures.html"
     columns = 5
-    trends = (Trend("pledge_rate", N_("Pledged, share of targets"), "%", 10),)
+    trends = (Trend("pledge_rate", N_("Pledged, share of targets"), "%", 100),)
     sort_keys = {"pledge_rate": lambda f: f.pledge_rate, "paid_rate": lambda f: f.paid_rate}
     filters = (Filter("elevators", N_("With elevator projects"), lambda f: bool(f.elevators), 40),)
 
@@ -169,7 +179,8 @@ class ContributionsProvider(Provider):
         )
 
     def trend_series(self, estate_ids, ends, now):
-        """‰ of the targets pledged at each month end, replayed from the pledge events."""
+        """The share of the targets pledged at each month end (percent_points: 1/100 %),
+        replayed from the pledge events."""
         target = int(
             db.session.scalar(
                 select(func.coalesce(func.sum(Campaign.target_fen), 0)).where(
@@ -200,12 +211,22 @@ class ContributionsProvider(Provider):
                 pledged_total += new - pledged.get((campaign_id, household_id), 0)
                 pledged[(campaign_id, household_id)] = new
                 position += 1
-            series.append(rate_permille(pledged_total, target))
+            series.append(percent_points(pledged_total, target))
         return {"pledge_rate": series}
 
     def month_activity(self, estate_ids, start, end):
         campaigns = _campaigns_of(estate_ids)
+        consent_votes = select(ElevatorProject.survey_id).where(
+            ElevatorProject.campaign_id.in_(campaigns)
+        )
         return ContributionActivity(
+            consent_ballots=db.session.scalar(
+                select(func.count(BallotRevision.id)).where(
+                    BallotRevision.survey_id.in_(consent_votes),
+                    BallotRevision.submitted_at >= start,
+                    BallotRevision.submitted_at < end,
+                )
+            ),
             pledges=db.session.scalar(
                 select(func.count(PledgeEvent.id)).where(
                     PledgeEvent.campaign_id.in_(campaigns),
@@ -231,13 +252,14 @@ class ContributionsProvider(Provider):
                 (N_("Pledge target (yuan)"), f"¥{format_fen(totals.target_fen)}"),
                 (
                     N_("Pledged (yuan)"),
-                    f"¥{format_fen(totals.pledged_fen)} ({totals.pledge_rate / 10:.1f}%)",
+                    f"¥{format_fen(totals.pledged_fen)} ({totals.pledge_share}%)",
                 ),
                 (N_("Received (yuan)"), f"¥{format_fen(totals.paid_fen)}"),
             ]
         return [
             (N_("This month: pledges"), str(activity.pledges)),
             (N_("This month: received (yuan)"), f"¥{format_fen(activity.paid_fen)}"),
+            (N_("This month: elevator consent ballots"), str(activity.consent_ballots)),
         ]
 
     def summary_rows(self, totals, activity, part):
@@ -246,11 +268,12 @@ class ContributionsProvider(Provider):
                 (N_("Pledge target (yuan)"), yuan(totals.target_fen)),
                 (N_("Pledged (yuan)"), yuan(totals.pledged_fen)),
                 (N_("Received (yuan)"), yuan(totals.paid_fen)),
-                (N_("Pledge rate (%)"), permille(totals.pledge_rate)),
+                (N_("Pledge rate (%)"), percent(totals.pledged_fen, totals.target_fen)),
             ]
         return [
             (N_("This month: pledges"), activity.pledges),
             (N_("This month: received (yuan)"), yuan(activity.paid_fen)),
+            (N_("This month: elevator consent ballots"), activity.consent_ballots),
         ]
 
     def sheets(self, rows, labels):
@@ -271,16 +294,18 @@ class ContributionsProvider(Provider):
                     yuan(f.target_fen),
                     yuan(f.pledged_fen),
                     yuan(f.paid_fen),
-                    permille(f.pledge_rate),
-                    permille(f.paid_rate),
+                    percent(f.pledged_fen, f.target_fen),
+                    percent(f.paid_fen, f.target_fen),
                 ]
                 for name, f in figures
             ],
+            ["text", "money", "money", "money", "percent", "percent"],
         )
         elevators = Sheet(
             N_("Elevators"),
             [N_("Estate")] + [ELEVATOR_LABELS[s] for s in ElevatorStatus],
             [[name] + [f.elevators.get(s, 0) for s in ElevatorStatus] for name, f in figures],
+            ["text"] + ["integer"] * len(ElevatorStatus),
         )
         return [pledges, elevators]
 

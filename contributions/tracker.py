@@ -6,14 +6,15 @@ One source for the resident's page, the public totals, the secretary's tracker a
 import enum
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from resident_portal.common import format_area, plain_yuan
+from resident_portal.common import N_, area_m2, format_area, plain_yuan, yuan
 from resident_portal.extensions import db
 from resident_portal.models import Building, Household, Unit, natural_key
 from resident_portal.privacy import mask_name
-from resident_portal.spreadsheets import csv_bytes, xlsx_bytes
+from resident_portal.spreadsheets import Column, Table, csv_bytes, workbook
 from survey.models import SurveyStatus
 from survey.results import compute as survey_results
 
@@ -226,5 +227,50 @@ def export_csv(state: Progress) -> bytes:
     return csv_bytes(EXPORT_COLUMNS, export_rows(state))
 
 
+# The workbook's headers and kinds, in the reader's language (the CSV keeps the keys above).
+EXPORT_HEADERS = [
+    (N_("Building"), "text"),
+    (N_("Unit"), "text"),
+    (N_("Room"), "text"),
+    (N_("Floor"), "integer"),
+    (N_("Area (m²)"), "area"),
+    (N_("Owner"), "text"),
+    (N_("Suggested (yuan)"), "money"),
+    (N_("Pledged (yuan)"), "money"),
+    (N_("Channel"), "text"),
+    (N_("Entered by"), "text"),
+    (N_("Withdrawn"), "text"),
+    (N_("Received (yuan)"), "money"),
+    (N_("Paid more than pledged"), "text"),
+]
+
+
+def export_table(state: Progress) -> Table:
+    """export_rows for the workbook: areas and money as numbers, channels and flags in the
+    reader's language."""
+    rows = []
+    for line in state.lines:
+        h, p = line.household, line.pledge
+        rows.append(
+            [
+                h.unit.building.number,
+                h.unit.number,
+                h.room,
+                h.floor,
+                area_m2(h.area_centi_m2),
+                mask_name(h.owner_name),
+                yuan(line.suggested_fen),
+                yuan(line.pledged_fen),
+                str(p.channel.label) if p else "",
+                (_("staff") if p.entered_by_id else _("household")) if p is not None else "",
+                _("yes") if p is not None and not p.active else "",
+                yuan(line.paid_fen),
+                _("yes") if line.overpaid else "",
+            ]
+        )
+    headers = [Column(_(label), kind) for label, kind in EXPORT_HEADERS]
+    return Table(_("Pledges"), headers, rows)
+
+
 def export_xlsx(state: Progress) -> bytes:
-    return xlsx_bytes(EXPORT_COLUMNS, export_rows(state), "pledges")
+    return workbook([export_table(state)])

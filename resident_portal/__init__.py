@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import access, config, monitoring, privacy, ratelimit
+from . import access, common, config, monitoring, privacy, ratelimit
 from .config import PACKAGE_DIR, resource_dir
 from .extensions import babel, csrf, db, migrate
 
@@ -67,15 +67,18 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     # First, so that "my data" lists the register entry before what the features add.
     # The only place in resident_portal/ that imports the features: to register them
     # (tests/test_layering.py checks it).
+    from contributions import api as contributions_api
     from contributions import blueprint as contributions_blueprint
     from contributions import figures as contribution_figures
     from survey import blueprint as survey_blueprint
     from survey import cli as survey_cli
     from survey import demo as survey_demo
     from survey import figures as survey_figures
+    from survey import openapi as survey_openapi
     from survey import rules as legal_rules
 
-    from . import blueprint, cli, console, figures, personal_data
+    from . import api, blueprint, cli, console, figures, personal_data
+    from .reports import api as reports_api
     from .reports import blueprint as reports_blueprint
     from .reports import figures as report_figures
     from .reports import open311, photos
@@ -98,6 +101,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     ):
         figures.register(provider)
     cli.demo_seeder(survey_demo.demo_surveys)
+    # Their paths and schemas in the API's one OpenAPI document (/api/v1/openapi.json).
+    for part in (survey_openapi.PART, contributions_api.PART, reports_api.PART):
+        api.register_openapi(part)
 
     register_error_pages(app)
     app.before_request(refuse_nul_characters)
@@ -105,6 +111,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.teardown_appcontext(release_database_session)
     app.after_request(set_security_headers)
     app.context_processor(template_globals)
+    # Every percentage on every page: the one rounding of common.py (half-up, two decimals).
+    app.jinja_env.filters["percent"] = common.format_percent
+    app.jinja_env.filters["percent_points"] = common.format_points
+    app.jinja_env.filters["percent_value"] = common.percent  # a number, for drawing bars
     # The sentences of the law (survey/rules.py), for every page and print that states a rule.
     app.jinja_env.globals["legal"] = legal_rules
     # Public text (reports, their notes) never shows a phone number (issue 12).

@@ -82,6 +82,55 @@ def plain_yuan(fen: int) -> str:
     return format_fen(fen).replace(",", "")
 
 
+def yuan(fen: int) -> Decimal:
+    """Fen as an exact yuan number with two decimals (Decimal("502.50")): a spreadsheet's
+    numeric cell, or "502.50" as text."""
+    return Decimal(fen).scaleb(-2)
+
+
+def area_m2(centi_m2: int) -> Decimal:
+    """0.01 m² units as an exact m² number with two decimals, as yuan() for money."""
+    return Decimal(centi_m2).scaleb(-2)
+
+
 def format_area(centi_m2: int) -> str:
     """0.01 m² units as the usual two-decimal string ("1234.56"), exactly."""
     return str((Decimal(centi_m2) / 100).quantize(Decimal("0.01")))
+
+
+# --- percentages ---------------------------------------------------------------------------
+# Every percentage a page, print, export or API shows comes from here, so that the same
+# figure reads the same everywhere: the exact ratio of two integers, rounded half-up (half away
+# from zero) to PERCENT_PLACES decimals. Two decimals, as cities publish notices: one decimal
+# would print 66.7 % for a 66.66 % that does not reach two thirds. Decisions themselves are
+# made in integers (survey/tally.py), never from these figures.
+
+PERCENT_PLACES = 2
+
+
+def percent_points(part: int, whole: int, places: int = PERCENT_PLACES) -> int:
+    """part/whole in units of 10**-places percent, rounded half-up: (2, 3) -> 6667."""
+    if not whole:
+        return 0
+    sign = -1 if (part < 0) != (whole < 0) else 1
+    quotient, remainder = divmod(abs(part) * 100 * 10**places, abs(whole))
+    if 2 * remainder >= abs(whole):
+        quotient += 1
+    return sign * quotient
+
+
+def percent(part: int, whole: int, places: int = PERCENT_PLACES) -> Decimal:
+    """part/whole in %, exactly as shown: (2, 3) -> Decimal("66.67"); 0 when whole is 0."""
+    return Decimal(percent_points(part, whole, places)).scaleb(-places)
+
+
+def format_percent(part: int, whole: int, places: int = PERCENT_PLACES) -> str:
+    """part/whole in % as text, without the sign: (2, 3) -> "66.67"."""
+    return f"{percent(part, whole, places):.{places}f}"
+
+
+def format_points(points: int, places: int = PERCENT_PLACES) -> str:
+    """A percentage kept as percent_points() (trend series), as format_percent prints it."""
+    return f"{Decimal(points).scaleb(-places):.{places}f}"
+
+

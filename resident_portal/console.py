@@ -603,13 +603,17 @@ def _monthly_from_request():
 @require(Permission.OVERVIEW)
 def monthly_page():
     district, month, (rows, total, activity) = _monthly_from_request()
+    estates = [row.estate for row in rows]
     return render_template(
         "console/monthly.html",
         providers=figures.providers(),
         rows=rows,
         total=total,
         summary=overview.summary_cells(total, activity),
+        trend_points=overview.trends(estates, months=12, now=overview.month_end(month)),
+        districts=_districts(),
         month=month,
+        this_month=_this_month(),
         district=district,
     )
 

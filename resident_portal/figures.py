@@ -20,6 +20,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from .common import yuan as common_yuan
+
 
 @dataclass(frozen=True)
 class Trend:
@@ -27,8 +29,8 @@ class Trend:
 
     key: str  # the series' name: trend points answer point.<key>
     title: str  # msgid, translated where shown
-    unit: str = ""
-    scale: int = 1  # the series is in 1/scale of the unit (‰ shown as % has scale 10)
+    unit: str = ""  # "%" for shares (then scale 100: common.percent_points), "" for counts
+    scale: int = 1  # the series is in 1/scale of the unit
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,13 @@ class Filter:
 
 @dataclass(frozen=True)
 class Sheet:
-    """A sheet of the monthly workbook: `title` and `header` are msgids."""
+    """A sheet of the monthly workbook: `title` and `header` are msgids; `kinds` the number
+    format of each column (resident_portal/spreadsheets.py NUMBER_FORMATS; None: by value)."""
 
     title: str
     header: list[str]
     rows: list[list]
+    kinds: list[str | None] | None = None
 
 
 class Provider:
@@ -102,16 +106,12 @@ class Provider:
 
 def yuan(fen: int) -> Decimal:
     """A workbook cell in yuan: an exact decimal, so that offices can sum them."""
-    return Decimal(fen) / 100
-
-
-def permille(value: int | None) -> Decimal | None:
-    """A workbook cell in % from a figure in ‰."""
-    return None if value is None else Decimal(value) / 10
+    return common_yuan(fen)
 
 
 def rate_permille(part: int, whole: int) -> int:
-    """part/whole in ‰, rounded down, for display of rates (as contributions/sharing.py)."""
+    """part/whole in ‰, rounded down: for sorting and filtering only. Every percentage shown
+    comes from resident_portal.common.percent / format_percent (one rounding everywhere)."""
     return part * 1000 // whole if whole else 0
 
 

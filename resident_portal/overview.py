@@ -208,6 +208,13 @@ def parse_month(text: str) -> tuple[datetime, datetime]:
     return start - timedelta(hours=8), end - timedelta(hours=8)
 
 
+def month_end(month: str) -> datetime:
+    """The last moment of that month (China time, as naive UTC), or now if it has not ended:
+    the monthly report's trends end there."""
+    _start, end = parse_month(month)
+    return min(end - timedelta(seconds=1), utcnow())
+
+
 def month_activity(estates: list[Estate], start: datetime, end: datetime) -> MonthActivity:
     ids = [e.id for e in estates]
     activity = MonthActivity()
@@ -236,42 +243,42 @@ def monthly_workbook(
     district: str | None,
     labels,
 ) -> bytes:
-    """The workbook: a summary sheet and the providers' sheets. `labels(msgid)` translates."""
-    import io
+    """The workbook: a summary sheet and the providers' sheets, through the one spreadsheet
+    helper (translated headers, numeric cells with formats, widths, frozen header, filters).
+    `labels(msgid)` translates."""
+    from .spreadsheets import Column, Table, columns, workbook
 
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    from .spreadsheets import safe
-
-    workbook = Workbook()
-    summary = workbook.active
-    summary.title = labels("Summary")
-    summary.append([labels("Monthly progress report"), month])
-    # The district comes from the query string (or the command line): text, never a formula.
-    summary.append([labels("District"), safe(district) if district else labels("All districts")])
-    summary.append([labels("Estates"), total.estates])
-    summary.append([labels("Households"), total.households])
+    summary = [
+        # The district comes from the query string (or the command line): text, never a
+        # formula (the helper neutralises it).
+        [labels("District"), district if district else labels("All districts")],
+        [labels("Estates"), total.estates],
+        [labels("Households"), total.households],
+    ]
     for part in ("totals", "month"):
         for provider in providers():
             for label, value in provider.summary_rows(
                 total.figures.get(provider.name), activity.figures.get(provider.name), part
             ):
                 summary.append([labels(label), value])
-    summary["A1"].font = Font(bold=True)
-
+    tables = [
+        Table(
+            labels("Summary"),
+            [Column(labels("Monthly progress report"), "text"), Column(month)],
+            summary,
+            filter=False,
+        )
+    ]
     for provider in providers():
         for sheet in provider.sheets(rows, labels):
-            ws = workbook.create_sheet(labels(sheet.title))
-            ws.append([labels(h) for h in sheet.header])
-            for cell in ws[1]:
-                cell.font = Font(bold=True)
-            for row in sheet.rows:
-                ws.append([safe(v) if isinstance(v, str) else v for v in row])
-            ws.freeze_panes = "B2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+            tables.append(
+                Table(
+                    labels(sheet.title),
+                    columns([labels(h) for h in sheet.header], sheet.kinds),
+                    sheet.rows,
+                )
+            )
+    return workbook(tables)
 
 
 # msgids, translated where they are shown (N_ marks them for extraction)

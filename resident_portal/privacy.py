@@ -68,18 +68,21 @@ def redact_codes_in(*loggers: logging.Logger) -> None:
 # landline with its area code (010-1234 5678, (021)87654321) or a local one of 7 or 8 digits
 # in the usual groups (8765 4321, 876-5432). Dates (2026-11-30), years and amounts do not
 # have these shapes. Digits on either side mean it is part of a longer number: left alone.
+# Phones type full-width digits too (１３８…): \d matches them, and the leading digits that
+# tell a mobile or a landline are given in both widths.
 PHONE_LIKE = re.compile(
     r"(?<![\d+])(?:"
-    r"(?:\+?86[ \-]?)?1[3-9](?:[ \-]?\d){9}"  # mobile
-    r"|(?:\(0\d{2,3}\)|0\d{2,3})[ \-]?\d{3,4}[ \-]?\d{4}"  # landline with area code
-    r"|[2-9]\d{2,3}[ \-]?\d{4}"  # local landline
+    r"(?:\+?[8８][6６][ \-]?)?[1１][3-9３-９](?:[ \-]?\d){9}"  # mobile
+    r"|(?:\([0０]\d{2,3}\)|[0０]\d{2,3})[ \-]?\d{3,4}[ \-]?\d{4}"  # landline with area code
+    r"|[2-9２-９]\d{2,3}[ \-]?\d{4}"  # local landline
     r")(?!\d)"
 )
 
 
 def mask_phone_numbers(text: str | None) -> str:
-    """Public text with every phone-number-like sequence's digits turned into stars (the
-    separators stay, so that a reader sees a number was there)."""
+    """Text with every phone-number-like sequence's digits turned into stars (the separators
+    stay, so that a reader sees a number was there): public report text, and the written
+    suggestions staff read."""
     if not text:
         return text or ""
     return PHONE_LIKE.sub(lambda match: re.sub(r"\d", "*", match.group(0)), text)

@@ -65,12 +65,6 @@ def household_in_estate(household_id: int) -> Household:
     return household
 
 
-@bp.app_template_filter("percent")
-def percent(part: int, whole: int) -> float:
-    """For drawing bars only; decisions are made in survey/tally.py with integers."""
-    return round(100 * part / whole, 1) if whole else 0.0
-
-
 @bp.app_context_processor
 def survey_labels():
     return {

@@ -10,8 +10,9 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
+from resident_portal.common import format_percent, percent, percent_points
 from resident_portal.extensions import db
-from resident_portal.figures import Filter, Provider, Sheet, Trend, permille, rate_permille
+from resident_portal.figures import Filter, Provider, Sheet, Trend, rate_permille
 from resident_portal.registry import N_
 
 from . import tally
@@ -74,6 +75,27 @@ class SurveyFigures:
         r = self.decision.result
         return rate_permille(r.participated.area, r.eligible.area)
 
+    # As shown: the one rounding of every page and file (resident_portal.common).
+    @property
+    def heads_percent(self):
+        r = self.decision.result if self.decision else None
+        return percent(r.participated.heads, r.eligible.heads) if r else None
+
+    @property
+    def area_percent(self):
+        r = self.decision.result if self.decision else None
+        return percent(r.participated.area, r.eligible.area) if r else None
+
+    @property
+    def heads_share(self) -> str:
+        r = self.decision.result if self.decision else None
+        return format_percent(r.participated.heads, r.eligible.heads) if r else ""
+
+    @property
+    def area_share(self) -> str:
+        r = self.decision.result if self.decision else None
+        return format_percent(r.participated.area, r.eligible.area) if r else ""
+
 
 @dataclass
 class SurveyActivity:
@@ -81,12 +103,14 @@ class SurveyActivity:
 
 
 def _decisions(estate_ids: list[int], now: datetime, *columns) -> Select:
-    """The formal decisions of these estates that have opened (other features' left out)."""
+    """The estate-wide formal decisions of these estates that have opened (other features'
+    left out). A building's or a unit's vote says nothing about the estate's participation."""
     query = (
         select(*columns)
         .where(
             Survey.estate_id.in_(estate_ids),
             Survey.kind == SurveyKind.DECISION,
+            Survey.building_id.is_(None),
             Survey.opens_at <= now,
         )
         .order_by(Survey.id)
@@ -128,7 +152,7 @@ class SurveyProvider(Provider):
     position = 10
     template = "survey/_figures.html"
     columns = 2
-    trends = (Trend("participation", N_("Owners who voted in the latest decisions"), "%", 10),)
+    trends = (Trend("participation", N_("Owners who voted in the latest decisions"), "%", 100),)
     sort_keys = {"participation": lambda f: f.heads_rate if f.heads_rate is not None else -1}
     filters = (
         Filter("no_decision", N_("No formal decision yet"), lambda f: f.decision is None, 20),
@@ -198,8 +222,8 @@ class SurveyProvider(Provider):
         )
 
     def trend_series(self, estate_ids, ends, now):
-        """‰ of the owners on the latest decisions' rolls who had voted by each month end,
-        replayed from each owner's first ballot."""
+        """The share of the owners on the latest decisions' rolls who had voted by each month
+        end (percent_points: 1/100 %), replayed from each owner's first ballot."""
         surveys = list(latest_decisions(estate_ids, now).values())
         eligible_owners = sum(t.eligible.heads for t in scope_results(surveys).values())
         first_votes = []
@@ -219,23 +243,26 @@ class SurveyProvider(Provider):
             )
         return {
             "participation": [
-                rate_permille(bisect.bisect_left(first_votes, end), eligible_owners)
+                percent_points(bisect.bisect_left(first_votes, end), eligible_owners)
                 for _label, end in ends
             ]
         }
 
     def month_activity(self, estate_ids, start, end):
-        return SurveyActivity(
-            ballots=db.session.scalar(
-                select(func.count(BallotRevision.id))
-                .join(Survey, Survey.id == BallotRevision.survey_id)
-                .where(
-                    Survey.estate_id.in_(estate_ids),
-                    BallotRevision.submitted_at >= start,
-                    BallotRevision.submitted_at < end,
-                )
+        """Ballots submitted in the month, other features' votes left out (an elevator's
+        consent ballots are counted under elevators)."""
+        query = (
+            select(func.count(BallotRevision.id))
+            .join(Survey, Survey.id == BallotRevision.survey_id)
+            .where(
+                Survey.estate_id.in_(estate_ids),
+                BallotRevision.submitted_at >= start,
+                BallotRevision.submitted_at < end,
             )
         )
+        for shown_elsewhere in SHOWN_ELSEWHERE:
+            query = query.where(Survey.id.not_in(shown_elsewhere()))
+        return SurveyActivity(ballots=db.session.scalar(query))
 
     def summary_cells(self, totals, activity, part):
         if part == "month" and activity is not None:
@@ -255,8 +282,8 @@ class SurveyProvider(Provider):
                 [
                     row.estate.name,
                     f.decision.survey.title if f.decision else "",
-                    permille(f.heads_rate),
-                    permille(f.area_rate),
+                    f.heads_percent,
+                    f.area_percent,
                     labels(f.decision.outcome_label) if f.decision else "",
                 ]
             )
@@ -267,7 +294,7 @@ class SurveyProvider(Provider):
             N_("Area taking part (%)"),
             N_("Outcome"),
         ]
-        return [Sheet(N_("Surveys"), header, lines)]
+        return [Sheet(N_("Surveys"), header, lines, ["text", "text", "percent", "percent", "text"])]
 
 
 PROVIDER = SurveyProvider()

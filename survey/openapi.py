@@ -6,6 +6,10 @@ English, as on the ballots and notices.
 
 import copy
 
+from resident_portal import api
+from resident_portal.api import OpenApiPart
+from resident_portal.api import errors as _errors
+
 from . import rules
 
 COUNT = {
@@ -124,25 +128,6 @@ RESULTS = {
         },
     },
 }
-ERROR = {
-    "type": "object",
-    "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
-}
-
-
-def _errors(*codes):
-    text = {
-        401: "no valid token or session",
-        403: "not allowed for this estate",
-        404: "no such survey or estate",
-    }
-    return {
-        str(c): {
-            "description": text[c],
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
-        for c in codes
-    }
 
 
 def _with_rules() -> dict:
@@ -169,91 +154,90 @@ def _with_rules() -> dict:
     return {"Survey": survey, "Item": item, "Results": results}
 
 
-def document() -> dict:
-    with_rules = _with_rules()
+def _paths() -> dict:
     return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Resident Portal results API",
-            "version": "1",
-            "description": "Read-only survey results for staff. Authenticate with a staff "
-            "session or `Authorization: Bearer <token>` (tokens are created in the console). "
-            "Aggregates only: no names, no single ballots. " + SECRECY,
-        },
-        "servers": [{"url": "/api/v1"}],
-        "security": [{"bearer": []}, {"session": []}],
-        "paths": {
-            "/surveys": {
-                "get": {
-                    "summary": "Surveys of the estates the caller may read",
-                    "parameters": [
-                        {
-                            "name": "estate",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "string"},
-                            "description": "estate code",
-                        }
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "surveys",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "required": ["surveys"],
-                                        "properties": {
-                                            "surveys": {
-                                                "type": "array",
-                                                "items": {"$ref": "#/components/schemas/Survey"},
-                                            }
-                                        },
-                                    }
+        "/surveys": {
+            "get": {
+                "summary": "Surveys of the estates the caller may read",
+                "parameters": [
+                    {
+                        "name": "estate",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string"},
+                        "description": "estate code",
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "surveys",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["surveys"],
+                                    "properties": {
+                                        "surveys": {
+                                            "type": "array",
+                                            "items": {"$ref": "#/components/schemas/Survey"},
+                                        }
+                                    },
                                 }
-                            },
+                            }
                         },
-                        **_errors(401, 403, 404),
                     },
-                }
-            },
-            "/surveys/{survey_id}/results": {
-                "get": {
-                    "summary": "Results of one survey (live participation while it is open)",
-                    "parameters": [
-                        {
-                            "name": "survey_id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "integer"},
-                        }
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "results",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/Results"}
-                                }
-                            },
-                        },
-                        **_errors(401, 403, 404),
-                    },
-                }
-            },
+                    **_errors(401, 403, 404),
+                },
+            }
         },
-        "components": {
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer"},
-                "session": {"type": "apiKey", "in": "cookie", "name": "rp_session"},
-            },
-            "schemas": {
-                "Count": COUNT,
-                "Choice": CHOICE,
-                "Item": with_rules["Item"],
-                "Survey": with_rules["Survey"],
-                "Results": with_rules["Results"],
-                "Error": ERROR,
-            },
+        "/surveys/{survey_id}/results": {
+            "get": {
+                "summary": "Results of one survey (live participation while it is open)",
+                "parameters": [
+                    {
+                        "name": "survey_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer"},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "results",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Results"}}
+                        },
+                    },
+                    **_errors(401, 403, 404),
+                },
+            }
         },
     }
+
+
+def _schemas() -> dict:
+    with_rules = _with_rules()
+    return {
+        "Count": COUNT,
+        "Choice": CHOICE,
+        "Item": with_rules["Item"],
+        "Survey": with_rules["Survey"],
+        "Results": with_rules["Results"],
+    }
+
+
+# The survey results' part of the API's one document (resident_portal/api.py), first.
+PART = OpenApiPart(
+    name="survey",
+    position=10,
+    paths=_paths,
+    schemas=_schemas,
+    description="Read-only survey results for staff. Authenticate with a staff "
+    "session or `Authorization: Bearer <token>` (tokens are created in the console). "
+    "Aggregates only: no names, no single ballots. " + SECRECY,
+)
+
+
+def document() -> dict:
+    """The whole document, as served at /api/v1/openapi.json."""
+    return api.document()

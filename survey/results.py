@@ -7,15 +7,17 @@ CSV and XLSX all come from SurveyResults.
 from dataclasses import dataclass, field
 from datetime import UTC
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
-from resident_portal.common import format_area
+from resident_portal.common import N_, area_m2, format_area
 from resident_portal.extensions import db
 from resident_portal.models import Household, natural_key
-from resident_portal.spreadsheets import csv_bytes, safe, xlsx_bytes
+from resident_portal.privacy import mask_phone_numbers
+from resident_portal.spreadsheets import Column, Table, csv_bytes, safe, workbook
 
 from . import counting, roll, rules, tally
-from .models import Ballot, KeptCount, Survey, SurveyStatus
+from .models import CATEGORY_LABELS, Ballot, KeptCount, Survey, SurveyStatus
 
 
 @dataclass
@@ -124,6 +126,32 @@ def scope_results(surveys: list[Survey]) -> dict[int, tally.Tally]:
         else:
             result[survey.id] = tally.tally(roll.live_parts(survey), [], item_ids, survey.rule)
     return result
+
+
+def suggestions(results: SurveyResults) -> list[str]:
+    """The written suggestions of the counted ballots, for staff, with phone numbers masked.
+
+    Only once the survey has closed, like the choice figures: a list that grows while voting
+    goes on would let staff tie a new suggestion to the household they just visited. Never
+    beside the ballot's choices, and in an order that says nothing about who wrote what or when
+    (by their text), so that a suggestion cannot be matched to a ballot, a receipt or a time."""
+    if not results.closed:
+        return []
+    texts = db.session.scalars(
+        select(Ballot.suggestion).where(
+            Ballot.survey_id == results.survey.id, Ballot.suggestion != ""
+        )
+    )
+    return sorted(mask_phone_numbers(text.strip()) for text in texts if text and text.strip())
+
+
+def priority_ranking(results: SurveyResults) -> list:
+    """The items by the owners who picked them as a priority, most first (ties in the
+    survey's order); empty while the figures are secret or when no picks were asked for."""
+    if not results.shows() or not results.survey.max_priorities:
+        return []
+    position = {item.id: n for n, item in enumerate(results.survey.items)}
+    return sorted(results.overall.items, key=lambda r: (-r.priority_picks, position[r.item_id]))
 
 
 def _sorted(groups: dict, key) -> dict:
@@ -242,9 +270,15 @@ EXPORT_COLUMNS = [
 ]
 
 
-def export_rows(results: SurveyResults, locale: str = "zh_Hans_CN") -> list[list]:
+def export_rows(
+    results: SurveyResults, locale: str = "zh_Hans_CN", readable: bool = False
+) -> list[list]:
     """One row per item per group (the whole scope, each building, unit and floor); choice
-    cells are empty where the secrecy rule withholds them (choices_shown = false)."""
+    cells are empty where the secrecy rule withholds them (choices_shown = false).
+
+    For the CSV (machines) groups, categories and booleans are keys and areas text with two
+    decimals; `readable` (the workbook) gives them in the reader's language, areas as exact
+    numbers and absent cells as None."""
     survey = results.survey
     items = {item.id: item for item in survey.items}
     groups = [("scope", "", "", "", results.overall, results.shows())]
@@ -259,36 +293,46 @@ def export_rows(results: SurveyResults, locale: str = "zh_Hans_CN") -> list[list
     groups += [
         ("floor", "", "", f, t, results.shows("floor", f)) for f, t in results.by_floor.items()
     ]
+    area = area_m2 if readable else format_area
+    empty = None if readable else ""
+
+    def flag(value):
+        if value is None:
+            return empty
+        if readable:
+            return _("yes") if value else _("no")
+        return str(value).lower()
+
     rows = []
     for group, building, unit, floor, result, shown in groups:
         for r in result.items:
             item = items[r.item_id]
             choices = [
                 r.support.heads,
-                format_area(r.support.area),
+                area(r.support.area),
                 r.oppose.heads,
-                format_area(r.oppose.area),
+                area(r.oppose.area),
                 r.abstain.heads,
-                format_area(r.abstain.area),
+                area(r.abstain.area),
                 r.priority_picks,
-                "" if r.approved is None else str(r.approved).lower(),
+                flag(r.approved),
             ]
             rows.append(
                 [
-                    group,
+                    _(GROUP_LABELS[group]) if readable else group,
                     building,
                     unit,
-                    floor,
+                    empty if floor == "" else floor,
                     r.item_id,
                     safe(item.localized_title(locale)),
-                    item.category.value,
+                    str(CATEGORY_LABELS[item.category]) if readable else item.category.value,
                     result.eligible.heads,
-                    format_area(result.eligible.area),
+                    area(result.eligible.area),
                     result.participated.heads,
-                    format_area(result.participated.area),
+                    area(result.participated.area),
                     # Withheld figures are empty cells, never zeros that could be misread.
-                    *(choices if shown else [""] * len(choices)),
-                    str(shown).lower(),
+                    *(choices if shown else [empty] * len(choices)),
+                    flag(shown),
                 ]
             )
     return rows
@@ -298,6 +342,60 @@ def export_csv(results: SurveyResults, locale: str = "zh_Hans_CN") -> bytes:
     return csv_bytes(EXPORT_COLUMNS, export_rows(results, locale))
 
 
+# The workbook's columns, in the reader's language (the CSV keeps EXPORT_COLUMNS' keys).
+EXPORT_HEADERS = [
+    (N_("Group"), "text"),
+    (N_("Building"), "text"),
+    (N_("Unit"), "text"),
+    (N_("Floor"), "integer"),
+    (N_("Item no."), "integer"),
+    (N_("Item"), "text"),
+    (N_("Category"), "text"),
+    (N_("Owners on the roll"), "integer"),
+    (N_("Area on the roll (m²)"), "area"),
+    (N_("Owners taking part"), "integer"),
+    (N_("Area taking part (m²)"), "area"),
+    (N_("Owners supporting"), "integer"),
+    (N_("Area supporting (m²)"), "area"),
+    (N_("Owners opposing"), "integer"),
+    (N_("Area opposing (m²)"), "area"),
+    (N_("Owners abstaining"), "integer"),
+    (N_("Area abstaining (m²)"), "area"),
+    (N_("Priority picks"), "integer"),
+    (N_("Approved"), "text"),
+    (N_("Choices shown"), "text"),
+]
+GROUP_LABELS = {
+    "scope": N_("Whole scope"),
+    "building": N_("Building"),
+    "unit": N_("Unit"),
+    "floor": N_("Floor"),
+}
+
+
+def export_table(results: SurveyResults, locale: str = "zh_Hans_CN") -> Table:
+    """The results for the workbook: translated headers, groups and categories, areas as
+    numbers."""
+    headers = [Column(_(label), kind) for label, kind in EXPORT_HEADERS]
+    return Table(_("Results"), headers, export_rows(results, locale, readable=True))
+
+
+def suggestions_table(results: SurveyResults) -> Table:
+    return Table(
+        _("Suggestions"), [Column(_("Written suggestion"))], [[t] for t in suggestions(results)]
+    )
+
+
+def suggestions_csv(results: SurveyResults) -> bytes:
+    return csv_bytes(["suggestion"], [[t] for t in suggestions(results)])
+
+
 def export_xlsx(results: SurveyResults, locale: str = "zh_Hans_CN") -> bytes:
     notes = rules.rows(results.survey)  # the rule, as the pages state it (survey/rules.py)
-    return xlsx_bytes(EXPORT_COLUMNS, export_rows(results, locale), "results", notes, "rule")
+    tables = [export_table(results, locale)]
+    tables.append(
+        Table(_("Counting rule"), [Column(str(r[0])) for r in notes[:1]], notes[1:], filter=False)
+    )
+    if results.closed:
+        tables.append(suggestions_table(results))
+    return workbook(tables)

@@ -20,11 +20,11 @@ never 正式决定 or 征求意见; a non-binding survey is a 意愿征询; the 
 No imports from the models: survey/models.py takes its matter labels and rules from here.
 """
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from resident_portal.common import format_percent
 
 from .tally import Rule
 
@@ -135,10 +135,9 @@ def rows(survey) -> list[list[str]]:
 
 
 def share(part: int, whole: int) -> str:
-    """part/whole as a percentage with two decimals ("66.67"); "0.00" when whole is 0."""
-    if not whole:
-        return "0.00"
-    return str((Decimal(100 * part) / Decimal(whole)).quantize(Decimal("0.01"), ROUND_HALF_UP))
+    """part/whole as a percentage with two decimals ("66.67"); "0.00" when whole is 0: the
+    one rounding of every page and file (resident_portal.common.format_percent)."""
+    return format_percent(part, whole)
 
 
 def item_sentence(survey, overall, result) -> str:

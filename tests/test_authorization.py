@@ -92,6 +92,7 @@ EXPECTED = {
     "survey.console_definition": {SECRETARY, PLANNER, ADMIN},
     "survey.console_export": {SECRETARY, PLANNER, ADMIN},
     "survey.console_not_voted": {SECRETARY, PLANNER, ADMIN},
+    "survey.console_suggestions": {SECRETARY, PLANNER, ADMIN},
     "survey.console_paper": {SECRETARY, ADMIN},
     "console.reissue_all": {SECRETARY, ADMIN},
     "console.codes_issued": {SECRETARY, ADMIN},
@@ -105,6 +106,10 @@ EXPECTED = {
     "survey.api_surveys": {SECRETARY, SECRETARY_OTHER, PLANNER, ADMIN},  # each their estates
     "survey.api_results": {SECRETARY, PLANNER, ADMIN},
     "survey.openapi": EVERYONE,
+    # Planners' own systems: each caller gets the estates in which they hold the permission.
+    "contributions.api_campaigns": {SECRETARY, SECRETARY_OTHER, PLANNER, ADMIN},
+    "contributions.api_elevators": {SECRETARY, SECRETARY_OTHER, PLANNER, ADMIN},
+    "reports.api_summary": {SECRETARY, SECRETARY_OTHER, PLANNER, CONTRACTOR, ADMIN},
     "contributions.pledge": {HOUSEHOLD},
     "contributions.withdraw": {HOUSEHOLD},
     "contributions.public_totals": EVERYONE,

@@ -22,6 +22,8 @@ from hypothesis import assume, event, given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from contributions import operations as contribution_operations
+from contributions.models import Channel
 from resident_portal import operations
 from resident_portal.extensions import db
 from resident_portal.models import Role, StaffUser
@@ -33,6 +35,8 @@ from survey.tally import Choice
 from .conftest import (
     close_survey,
     household,
+    make_campaign,
+    make_elevator_project,
     make_estate,
     make_report,
     make_staff,
@@ -77,6 +81,12 @@ def api(app):
         )
     close_survey(make_survey(here, kind="consultation", max_priorities=2))
     make_survey(other)
+    # A campaign with a pledge and an elevator project, for /campaigns and /elevators.
+    campaign = make_campaign(here)
+    contribution_operations.pledge(
+        campaign, household(here, "1", "1", "101"), 20_000, Channel.DIRECT
+    )
+    make_elevator_project(here)
     resident = household(here, "1", "1", "101")
     make_report(here, resident)
     resolved = make_report(here, resident, category="noise", description="夜间施工噪音")
@@ -147,6 +157,9 @@ def test_results_api_conforms_to_its_openapi_document(app, api, caller):
     assert {o.label for o in operations_} == {
         "GET /surveys",
         "GET /surveys/{survey_id}/results",
+        "GET /campaigns",
+        "GET /elevators",
+        "GET /reports/summary",
     }, "the document lost an operation"
     for operation in operations_:
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):

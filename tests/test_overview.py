@@ -10,6 +10,7 @@ from contributions import operations as contribution_operations
 from contributions import tracker
 from contributions.models import Channel
 from resident_portal import operations, overview
+from resident_portal.common import percent_points
 from resident_portal.extensions import db
 from resident_portal.models import Estate, Role, utcnow
 from resident_portal.registry import parse_registry
@@ -176,7 +177,8 @@ def test_monthly_report_has_the_dashboards_numbers_both_ways(app, client, tmp_pa
         assert values[2] == total.estates == 2 and values[3] == total.households == 10
         assert values[5] * 100 == total.pledged_fen and values[6] * 100 == total.paid_fen
         assert values[8] == total.reports_open and values[9] == total.reports_overdue
-        assert values[10] == 4 and values[13] == 2  # this month: 4 ballots, 2 reports filed
+        assert values[10] == 4 and values[14] == 2  # this month: 4 ballots, 2 reports filed
+        assert values[13] == 0  # no elevator consent ballot (counted under elevators)
         pledges = workbook.worksheets[2]
         by_estate = {r[0].value: r for r in pledges.iter_rows(min_row=2)}
         meiyuan = next(r for r in rows if r.estate.code == "meiyuan")
@@ -215,13 +217,9 @@ def test_overview_sorts_filters_and_shows_trends(app, client):
     assert attention.count('class="chart trend-chart"') == 3
     points = overview.trends(list(db.session.scalars(db.select(Estate))), months=12)
     assert len(points) == 12 and points[-1].reports_open == 2
-    assert points[-1].participation == 1000  # all 4 owners of the decision voted
-    assert (
-        points[-1].pledge_rate
-        == overview.totals(
-            overview.estate_rows(list(db.session.scalars(db.select(Estate))))
-        ).pledge_rate
-    )
+    assert points[-1].participation == 10000  # all 4 owners voted: 100.00 % in 1/100 %
+    total = overview.totals(overview.estate_rows(list(db.session.scalars(db.select(Estate)))))
+    assert points[-1].pledge_rate == percent_points(total.pledged_fen, total.target_fen)
 
 
 def test_month_ends_and_parsing():
@@ -276,7 +274,7 @@ def test_overview_follows_new_ballots_but_not_register_changes_after_opening(app
     survey_operations.submit_ballot(survey, h, {i.id: Choice.SUPPORT for i in survey.items})
     second = overview.estate_rows([estate])[0].decision.result
     assert second.participated.heads == 1 and second == compute(survey).overall
-    assert overview.trends([estate], months=2)[-1].participation == 250  # 1 of 4 owners
+    assert overview.trends([estate], months=2)[-1].participation == 2500  # 1 of 4 owners: 25.00 %
     # a register import changes the areas: the open vote counts its roll, unchanged
     rows = [list(r) for r in SMALL_REGISTER]
     rows[0][4] = "99.99"

@@ -87,7 +87,7 @@ def test_a_ballot_a_pledge_and_a_report_each_invalidate_their_cached_trend(app, 
     assert {k: v for k, v in after_ballot.items() if k != "survey"} == {
         k: v for k, v in before.items() if k != "survey"
     }
-    assert latest().participation == 250  # 1 of 4 owners
+    assert latest().participation == 2500  # 1 of 4 owners: 25.00 %
     assert computed == ["survey"]
     computed.clear()
 
@@ -97,7 +97,7 @@ def test_a_ballot_a_pledge_and_a_report_each_invalidate_their_cached_trend(app, 
     after_pledge = versions()
     assert after_pledge["contributions"] != after_ballot["contributions"]
     assert after_pledge["survey"] == after_ballot["survey"]
-    assert latest().pledge_rate == 20  # ¥200 of ¥10,000
+    assert latest().pledge_rate == 200  # ¥200 of ¥10,000: 2.00 %
     assert computed == ["contributions"]
     computed.clear()
 

@@ -38,6 +38,7 @@ from resident_portal.registry import MAX_ROWS, parse_registry
 from .conftest import (
     HEADER,
     SMALL_REGISTER,
+    close_survey,
     household,
     make_campaign,
     make_estate,
@@ -442,6 +443,16 @@ def poisoned(app):
     survey = make_survey(estate)
     survey.title = evil[2]
     survey.items[0].title = evil[0]
+    # A written suggestion that starts like a formula, on a closed survey (suggestions are
+    # exported once it has closed).
+    from survey import operations as survey_operations
+    from survey.tally import Choice
+
+    voter = db.session.scalars(select(Household)).first()
+    survey_operations.submit_ballot(
+        survey, voter, {i.id: Choice.SUPPORT for i in survey.items}, suggestion=evil[1]
+    )
+    close_survey(survey)
     campaign = make_campaign(estate, title=evil[3])
     target = db.session.scalars(select(Household)).first()
     contribution_operations.pledge(campaign, target, 10_000, Channel.DIRECT, evil[4])
@@ -459,6 +470,7 @@ def poisoned(app):
 
 EXPORTS = {
     "survey.console_export",
+    "survey.console_suggestions",
     "contributions.console_export",
     "reports.export",
     "console.monthly_xlsx",
@@ -470,6 +482,7 @@ def _export_urls(survey, campaign) -> dict[str, list[str]]:
         "survey.console_export": [
             f"/console/meiyuan/surveys/{survey.id}/results.{fmt}" for fmt in ("csv", "xlsx")
         ],
+        "survey.console_suggestions": [f"/console/meiyuan/surveys/{survey.id}/suggestions.csv"],
         "contributions.console_export": [
             f"/console/meiyuan/campaigns/{campaign.id}/export.{fmt}" for fmt in ("csv", "xlsx")
         ],

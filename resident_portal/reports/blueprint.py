@@ -111,4 +111,4 @@ def my_reports(households: list[Household]) -> list[DataSection]:
 
 
 # The views register on `bp` (imported last: they import `bp` from here).
-from .views import console, resident  # noqa: E402, F401
+from .views import api, console, resident  # noqa: E402, F401

@@ -10,6 +10,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from ..common import in_china
 from ..extensions import db
 from ..figures import Filter, Provider, Sheet, Trend
 from ..registry import N_
@@ -185,7 +186,8 @@ class ReportsProvider(Provider):
                     f.reports_open,
                     f.reports_overdue,
                     f.median_days_to_resolve,
-                    row.last_activity.isoformat(timespec="minutes") if row.last_activity else "",
+                    # China time, as a date-time cell (naive: spreadsheets have no zones)
+                    in_china(row.last_activity).replace(tzinfo=None) if row.last_activity else None,
                 ]
             )
         header = [
@@ -195,7 +197,8 @@ class ReportsProvider(Provider):
             N_("Median days to resolve"),
             N_("Last activity"),
         ]
-        return [Sheet(N_("Reports"), header, lines)]
+        kinds = ["text", "integer", "integer", "decimal", "datetime"]
+        return [Sheet(N_("Reports"), header, lines, kinds)]
 
 
 PROVIDER = ReportsProvider()

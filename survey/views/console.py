@@ -78,11 +78,14 @@ def console_new(estate_code):
 @bp.get("/console/<estate_code>/surveys/<int:survey_id>")
 @require(Permission.SURVEY_RESULTS, estate_of=survey_estate)
 def console_survey(estate_code, survey_id):
+    computed = results.compute(g.survey)
     return render_template(
         "survey/console_survey.html",
         estate=g.estate,
         survey=g.survey,
-        results=results.compute(g.survey),
+        results=computed,
+        ranking=results.priority_ranking(computed),
+        suggestions=results.suggestions(computed),
         register_changes=roll.register_changes(g.survey),
         locale=current_locale(),
         form=ConfirmForm(),
@@ -158,6 +161,14 @@ def console_export(estate_code, survey_id, fmt):
     if fmt == "xlsx":
         return download(results.export_xlsx(computed, current_locale()), f"{name}.xlsx")
     abort(404)
+
+
+@bp.get("/console/<estate_code>/surveys/<int:survey_id>/suggestions.csv")
+@require(Permission.SURVEY_RESULTS, estate_of=survey_estate)
+def console_suggestions(estate_code, survey_id):
+    """The written suggestions alone (masked, no ballot's choices beside them)."""
+    body = results.suggestions_csv(results.compute(g.survey))
+    return download(body, f"survey-{survey_id}-suggestions.csv")
 
 
 @bp.get("/console/<estate_code>/surveys/<int:survey_id>/not-voted")

@@ -9,13 +9,13 @@ from sqlalchemy import select
 
 from ... import access
 from ...access import Permission, require
-from ...common import OperationError
+from ...common import N_, OperationError, in_china
 from ...extensions import db
 from ...forms import ConfirmForm, form_status
 from ...messages import describe_error
 from ...models import Estate, utcnow
 from ...operations import record_personal_data_access
-from ...spreadsheets import csv_bytes, download, xlsx_bytes
+from ...spreadsheets import Column, Table, csv_bytes, download, workbook
 from .. import operations
 from ..blueprint import bp, may_see_photos, report_estate
 from ..forms import KeyForm, ReasonForm, StatusForm, photos_from
@@ -149,38 +149,70 @@ EXPORT_COLUMNS = [
 ]
 
 
+# The workbook's headers and kinds, in the reader's language (the CSV keeps the keys above).
+EXPORT_HEADERS = [
+    (N_("No."), "integer"),
+    (N_("Filed"), "datetime"),
+    (N_("Category"), "text"),
+    (N_("Status"), "text"),
+    (N_("Building"), "text"),
+    (N_("Place"), "text"),
+    (N_("Supporters"), "integer"),
+    (N_("Overdue"), "text"),
+    (N_("Days to resolve"), "decimal"),
+    (N_("Hidden"), "text"),
+    (N_("Description"), "text"),
+]
+
+
+def _export_rows(reports, now, readable: bool) -> list[list]:
+    """One line per report: machine values for the CSV, or (readable) translated categories
+    and statuses, times in China time and yes/no for the workbook."""
+    yes = _("yes") if readable else "yes"
+    rows = []
+    for r in reports:
+        days = (
+            round((r.resolved_at - r.created_at).total_seconds() / 86400, 1)
+            if r.resolved_at
+            else ""
+        )
+        rows.append(
+            [
+                r.id,
+                in_china(r.created_at).replace(tzinfo=None)
+                if readable
+                else r.created_at.isoformat(timespec="minutes"),
+                str(r.category.label) if readable else r.category.value,
+                str(r.status.label) if readable else r.status.value,
+                r.building.number if r.building else "",
+                r.location,
+                len(r.supporters),
+                yes if r.overdue(now) else "",
+                None if readable and days == "" else days,
+                yes if r.hidden_at else "",
+                r.description,
+            ]
+        )
+    return rows
+
+
 @bp.get("/console/<estate_code>/reports/export.<fmt>")
 @require(Permission.REPORTS_VIEW)
 def export(estate_code, fmt):
     now = utcnow()
-    rows = [
-        [
-            r.id,
-            r.created_at.isoformat(timespec="minutes"),
-            r.category.value,
-            r.status.value,
-            r.building.number if r.building else "",
-            r.location,
-            len(r.supporters),
-            "yes" if r.overdue(now) else "",
-            round((r.resolved_at - r.created_at).total_seconds() / 86400, 1)
-            if r.resolved_at
-            else "",
-            "yes" if r.hidden_at else "",
-            r.description,
-        ]
-        for r in _summary(g.estate)["reports"]
-    ]
+    reports = _summary(g.estate)["reports"]
     if fmt not in ("csv", "xlsx"):
         abort(404)
     # Rooms and residents' own words: who exported them is written down (issue 12).
     record_personal_data_access(
-        "export.reports", staff_user=access.current_staff(), estate=g.estate, rows=len(rows)
+        "export.reports", staff_user=access.current_staff(), estate=g.estate, rows=len(reports)
     )
     if fmt == "csv":
-        return download(csv_bytes(EXPORT_COLUMNS, rows), "reports.csv")
+        return download(csv_bytes(EXPORT_COLUMNS, _export_rows(reports, now, False)), "reports.csv")
     if fmt == "xlsx":
-        return download(xlsx_bytes(EXPORT_COLUMNS, rows, "reports"), "reports.xlsx")
+        headers = [Column(_(label), kind) for label, kind in EXPORT_HEADERS]
+        table = Table(_("Problem reports"), headers, _export_rows(reports, now, True))
+        return download(workbook([table]), "reports.xlsx")
     abort(404)
 
 
