@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import access, config, privacy, ratelimit
+from . import access, config, operations, privacy, ratelimit
 from .config import PROJECT_ROOT
 from .extensions import babel, csrf, db, migrate
 
@@ -91,6 +91,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     register_error_pages(app)
     app.before_request(refuse_nul_characters)
+    app.before_request(record_last_use)
     # Registered after db.init_app, so it runs before Flask-SQLAlchemy's own teardown.
     app.teardown_appcontext(release_database_session)
     app.after_request(set_security_headers)
@@ -132,6 +133,13 @@ def refuse_nul_characters():
         texts += list(request.files)
     if any("\x00" in text or "%00" in text for text in texts):
         abort(400)
+
+
+def record_last_use():
+    """When the session or API token of this request was last used (at most one write a
+    minute): shown on the devices and tokens pages, and what keeps a household signed in."""
+    if request.endpoint != "static":
+        operations.record_last_use()
 
 
 def release_database_session(_error) -> None:
