@@ -446,6 +446,10 @@ def _staff_account(user: StaffUser) -> str:
     return f"staff:{user.username.strip().lower()}"
 
 
+def _needs_second_step(user: StaffUser) -> bool:
+    return user.has_second_factor or user.needs_second_factor
+
+
 def sign_in_staff(username: str, password: str, address: str) -> Blocked | bool | SecondStep:
     """True when signed in; SecondStep when the password was right and a second factor must
     follow; False for a wrong name or password; Blocked when this client must wait."""
@@ -458,7 +462,9 @@ def sign_in_staff(username: str, password: str, address: str) -> Blocked | bool 
         return user.is_active and access.check_password(user, password)
 
     account = f"staff:{username.strip().lower()}"
-    result = sign_in_limiter().attempt(account, account, address, check)
+    result = sign_in_limiter().attempt(
+        account, account, address, check, trust_device=lambda: not _needs_second_step(user)
+    )
     if result is True:
         if user.has_second_factor or user.needs_second_factor:
             return SecondStep(user, enrol=not user.has_second_factor)
