@@ -326,9 +326,7 @@ def sign_in_staff(client, username, password, **data):
         and response.headers["Location"] == "/console/sign-in/second-factor"
         and username in TOTP_SECRETS
     ):
-        response = client.post(
-            "/console/sign-in/second-factor", data={"code": totp_now(username)}
-        )
+        response = client.post("/console/sign-in/second-factor", data={"code": totp_now(username)})
     return response
 
 

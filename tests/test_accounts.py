@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pyotp
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
@@ -344,6 +344,7 @@ def test_device_labels():
     assert device_label("") == "" and device_label(None) == ""
 
 
+@settings(deadline=None, max_examples=60)  # the first parse loads ua-parser's rules
 @given(st.text(max_size=2000))
 def test_any_user_agent_gives_a_short_label(user_agent):
     label = device_label(user_agent)
