@@ -283,12 +283,10 @@ def tokens():
     estates = access.estates_with(staff_user, Permission.API_TOKENS)
     if estates is None:
         estates = list(db.session.scalars(select(Estate).order_by(Estate.code)))
-    form = ApiTokenForm()
     lifetimes = current_app.config["API_TOKEN_LIFETIME_DAYS"]
+    form = ApiTokenForm(lifetime_days=lifetimes[0])  # the default, unless another is chosen
     form.lifetime_days.choices = [(days, _("%(days)s days", days=days)) for days in lifetimes]
     form.estates.choices = [(e.id, e.name) for e in estates]
-    if request.method == "GET":
-        form.lifetime_days.data = lifetimes[0]
     new_token = new_record = None
     if form.validate_on_submit():
         chosen = [e for e in estates if e.id in set(form.estates.data or [])]

@@ -313,6 +313,14 @@ def _token_to_revoke(w: World, draw) -> tuple[str, str]:
     return w.page("secretary", "/console/tokens")
 
 
+def _second_step(w: World, draw) -> tuple[str, str]:
+    """The second-factor page of a browser that has just given the secretary's password."""
+    client = w.clients["anonymous"] = w.app.test_client()
+    username, password = w.staff["secretary"]
+    client.post("/console/sign-in", data={"username": username, "password": password})
+    return w.page("anonymous", "/console/sign-in/second-factor")
+
+
 def _key_to_revoke(w: World, draw) -> tuple[str, str]:
     from resident_portal.reports import operations as report_operations
 
@@ -379,6 +387,7 @@ TARGETS: dict[str, Target | None] = {
     "portal.sign_in": _get("anonymous", lambda w: f"/e/{w.estate.code}/h/{w.resident.id}"),
     "portal.sign_out": _signed_in_again("household", "/home"),
     "portal.preferences": Target("anonymous", _fresh_visitor),
+    "portal.sign_out_others": _get("household", lambda w: "/devices"),
     "survey.ballot": _get("household", lambda w: f"/surveys/{w.survey.id}"),
     "contributions.pledge": _get("household", lambda w: f"/campaigns/{w.campaign.id}"),
     "contributions.withdraw": Target("household", _pledge_to_withdraw),
@@ -390,6 +399,10 @@ TARGETS: dict[str, Target | None] = {
     "reports.reopen": Target("household", _resolved_own_report),
     # staff
     "console.sign_in": _get("anonymous", lambda w: "/console/sign-in"),
+    "console.second_factor": Target("anonymous", _second_step),
+    # The planner has no second factor: enrolment is offered from the account page.
+    "console.enrol_second_factor": _get("planner", lambda w: "/console/two-step-sign-in"),
+    "console.new_recovery_codes": _get("secretary", lambda w: "/console/account"),
     "console.sign_out_everywhere": _signed_in_again("secretary", "/console/"),
     "console.tokens": _get("secretary", lambda w: "/console/tokens"),
     "console.revoke_token": Target("secretary", _token_to_revoke),
