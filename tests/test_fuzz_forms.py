@@ -41,7 +41,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException
 from werkzeug.test import encode_multipart
 
-from resident_portal import create_app
+from resident_portal import create_app, ratelimit
 from resident_portal import operations as portal_operations
 from resident_portal.extensions import db
 from resident_portal.models import Role, StaffUser
@@ -315,6 +315,9 @@ def _token_to_revoke(w: World, draw) -> tuple[str, str]:
 
 def _second_step(w: World, draw) -> tuple[str, str]:
     """The second-factor page of a browser that has just given the secretary's password."""
+    # Wrong codes count in the sign-in limits: fresh counters, or the password step of a later
+    # example would be refused (429) and the page never reached.
+    ratelimit.init_app(w.app)
     client = w.clients["anonymous"] = w.app.test_client()
     username, password = w.staff["secretary"]
     client.post("/console/sign-in", data={"username": username, "password": password})
