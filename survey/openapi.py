@@ -132,8 +132,8 @@ ERROR = {
 
 def _errors(*codes):
     text = {
-        401: "no valid token or session",
-        403: "not allowed for this estate",
+        401: "no valid token or session (an expired or revoked token included)",
+        403: "not allowed for this estate (or outside the estates a token is limited to)",
         404: "no such survey or estate",
     }
     return {
@@ -178,6 +178,9 @@ def document() -> dict:
             "version": "1",
             "description": "Read-only survey results for staff. Authenticate with a staff "
             "session or `Authorization: Bearer <token>` (tokens are created in the console). "
+            "A token expires (90 days by default, chosen at creation), may be limited to some "
+            "of its owner's estates, and is revoked when its owner signs out on every device or "
+            "has the password or second factor reset. "
             "Aggregates only: no names, no single ballots. " + SECRECY,
         },
         "servers": [{"url": "/api/v1"}],
