@@ -44,6 +44,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from bench.city import SERVER_URL
+from bench.staff import sign_in_staff
 
 SCRATCH_DATABASE = "resident_portal_bench_import"
 HEADER = "楼栋,单元,房号,楼层,建筑面积,业主编号,业主姓名,联系电话"
@@ -340,9 +341,7 @@ def bench_letters(app, count: int, runs: int, profile: bool) -> dict:
         svgs, _ = timed(lambda: [qr_svg(url) for url in urls])
         db.session.remove()
     client = app.test_client()
-    client.post(
-        "/console/sign-in", data={"username": "bench-secretary", "password": "bench pass 1"}
-    )
+    sign_in_staff(app, client, "bench-secretary", "bench pass 1")
 
     def request(output: str):
         response = client.post("/console/letters/codes", data={"which": "all", "output": output})

@@ -33,6 +33,7 @@ import time
 from sqlalchemy import create_engine, inspect, select, text
 
 from bench.city import bench_url, create_database, generate
+from bench.staff import sign_in_staff
 
 TARGET_ESTATE_MS = 50
 TARGET_DISTRICT_MS = 2000
@@ -212,9 +213,7 @@ def main():
         operations.grant_staff_role("bench-admin", Role.ADMIN, None, "bench password 1")
         db.session.remove()
     client = app.test_client()
-    client.post(
-        "/console/sign-in", data={"username": "bench-admin", "password": "bench password 1"}
-    )
+    sign_in_staff(app, client, "bench-admin", "bench password 1")
 
     # (a) one estate --------------------------------------------------------------------
     with app.app_context():

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import access, common, config, monitoring, privacy, ratelimit
+from . import access, common, config, monitoring, operations, privacy, ratelimit
 from .config import PACKAGE_DIR, resource_dir
 from .extensions import babel, csrf, db, migrate
 
@@ -107,6 +107,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     register_error_pages(app)
     app.before_request(refuse_nul_characters)
+    app.before_request(record_last_use)
     # Registered after db.init_app, so it runs before Flask-SQLAlchemy's own teardown.
     app.teardown_appcontext(release_database_session)
     app.after_request(set_security_headers)
@@ -164,6 +165,13 @@ def refuse_nul_characters():
         texts += list(request.files)
     if any("\x00" in text or "%00" in text for text in texts):
         abort(400)
+
+
+def record_last_use():
+    """When the session or API token of this request was last used (at most one write a
+    minute): shown on the devices and tokens pages, and what keeps a household signed in."""
+    if request.endpoint != "static":
+        operations.record_last_use()
 
 
 def release_database_session(_error) -> None:

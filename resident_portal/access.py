@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .devices import device_label
 from .estates import estate_or_404
 from .extensions import db
 from .models import (
@@ -197,17 +198,27 @@ SESSION_CACHE_KEY = "resident_portal.auth_session"
 
 
 def start_session(*, household: Household | None = None, staff_user: StaffUser | None = None):
-    """Rotate the cookie and record a new server-side session. The caller commits."""
+    """Rotate the cookie and record a new server-side session. The caller commits.
+
+    The session this browser held before (another household on a shared phone, say) ends
+    here: otherwise its record would live on, unseen, until it expired (issue 12)."""
     lifetime = current_app.config[
         "HOUSEHOLD_SESSION_LIFETIME" if household else "STAFF_SESSION_LIFETIME"
     ]
+    now = utcnow()
+    previous = current_session()
+    if previous is not None:
+        previous.revoked_at = now
     token = secrets.token_urlsafe(32)
     record = AuthSession(
         token_hash=_token_hash(token),
         household=household,
         staff_user=staff_user,
-        expires_at=utcnow() + lifetime,
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + lifetime,
         client_address=(request.remote_addr or "")[:64],
+        device=device_label(request.headers.get("User-Agent")),
     )
     db.session.add(record)
     # Keep the visitor's preferences, drop everything else (including the old CSRF secret).
@@ -286,11 +297,28 @@ def current_session() -> AuthSession | None:
             if record is not None and not (
                 record.revoked_at is None
                 and record.expires_at > utcnow()
-                and (record.staff_user is None or record.staff_user.is_active)
+                and (record.staff_user is None or staff_may_sign_in(record.staff_user))
             ):
                 record = None
         cache[SESSION_CACHE_KEY] = record
     return cache[SESSION_CACHE_KEY]
+
+
+def staff_may_sign_in(user: StaffUser) -> bool:
+    """Active, and with a second factor if a role requires one: a session made before the
+    account was given such a role, or before its second factor was reset, no longer counts."""
+    return user.is_active and (user.has_second_factor or not user.needs_second_factor)
+
+
+def revoke_api_tokens(staff_user_id: int) -> int:
+    """Revoke every live API token of a staff user; how many. The caller commits."""
+    now = utcnow()
+    query = db.update(ApiToken).where(
+        ApiToken.staff_user_id == staff_user_id,
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > now,
+    )
+    return db.session.execute(query.values(revoked_at=now)).rowcount
 
 
 def current_household() -> Household | None:
@@ -314,27 +342,46 @@ def new_api_token() -> tuple[str, str]:
     return token, _token_hash(token)
 
 
-def api_token_user() -> StaffUser | None:
-    """The staff user of a valid `Authorization: Bearer` token, on read-only API requests."""
+def current_api_token() -> ApiToken | None:
+    """The live token of an `Authorization: Bearer` header, on read-only API requests."""
     if not has_request_context() or not request.path.startswith(API_PREFIX):
         return None
     if request.method not in ("GET", "HEAD"):
         return None
     cache = request.environ
-    if "resident_portal.api_user" not in cache:
-        user = None
+    if "resident_portal.api_token" not in cache:
+        token = None
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
             token = db.session.scalar(
-                select(ApiToken).where(
-                    ApiToken.token_hash == _token_hash(header[7:].strip()),
-                    ApiToken.revoked_at.is_(None),
-                )
+                select(ApiToken)
+                .where(ApiToken.token_hash == _token_hash(header[7:].strip()))
+                .options(joinedload(ApiToken.staff_user), joinedload(ApiToken.estates))
             )
-            if token is not None and token.staff_user.is_active:
-                user = token.staff_user
-        cache["resident_portal.api_user"] = user
-    return cache["resident_portal.api_user"]
+            if token is not None and not (
+                token.is_live(utcnow()) and staff_may_sign_in(token.staff_user)
+            ):
+                token = None
+        cache["resident_portal.api_token"] = token
+    return cache["resident_portal.api_token"]
+
+
+def api_token_user() -> StaffUser | None:
+    """The staff user of a valid `Authorization: Bearer` token, on read-only API requests."""
+    token = current_api_token()
+    return token.staff_user if token is not None else None
+
+
+def token_estate_ids(user: StaffUser | None) -> set[int] | None:
+    """The estates `user` may reach in this request when it acts through an API token that is
+    limited to chosen estates; None when nothing limits it (a signed-in session, a token for
+    every estate)."""
+    if user is None or current_session() is not None:
+        return None
+    token = current_api_token()
+    if token is None or token.staff_user_id != user.id or not token.estates:
+        return None
+    return {estate.id for estate in token.estates}
 
 
 # --- permissions --------------------------------------------------------------------------
@@ -348,7 +395,21 @@ class Access:
 
 
 def estates_with(user: StaffUser, permission: Permission) -> list[Estate] | None:
-    """The estates in which `user` holds `permission`; None means every estate."""
+    """The estates in which `user` holds `permission`; None means every estate. Through an API
+    token limited to chosen estates, only those of them."""
+    limited = token_estate_ids(user)
+    if limited is not None:
+        estates = estates_with_grants(user, permission)
+        if estates is None:
+            estates = db.session.scalars(select(Estate).where(Estate.id.in_(limited)))
+        return sorted(
+            (e for e in estates if e.id in limited), key=lambda e: (e.district or "", e.code)
+        )
+    return estates_with_grants(user, permission)
+
+
+def estates_with_grants(user: StaffUser, permission: Permission) -> list[Estate] | None:
+    """estates_with, from the user's role grants alone."""
     estate_ids, districts = set(), set()
     for grant in user.grants:
         if permission in ROLE_PERMISSIONS[grant.role]:
@@ -367,6 +428,9 @@ def estates_with(user: StaffUser, permission: Permission) -> list[Estate] | None
 def staff_may(user: StaffUser | None, permission: Permission, estate: Estate | None) -> bool:
     if user is None or permission not in STAFF_PERMISSIONS:
         return False
+    limited = token_estate_ids(user)
+    if limited is not None and estate is not None and estate.id not in limited:
+        return False  # an API token limited to other estates
     for grant in user.grants:
         if permission in ROLE_PERMISSIONS[grant.role] and (
             grant.estate_id is None or estate is None or grant.estate_id == estate.id

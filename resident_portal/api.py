@@ -82,8 +82,8 @@ ERROR = {
 def errors(*codes) -> dict:
     """Documented error answers of an operation."""
     text = {
-        401: "no valid token or session",
-        403: "not allowed for this estate",
+        401: "no valid token or session (an expired or revoked token included)",
+        403: "not allowed for this estate (or outside the estates a token is limited to)",
         404: "no such survey or estate",
     }
     return {

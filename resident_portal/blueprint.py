@@ -26,7 +26,7 @@ from .access import CODE_LENGTH, Permission, public, require
 from .estates import estate_or_404
 from .extensions import db
 from .forms import AccessCodeForm, ConfirmForm, PreferencesForm
-from .models import Building, Estate, Household, Unit
+from .models import AuthSession, Building, Estate, Household, Unit, utcnow
 from .qr import public_url, qr_png, qr_svg
 from .ratelimit import Blocked
 
@@ -204,6 +204,40 @@ def home():
         show_privacy_notice=household.privacy_acknowledged_at is None,
         ack_form=ConfirmForm(),
     )
+
+
+@bp.get("/devices")
+@require(Permission.HOUSEHOLD_HOME)
+def devices():
+    """The phones and computers signed in as this household, with a way to sign out the others
+    (a lost phone, a relative's phone used once)."""
+    household = access.current_household()
+    sessions = db.session.scalars(
+        select(AuthSession)
+        .where(
+            AuthSession.household_id == household.id,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > utcnow(),
+        )
+        .order_by(AuthSession.last_used_at.desc(), AuthSession.id.desc())
+    )
+    page = render_template(
+        "resident_portal/devices.html",
+        household=household,
+        estate=household.estate,
+        sessions=list(sessions),
+        this_session=access.current_session(),
+        form=ConfirmForm(),
+    )
+    return no_store(Response(page))
+
+
+@bp.post("/devices/sign-out-others")
+@require(Permission.HOUSEHOLD_HOME)
+def sign_out_others():
+    count = operations.sign_out_other_devices(access.current_household())
+    flash(_("%(count)s other devices were signed out.", count=count))
+    return redirect(url_for("portal.devices"))
 
 
 @bp.post("/sign-out")

@@ -183,6 +183,26 @@ def staff_create(username, role, estate_code, district, password):
         click.echo(_("Password: %(password)s", password=new_password))
 
 
+@staff_cli.command("reset-2fa")
+@click.argument("username")
+def staff_reset_2fa(username):
+    """Remove an account's second factor (a lost phone and lost recovery codes). Every session
+    and API token of the account ends; it sets up a new second factor at its next sign-in."""
+    try:
+        sessions, tokens = operations.reset_second_factor(username)
+    except operations.OperationError as error:
+        raise click.ClickException(describe_error(error)) from None
+    click.echo(
+        _(
+            "Two-step sign-in of %(username)s was reset: %(sessions)s sessions ended, "
+            "%(tokens)s API tokens revoked.",
+            username=username,
+            sessions=sessions,
+            tokens=tokens,
+        )
+    )
+
+
 def demo_seeder(seed: Callable[[Estate], list[str]]) -> Callable[[Estate], list[str]]:
     if seed not in DEMO_SEEDERS:
         DEMO_SEEDERS.append(seed)

@@ -67,8 +67,17 @@ DEFAULTS = {
     "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     "BABEL_TRANSLATION_DIRECTORIES": str(resource_dir("translations")),
-    "HOUSEHOLD_SESSION_LIFETIME": timedelta(days=90),
+    # A household session ends after this long without use (each use extends it, see
+    # operations.touch_session); a staff session this long after signing in, used or not.
+    "HOUSEHOLD_SESSION_LIFETIME": timedelta(days=30),
     "STAFF_SESSION_LIFETIME": timedelta(hours=12),
+    # How often at most the last use of a session or an API token is written: not on every
+    # request, which would make every page view a write.
+    "LAST_USE_RESOLUTION": timedelta(minutes=1),
+    # Lifetimes a staff member may choose for a new API token, in days; the first is the default.
+    "API_TOKEN_LIFETIME_DAYS": (90, 30, 180, 365),
+    # How long after the password the second factor (or enrolment in one) may be completed.
+    "SECOND_FACTOR_WINDOW": timedelta(minutes=10),
     # Failed sign-in attempts allowed before a pause (docs/domain.md; ratelimit.py).
     # Nothing here pauses an account for everyone: a household or staff member signs in from
     # another address, or from a browser that signed in before, whatever others typed.

@@ -8,6 +8,7 @@ from wtforms import (
     PasswordField,
     RadioField,
     SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
 )
@@ -125,6 +126,56 @@ class ApiTokenForm(FlaskForm):
             DataRequired(message=_l("Name the token, e.g. district dashboard.")),
             Length(max=100),
         ],
+    )
+    # Choices (days) come from API_TOKEN_LIFETIME_DAYS; estates from the staff member's own.
+    lifetime_days = SelectField(
+        _l("Valid for"),
+        coerce=int,
+        validate_choice=False,
+        validators=[DataRequired(message=_l("Choose how long the token stays valid."))],
+    )
+    estates = MultiCheckboxField(
+        _l("Estates it may read (none ticked: all of yours)"),
+        coerce=int,
+        validate_choice=False,
+    )
+
+    def validate_lifetime_days(self, field):
+        if field.data not in {value for value, _label in field.choices}:
+            raise ValidationError(_l("Choose one of the lifetimes offered."))
+
+    def validate_estates(self, field):
+        offered = {value for value, _label in field.choices}
+        if any(estate_id not in offered for estate_id in field.data or []):
+            raise ValidationError(_l("Choose only among your own estates."))
+
+
+class SecondFactorForm(FlaskForm):
+    """The code from the authenticator app, or a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[
+            DataRequired(message=_l("Type the 6-digit code from the app, or a recovery code.")),
+            Length(max=32),
+        ],
+        render_kw={
+            "autocomplete": "one-time-code",
+            "autocapitalize": "characters",
+            "spellcheck": "false",
+        },
+    )
+    next = HiddenField()
+
+
+class EnrolSecondFactorForm(FlaskForm):
+    code = StringField(
+        _l("The 6-digit code the app shows now"),
+        validators=[
+            DataRequired(message=_l("Type the 6-digit code the app shows.")),
+            Length(max=32),
+        ],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
 
 

@@ -209,6 +209,11 @@ class Household(db.Model):
 
 class StaffUser(db.Model):
     __tablename__ = "staff_user"
+    __table_args__ = (
+        CheckConstraint(
+            "totp_enabled_at IS NULL OR totp_secret IS NOT NULL", name="totp_enabled_has_secret"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -216,11 +221,42 @@ class StaffUser(db.Model):
     display_name: Mapped[str] = mapped_column(String(100), default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The second factor (two_factor.py): the TOTP secret (base32) once confirmed with a code,
+    # and the 30-second step of the last code accepted, so that no code is accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_enabled_at is not None
+
+    @property
+    def needs_second_factor(self) -> bool:
+        """Administrators and secretaries must use a second factor; others may."""
+        return any(g.role in SECOND_FACTOR_ROLES for g in [*self.grants, *self.district_grants])
 
     grants: Mapped[list["RoleGrant"]] = relationship(
         back_populates="staff_user", cascade="all, delete-orphan"
     )
     district_grants: Mapped[list["DistrictGrant"]] = relationship(cascade="all, delete-orphan")
+
+
+# Roles that may not sign in without a second factor (issue 12): they see personal data and
+# issue access codes.
+SECOND_FACTOR_ROLES = frozenset({Role.ADMIN, Role.SECRETARY})
+
+
+class RecoveryCode(db.Model):
+    """One of a staff member's single-use recovery codes, for a lost phone: only its hash."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class RoleGrant(db.Model):
@@ -274,6 +310,11 @@ class AuthSession(db.Model):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     client_address: Mapped[str] = mapped_column(String(64), default="")
+    # Written at most once a minute (operations.touch_session): not a write per request.
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The approximate device, e.g. "iPhone · WeChat" (devices.device_label), never the whole
+    # user agent.
+    device: Mapped[str] = mapped_column(String(100), default="")
 
     household: Mapped[Household | None] = relationship()
     staff_user: Mapped[StaffUser | None] = relationship()
@@ -370,6 +411,7 @@ __all__ = [
     "Estate",
     "Household",
     "PendingImport",
+    "RecoveryCode",
     "Role",
     "RoleGrant",
     "StaffUser",
@@ -388,5 +430,22 @@ class ApiToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256, never the token
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    # Written at most once a minute (operations.touch_api_token).
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     staff_user: Mapped[StaffUser] = relationship()
+    # The estates the token may read; none listed: every estate its owner may read.
+    estates: Mapped[list[Estate]] = relationship(
+        secondary=lambda: api_token_estate, order_by=lambda: Estate.code
+    )
+
+    def is_live(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.expires_at > now
+
+
+api_token_estate = db.Table(
+    "api_token_estate",
+    db.Column("api_token_id", ForeignKey("api_token.id"), primary_key=True),
+    db.Column("estate_id", ForeignKey("estate.id"), primary_key=True, index=True),
+)

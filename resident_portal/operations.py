@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import access
+from . import access, two_factor
 from .common import N_, OperationError
 from .estates import estate_by_code
 from .extensions import db
@@ -32,6 +32,7 @@ from .models import (
     Estate,
     Household,
     PendingImport,
+    RecoveryCode,
     Role,
     RoleGrant,
     StaffUser,
@@ -143,7 +144,9 @@ def grant_staff_role(
             raise OperationError(N_("Passwords must have at least 10 characters."))
         user.password_hash = access.hash_password(password)
         db.session.flush()
+        # A new password ends whatever the old one opened: sessions and API tokens alike.
         access.revoke_sessions(staff_user_id=user.id)
+        access.revoke_api_tokens(user.id)
     if district is not None:
         if not any(g.role == role and g.district == district for g in user.district_grants):
             user.district_grants.append(DistrictGrant(role=role, district=district))
@@ -431,7 +434,27 @@ def _dummy_password_hash() -> str:
     return generate_password_hash(secrets.token_hex(16))
 
 
-def sign_in_staff(username: str, password: str, address: str) -> Blocked | bool:
+@dataclass(frozen=True)
+class SecondStep:
+    """The password was right; the sign-in needs the second factor, or enrolment in one first
+    (`enrol`), before a session starts."""
+
+    staff_user: StaffUser
+    enrol: bool
+
+
+def _staff_account(user: StaffUser) -> str:
+    """The sign-in limits' name of a staff account (the same for password and second factor)."""
+    return f"staff:{user.username.strip().lower()}"
+
+
+def _needs_second_step(user: StaffUser) -> bool:
+    return user.has_second_factor or user.needs_second_factor
+
+
+def sign_in_staff(username: str, password: str, address: str) -> Blocked | bool | SecondStep:
+    """True when signed in; SecondStep when the password was right and a second factor must
+    follow; False for a wrong name or password; Blocked when this client must wait."""
     user = db.session.scalar(select(StaffUser).where(StaffUser.username == username.strip()))
 
     def check() -> bool:
@@ -441,12 +464,164 @@ def sign_in_staff(username: str, password: str, address: str) -> Blocked | bool:
         return user.is_active and access.check_password(user, password)
 
     account = f"staff:{username.strip().lower()}"
-    result = sign_in_limiter().attempt(account, account, address, check)
+    result = sign_in_limiter().attempt(
+        account, account, address, check, trust_device=lambda: not _needs_second_step(user)
+    )
     if result is True:
+        if user.has_second_factor or user.needs_second_factor:
+            return SecondStep(user, enrol=not user.has_second_factor)
         access.start_session(staff_user=user)
         audit("staff.sign_in", staff_user=user, address=address)
         db.session.commit()
     return result
+
+
+def _use_totp(user: StaffUser, secret: str, typed: str) -> bool:
+    """Accept a TOTP code once: the step it belongs to becomes the account's last, in one
+    conditional UPDATE, so that two requests with the same code cannot both pass."""
+    step = two_factor.matching_step(secret, typed, utcnow(), user.totp_last_step)
+    if step is None:
+        return False
+    used = db.session.execute(
+        db.update(StaffUser)
+        .where(
+            StaffUser.id == user.id,
+            (StaffUser.totp_last_step.is_(None)) | (StaffUser.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if used:
+        user.totp_last_step = step
+    return bool(used)
+
+
+def _use_recovery_code(user: StaffUser, typed: str) -> bool:
+    """Accept an unused recovery code once (marked used in a conditional UPDATE)."""
+    if not two_factor.looks_like_recovery_code(typed):
+        return False
+    code = two_factor.normalise_recovery_code(typed)
+    unused = db.session.scalars(
+        select(RecoveryCode).where(
+            RecoveryCode.staff_user_id == user.id, RecoveryCode.used_at.is_(None)
+        )
+    )
+    for record in unused:
+        if check_password_hash(record.code_hash, code):
+            return bool(
+                db.session.execute(
+                    db.update(RecoveryCode)
+                    .where(RecoveryCode.id == record.id, RecoveryCode.used_at.is_(None))
+                    .values(used_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+            )
+    return False
+
+
+def sign_in_second_factor(user: StaffUser, typed: str, address: str) -> Blocked | bool:
+    """The second step of a staff sign-in: a code from the authenticator app, or one of the
+    recovery codes. Failures count in the same sign-in limits as wrong passwords."""
+    used = []
+
+    def check() -> bool:
+        if not (user.is_active and user.has_second_factor):
+            return False
+        if _use_totp(user, user.totp_secret, typed):
+            used.append("totp")
+        elif _use_recovery_code(user, typed):
+            used.append("recovery_code")
+        return bool(used)
+
+    account = _staff_account(user)
+    result = sign_in_limiter().attempt(account, account, address, check)
+    if result is True:
+        access.start_session(staff_user=user)
+        audit("staff.sign_in", staff_user=user, address=address, second_factor=used[0])
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return result
+
+
+def _new_recovery_codes(user: StaffUser) -> list[str]:
+    """Replace the account's recovery codes with ten new ones; return them (shown once)."""
+    db.session.execute(db.delete(RecoveryCode).where(RecoveryCode.staff_user_id == user.id))
+    codes = two_factor.new_recovery_codes()
+    method = current_app.config["ACCESS_CODE_HASH_METHOD"]
+    for code in codes:
+        db.session.add(
+            RecoveryCode(
+                staff_user_id=user.id, code_hash=generate_password_hash(code, method=method)
+            )
+        )
+    return codes
+
+
+def enable_second_factor(
+    user: StaffUser, secret: str, typed: str, address: str, *, sign_in: bool
+) -> Blocked | bool | list[str]:
+    """Turn the second factor on once a code from the app proves it holds `secret`; return the
+    ten recovery codes (shown once). With `sign_in` (enrolment right after the password), the
+    session starts too. A wrong code counts in the sign-in limits."""
+    if user.has_second_factor:
+        raise OperationError(N_("Two-step sign-in is already on for this account."))
+    if (
+        not secret
+        or len(secret) > 64
+        or any(ch not in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" for ch in secret)
+    ):
+        raise OperationError(N_("The enrolment has expired; start again."))
+
+    def check() -> bool:
+        return user.is_active and _use_totp(user, secret, typed)
+
+    account = _staff_account(user)
+    result = sign_in_limiter().attempt(account, account, address, check)
+    if result is not True:
+        db.session.rollback()
+        return result
+    user.totp_secret = secret
+    user.totp_enabled_at = utcnow()
+    codes = _new_recovery_codes(user)
+    audit("staff.second_factor_on", staff_user=user)
+    if sign_in:
+        access.start_session(staff_user=user)
+        audit("staff.sign_in", staff_user=user, address=address, second_factor="enrolled")
+    db.session.commit()
+    return codes
+
+
+def replace_recovery_codes(user: StaffUser) -> list[str]:
+    if not user.has_second_factor:
+        raise OperationError(N_("Turn on two-step sign-in first."))
+    codes = _new_recovery_codes(user)
+    audit("staff.recovery_codes_new", staff_user=user)
+    db.session.commit()
+    return codes
+
+
+def _end_everything(user: StaffUser) -> tuple[int, int]:
+    """Revoke every session and every API token of the account. The caller commits."""
+    forget_held_codes(select(AuthSession.id).where(AuthSession.staff_user_id == user.id))
+    return access.revoke_sessions(staff_user_id=user.id), access.revoke_api_tokens(user.id)
+
+
+def reset_second_factor(username: str) -> tuple[int, int]:
+    """For an administrator (the CLI), when a phone and its recovery codes are lost: the second
+    factor is removed, and every session and API token of the account revoked. The account sets
+    up a new one at its next sign-in (if its role requires one). (Sessions, tokens) ended."""
+    user = db.session.scalar(select(StaffUser).where(StaffUser.username == username.strip()))
+    if user is None:
+        raise OperationError(N_("No staff account is called %(username)s."), username=username)
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    db.session.execute(db.delete(RecoveryCode).where(RecoveryCode.staff_user_id == user.id))
+    sessions, tokens = _end_everything(user)
+    audit("staff.second_factor_reset", staff_user=None, username=user.username)
+    db.session.commit()
+    return sessions, tokens
 
 
 def sign_out() -> None:
@@ -458,9 +633,78 @@ def sign_out() -> None:
 
 
 def sign_out_everywhere(staff_user: StaffUser) -> int:
-    forget_held_codes(select(AuthSession.id).where(AuthSession.staff_user_id == staff_user.id))
-    count = access.revoke_sessions(staff_user_id=staff_user.id)
-    audit("staff.sign_out_everywhere", staff_user=staff_user, sessions=count)
+    """End every session of the account, this one included, and revoke its API tokens: what to
+    do when a phone or laptop is lost or a password may have been seen."""
+    count, tokens = _end_everything(staff_user)
+    audit("staff.sign_out_everywhere", staff_user=staff_user, sessions=count, tokens=tokens)
+    db.session.commit()
+    return count
+
+
+# --- sessions -----------------------------------------------------------------------------
+
+
+def record_last_use(now=None) -> None:
+    """Note that this request's session (or API token) was used, at most once a minute
+    (LAST_USE_RESOLUTION): one conditional UPDATE, committed at once. A household session
+    then lasts HOUSEHOLD_SESSION_LIFETIME from this use: it ends after that long unused."""
+    now = now or utcnow()
+    since = now - current_app.config["LAST_USE_RESOLUTION"]
+    record = access.current_session()
+    if record is not None:
+        if record.last_used_at is not None and record.last_used_at > since:
+            return
+        values = {"last_used_at": now}
+        if record.household_id is not None:
+            values["expires_at"] = now + current_app.config["HOUSEHOLD_SESSION_LIFETIME"]
+        table, row_id, last = AuthSession, record.id, AuthSession.last_used_at
+    else:
+        token = access.current_api_token()
+        if token is None or (token.last_used_at is not None and token.last_used_at > since):
+            return
+        values = {"last_used_at": now}
+        table, row_id, last = ApiToken, token.id, ApiToken.last_used_at
+    db.session.execute(
+        db.update(table)
+        .where(table.id == row_id, last.is_(None) | (last <= since))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def sign_out_other_devices(household: Household) -> int:
+    """End every session of the household except this browser's; how many."""
+    record = access.current_session()
+    now = utcnow()
+    count = db.session.execute(
+        db.update(AuthSession)
+        .where(
+            AuthSession.household_id == household.id,
+            AuthSession.id != record.id,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > now,
+        )
+        .values(revoked_at=now)
+    ).rowcount
+    db.session.commit()
+    return count
+
+
+@purge_rule(N_("expired sessions"))
+def purge_expired_sessions(now: datetime) -> int:
+    """Delete the records of sessions that expired or were ended before `now` (naive UTC), with
+    the codes held for them; how many sessions. For the retention command (issue 12, point 7):
+    nothing else needs them once they are over."""
+    over = select(AuthSession.id).where(
+        (AuthSession.expires_at <= now) | (AuthSession.revoked_at <= now)
+    )
+    forget_held_codes(over)
+    count = db.session.execute(
+        db.delete(AuthSession)
+        .where((AuthSession.expires_at <= now) | (AuthSession.revoked_at <= now))
+        .execution_options(synchronize_session=False)
+    ).rowcount
     db.session.commit()
     return count
 
@@ -468,13 +712,36 @@ def sign_out_everywhere(staff_user: StaffUser) -> int:
 # --- API tokens ---------------------------------------------------------------------------
 
 
-def create_api_token(staff_user: StaffUser, name: str) -> tuple[str, ApiToken]:
-    """A new token for the read-only API; the token itself is returned once, stored hashed."""
+def create_api_token(
+    staff_user: StaffUser,
+    name: str,
+    lifetime_days: int = 90,
+    estates: list[Estate] | None = None,
+) -> tuple[str, ApiToken]:
+    """A new token for the read-only API, valid `lifetime_days` and limited to `estates` (none:
+    every estate its owner may read); the token itself is returned once, stored hashed."""
+    if not 1 <= lifetime_days <= 366:
+        raise OperationError(N_("A token lives from 1 to 366 days."))
     token, token_hash = access.new_api_token()
-    record = ApiToken(staff_user_id=staff_user.id, name=name.strip()[:100], token_hash=token_hash)
+    now = utcnow()
+    record = ApiToken(
+        staff_user_id=staff_user.id,
+        name=name.strip()[:100],
+        token_hash=token_hash,
+        created_at=now,
+        expires_at=now + timedelta(days=lifetime_days),
+        estates=list(estates or []),
+    )
     db.session.add(record)
     db.session.flush()
-    audit("api_token.create", staff_user=staff_user, token=record.id, name=record.name)
+    audit(
+        "api_token.create",
+        staff_user=staff_user,
+        token=record.id,
+        name=record.name,
+        days=lifetime_days,
+        estates=[e.code for e in record.estates],
+    )
     db.session.commit()
     return token, record
 
@@ -603,17 +870,6 @@ def purge_expired_code_batches(now: datetime) -> int:
     removed = db.session.execute(db.delete(CodeBatch).where(CodeBatch.expires_at <= now)).rowcount
     db.session.commit()
     return removed
-
-
-@purge_rule(N_("expired sessions"))
-def purge_expired_sessions(now: datetime) -> int:
-    """HOOK (issue 12, point 4): the household session records are another change, which
-    provides access.purge_expired_sessions(now) -> rows removed. Until it is merged, expired
-    sessions are left alone here (they already sign nobody in); once it is, this calls it."""
-    purge = getattr(access, "purge_expired_sessions", None)
-    if purge is None:
-        return 0
-    return purge(now)
 
 
 @purge_rule(N_("sign-in failure records older than a day"))

@@ -100,13 +100,23 @@ class SignInLimiter:
                 until = max(until or 0, reset)
         return Blocked(datetime.fromtimestamp(until, UTC)) if until else None
 
-    def attempt(self, account: str, scope: str, address: str, check: Callable[[], bool]):
+    def attempt(
+        self,
+        account: str,
+        scope: str,
+        address: str,
+        check: Callable[[], bool],
+        trust_device: Callable[[], bool] = lambda: True,
+    ):
         """Run `check` unless this client must wait; count it when it fails.
 
         `account` is what is being signed in to ("household:12", "staff:wang"), `scope` what the
         global ceiling counts ("estate:3", "staff:wang"). Returns True when `check` passed,
         False when it failed, or Blocked (when to try again) instead of checking, or after the
-        failure that used up what was allowed.
+        failure that used up what was allowed. After a passed check, the browser becomes a
+        trusted device of the account unless `trust_device()` says no (a password whose second
+        factor is still to come: otherwise each new browser would get its own allowance of
+        guesses at the second factor).
         """
         device = self.trusted_device(account)
         if device is not None and not self.limiter.test(
@@ -118,7 +128,8 @@ class SignInLimiter:
         if blocked:
             return blocked
         if check():
-            self.remember_device(account)
+            if trust_device():
+                self.remember_device(account)
             return True
         for item, keys in checks:
             self.limiter.hit(item, *keys)

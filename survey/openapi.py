@@ -234,6 +234,9 @@ PART = OpenApiPart(
     schemas=_schemas,
     description="Read-only survey results for staff. Authenticate with a staff "
     "session or `Authorization: Bearer <token>` (tokens are created in the console). "
+    "A token expires (90 days by default, chosen at creation), may be limited to some "
+    "of its owner's estates, and is revoked when its owner signs out on every device or "
+    "has the password or second factor reset. "
     "Aggregates only: no names, no single ballots. " + SECRECY,
 )
 

@@ -63,7 +63,15 @@ EXPECTED = {
     "portal.sign_out": EVERYONE,
     "portal.preferences": EVERYONE,
     "portal.home": {HOUSEHOLD, HOUSEHOLD_OTHER},  # each its own household
+    "portal.devices": {HOUSEHOLD, HOUSEHOLD_OTHER},
+    "portal.sign_out_others": {HOUSEHOLD, HOUSEHOLD_OTHER},
     "console.sign_in": EVERYONE,
+    # Each answers for the account whose password this browser has just given (or sends the
+    # visitor to the sign-in page).
+    "console.second_factor": EVERYONE,
+    "console.enrol_second_factor": EVERYONE,
+    "console.account": ANY_STAFF,
+    "console.new_recovery_codes": ANY_STAFF,
     "console.index": ANY_STAFF,
     "console.sign_out_everywhere": ANY_STAFF,
     "console.estate": {SECRETARY, PLANNER, CONTRACTOR, ADMIN},

@@ -24,6 +24,7 @@ from .conftest import (
     make_estate,
     make_staff,
     make_survey,
+    totp_now,
 )
 
 CHROMIUM = "/usr/bin/chromium"
@@ -173,6 +174,11 @@ def test_printed_poster_qr_scans_from_the_screen(app, live_server, browser, data
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
+    # A secretary's second step: the code from the phone's authenticator app.
+    page.wait_for_url(f"{live_server}/console/sign-in/second-factor")
+    page.get_by_label("验证码").fill(totp_now(username))
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{live_server}/console/")
     page.goto(f"{live_server}/console/meiyuan/posters/print?what=estate")
     path = shot(page, "07-estate-poster", database_url)
     assert decode_qr(path.read_bytes()) == f"{live_server}/e/meiyuan"
@@ -325,3 +331,50 @@ def test_resident_files_a_report_with_a_photo_on_the_phone(
     report = db.session.scalar(select(Report))
     assert len(report.photos) == 1 and report.household_id == h.id
     assert all(url.startswith(live_server) for url in requests), "external request"
+
+
+def test_secretary_sets_up_two_step_sign_in_on_a_phone(app, live_server, browser, database_url):
+    """Issue 12, point 2: the enrolment a secretary meets after the password, on a phone: the
+    QR code and the key fit the screen, a code from the app turns it on, the recovery codes are
+    shown once, and the console opens."""
+    import pyotp
+
+    estate = make_estate()
+    username, password = make_staff(Role.SECRETARY, estate, second_factor=False)
+    requests = []
+    page = phone(browser, live_server, requests)
+    page.goto(f"{live_server}/console/sign-in")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{live_server}/console/two-step-sign-in")
+    assert page.locator(".enrol-qr svg").is_visible()
+    assert_fits_phone(page)
+    shot(page, "16-two-step-enrolment", database_url)
+    secret = page.locator(".code-block").inner_text().replace(" ", "").strip()
+    page.get_by_label("应用现在显示的 6 位验证码").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="开启两步登录").click()
+    assert page.locator(".recovery-codes li").count() == 10
+    assert_fits_phone(page)
+    page.get_by_role("link", name="我已保存好，继续").click()
+    page.wait_for_url(f"{live_server}/console/")
+    page.get_by_role("link", name=username).click()
+    assert "自" in page.locator("main").inner_text()  # "On since …"
+    assert_fits_phone(page)
+    assert all(url.startswith(live_server) for url in requests), "external request"
+
+
+def test_household_sees_its_devices_on_a_phone(app, live_server, browser, database_url):
+    estate = make_estate()
+    h = household(estate, "1", "1", "201")
+    code = issue_code(estate, h)
+    page = phone(browser, live_server, [])
+    page.goto(f"{live_server}/e/meiyuan/h/{h.id}?code={code}")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{live_server}/home")
+    page.get_by_role("link", name="已登录的设备").click()
+    assert "本设备" in page.locator("main").inner_text()
+    assert_fits_phone(page)
+    shot(page, "17-household-devices", database_url)
+    page.get_by_role("button", name="让其他设备退出登录").click()
+    assert "已让其他 0 台设备退出登录" in page.locator("main").inner_text()

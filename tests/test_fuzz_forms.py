@@ -41,7 +41,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException
 from werkzeug.test import encode_multipart
 
-from resident_portal import create_app
+from resident_portal import create_app, ratelimit
 from resident_portal import operations as portal_operations
 from resident_portal.extensions import db
 from resident_portal.models import Role, StaffUser
@@ -313,6 +313,17 @@ def _token_to_revoke(w: World, draw) -> tuple[str, str]:
     return w.page("secretary", "/console/tokens")
 
 
+def _second_step(w: World, draw) -> tuple[str, str]:
+    """The second-factor page of a browser that has just given the secretary's password."""
+    # Wrong codes count in the sign-in limits: fresh counters, or the password step of a later
+    # example would be refused (429) and the page never reached.
+    ratelimit.init_app(w.app)
+    client = w.clients["anonymous"] = w.app.test_client()
+    username, password = w.staff["secretary"]
+    client.post("/console/sign-in", data={"username": username, "password": password})
+    return w.page("anonymous", "/console/sign-in/second-factor")
+
+
 def _key_to_revoke(w: World, draw) -> tuple[str, str]:
     from resident_portal.reports import operations as report_operations
 
@@ -393,6 +404,7 @@ TARGETS: dict[str, Target | None] = {
     "portal.sign_in": _get("anonymous", lambda w: f"/e/{w.estate.code}/h/{w.resident.id}"),
     "portal.sign_out": _signed_in_again("household", "/home"),
     "portal.preferences": Target("anonymous", _fresh_visitor),
+    "portal.sign_out_others": _get("household", lambda w: "/devices"),
     "survey.ballot": _get("household", lambda w: f"/surveys/{w.survey.id}"),
     "contributions.pledge": _get("household", lambda w: f"/campaigns/{w.campaign.id}"),
     "contributions.withdraw": Target("household", _pledge_to_withdraw),
@@ -406,6 +418,10 @@ TARGETS: dict[str, Target | None] = {
     "privacy.request_correction": _get("household", lambda w: "/my-data"),
     # staff
     "console.sign_in": _get("anonymous", lambda w: "/console/sign-in"),
+    "console.second_factor": Target("anonymous", _second_step),
+    # The planner has no second factor: enrolment is offered from the account page.
+    "console.enrol_second_factor": _get("planner", lambda w: "/console/two-step-sign-in"),
+    "console.new_recovery_codes": _get("secretary", lambda w: "/console/account"),
     "console.sign_out_everywhere": _signed_in_again("secretary", "/console/"),
     "console.tokens": _get("secretary", lambda w: "/console/tokens"),
     "console.revoke_token": Target("secretary", _token_to_revoke),
