@@ -90,7 +90,7 @@ def test_notice_says_what_why_who_how_long_and_whom_to_contact(app, client):
     for heading in ("由谁负责", "保存哪些信息", "为什么", "谁能看到", "保存多久", "您的权利"):
         assert heading in page, heading
     assert "美苑社区居委会" in page and "6688 1234" in page
-    assert "90" in page  # the sign-in lifetime, from the configuration
+    assert "登录30天不用就会失效" in page  # the sign-in lifetime, from the configuration
     assert client.get("/privacy").status_code == 200
 
 
