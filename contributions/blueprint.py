@@ -9,12 +9,15 @@ from flask import Blueprint, abort, g
 from sqlalchemy import select
 
 from resident_portal.blueprint import home_panel
-from resident_portal.common import format_fen
+from resident_portal.common import capital_yuan, format_fen
 from resident_portal.extensions import db
 from resident_portal.models import Estate, Household
+from survey.blueprint import ballot_panel
+from survey.models import Survey
 
 from . import tracker
 from .models import CHANNEL_LABELS, Campaign, ElevatorProject
+from .operations import elevator_split
 
 bp = Blueprint("contributions", __name__)
 
@@ -42,6 +45,7 @@ def contribution_labels():
     return {
         "CHANNEL_LABELS": CHANNEL_LABELS,
         "format_fen": format_fen,
+        "capital_yuan": capital_yuan,
         "ELEVATOR_STEPS": tracker.ELEVATOR_STEPS,
     }
 
@@ -56,7 +60,41 @@ def home_campaigns(households: list[Household]) -> dict:
         )
         if c.is_open() and any(c.covers(h) for h in households)
     ]
-    return {"campaigns": campaigns}
+    statuses = {}
+    for campaign in campaigns:
+        state = tracker.progress(campaign)
+        statuses[campaign.id] = tracker.owner_status(
+            [state.line(h.id).status for h in households if campaign.covers(h)]
+        )
+    return {"campaigns": campaigns, "statuses": statuses}
+
+
+@ballot_panel("contributions/_ballot_share.html")
+def elevator_share_on_ballot(survey: Survey, households: list[Household]) -> dict | None:
+    """On a unit's elevator consent ballot: what each flat of the voter would pay, and why."""
+    project = db.session.scalar(
+        select(ElevatorProject).where(ElevatorProject.survey_id == survey.id)
+    )
+    if project is None:
+        return None
+    split = elevator_split(project)
+    coefficients = {c.floor: c.permille for c in project.coefficients}
+    compensations = {c.household_id: c.amount_fen for c in project.compensations}
+    return {
+        "project": project,
+        "split": split,
+        "flats": [
+            {
+                "household": h,
+                "share_fen": split.shares.get(h.id, 0),
+                "coefficient": coefficients.get(h.floor, 0),
+                "weight": split.weights.get(h.id, 0),
+                "compensation_fen": compensations.get(h.id, 0),
+            }
+            for h in households
+            if h.unit_id == project.unit_id
+        ],
+    }
 
 
 # The views register on `bp` (imported last: they import `bp` from here).

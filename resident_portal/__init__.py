@@ -59,6 +59,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     # The only place in resident_portal/ that imports the features: to register them
     # (tests/test_layering.py checks it).
     from contributions import blueprint as contributions_blueprint
+    from contributions import demo as contribution_demo
     from contributions import figures as contribution_figures
     from survey import blueprint as survey_blueprint
     from survey import cli as survey_cli
@@ -88,6 +89,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     ):
         figures.register(provider)
     cli.demo_seeder(survey_demo.demo_surveys)
+    cli.demo_seeder(contribution_demo.demo_elevator)
 
     register_error_pages(app)
     app.before_request(refuse_nul_characters)

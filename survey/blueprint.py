@@ -5,6 +5,8 @@ from survey/views/ by audience: resident.py (ballots, receipts, public notices),
 Routes only parse, authorise and render; changes happen in survey/operations.py.
 """
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, g
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -28,6 +30,19 @@ from .models import (
 )
 
 bp = Blueprint("survey", __name__)
+
+# Sections shown on a ballot above its items, contributed by other features (the elevator share
+# of a unit's consent vote comes from contributions/) so that surveys do not depend on them:
+# (template, function(survey, households the ballot covers) -> context, or None to show nothing).
+BALLOT_PANELS: list[tuple[str, Callable[[Survey, list[Household]], dict | None]]] = []
+
+
+def ballot_panel(template: str):
+    def register(function):
+        BALLOT_PANELS.append((template, function))
+        return function
+
+    return register
 
 
 # The survey with its estate and items in one query: every survey page uses all three.
