@@ -5,12 +5,15 @@
 Routes only parse, authorise and render; changes happen in contributions/operations.py.
 """
 
-from flask import Blueprint, abort, g
+from flask import Blueprint, abort, g, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
 from sqlalchemy import select
 
-from resident_portal.blueprint import home_panel
+from resident_portal.blueprint import Task, estate_panel, home_panel, home_task
 from resident_portal.common import capital_yuan, format_fen
 from resident_portal.extensions import db
+from resident_portal.messages import current_locale
 from resident_portal.models import Estate, Household
 from survey.blueprint import ballot_panel
 from survey.models import Survey
@@ -50,16 +53,20 @@ def contribution_labels():
     }
 
 
-@home_panel("contributions/_home_panel.html")
-def home_campaigns(households: list[Household]) -> dict:
-    estate_id = households[0].unit.building.estate_id
-    campaigns = [
+def _open_campaigns(estate_id: int) -> list[Campaign]:
+    return [
         c
         for c in db.session.scalars(
             select(Campaign).where(Campaign.estate_id == estate_id).order_by(Campaign.deadline)
         )
-        if c.is_open() and any(c.covers(h) for h in households)
+        if c.is_open()
     ]
+
+
+@home_panel("contributions/_home_panel.html")
+def home_campaigns(households: list[Household]) -> dict:
+    estate_id = households[0].unit.building.estate_id
+    campaigns = [c for c in _open_campaigns(estate_id) if any(c.covers(h) for h in households)]
     statuses = {}
     for campaign in campaigns:
         state = tracker.progress(campaign)
@@ -67,6 +74,28 @@ def home_campaigns(households: list[Household]) -> dict:
             [state.line(h.id).status for h in households if campaign.covers(h)]
         )
     return {"campaigns": campaigns, "statuses": statuses}
+
+
+@home_task
+def pledges_to_answer(households: list[Household]) -> list[Task]:
+    panel = home_campaigns(households)
+    return [
+        Task(
+            title=c.localized_title(current_locale()),
+            detail=_("Pledges close %(when)s", when=format_datetime(c.deadline, "short")),
+            action=_("See your share and pledge") if c.elevator else _("Pledge"),
+            url=url_for("contributions.pledge", campaign_id=c.id),
+            sort_key=(c.deadline,),
+        )
+        for c in panel["campaigns"]
+        if panel["statuses"][c.id] is tracker.PledgeStatus.NOT_PLEDGED
+    ]
+
+
+@estate_panel("contributions/_estate_panel.html")
+def estate_campaigns(estate: Estate) -> dict | None:
+    campaigns = _open_campaigns(estate.id)
+    return {"campaigns": campaigns} if campaigns else None
 
 
 @ballot_panel("contributions/_ballot_share.html")

@@ -164,6 +164,24 @@ def template_globals() -> dict:
         "languages": LANGUAGES,
         "current_language": str(get_locale()),
         "large_text": large_text(),
+        # no choice made yet: the household's first visit, when the switch is offered big
+        "large_text_unset": LARGE_TEXT_COOKIE not in request.cookies,
+        "replaced_letter": replaced_letter_notice,
+    }
+
+
+def replaced_letter_notice() -> dict | None:
+    """For base.html: this phone's sign-in ended because its household's letter was replaced
+    (called from the template, so only pages that show it pay for the lookup)."""
+    from .blueprint import estate_contact
+
+    household = access.replaced_letter()
+    if household is None:
+        return None
+    return {
+        "household": household,
+        "when": household.code_replaced_at,
+        "contact": estate_contact(household.estate),
     }
 
 

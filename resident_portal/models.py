@@ -164,6 +164,10 @@ class Household(db.Model):
     # The access code itself is never stored: only its salted hash (docs/domain.md).
     access_code_hash: Mapped[str | None] = mapped_column(String(255))
     code_issued_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The code a reissue replaced (its salted hash) and when: someone who comes back with the
+    # old letter is told it was replaced, and whom to ask, instead of "wrong code".
+    replaced_code_hash: Mapped[str | None] = mapped_column(String(255))
+    code_replaced_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     unit: Mapped[Unit] = relationship(back_populates="households")
 
