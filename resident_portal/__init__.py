@@ -187,10 +187,10 @@ def replaced_letter_notice() -> dict | None:
 
 def set_security_headers(response):
     # No inline script or style and nothing from elsewhere (docs/domain.md); images may be
-    # inline data for QR codes.
+    # inline data for QR codes, or blob: for the preview of a photo chosen on the phone itself.
     response.headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -51,7 +51,7 @@ def fixes_to_confirm(households: list[Household]) -> list[Task]:
     )
     return [
         Task(
-            title=CATEGORY_LABELS[r.category],
+            title=_("Your report: %(kind)s", kind=CATEGORY_LABELS[r.category]),
             detail=_("Marked as fixed. Is it really fixed?"),
             action=_("Confirm or reopen"),
             url=url_for("reports.detail", estate_code=r.estate.code, report_id=r.id),
