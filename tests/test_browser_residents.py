@@ -180,6 +180,8 @@ def test_every_resident_page_meets_the_age_friendly_sizes(
         page.goto(f"{live_server}/campaigns/{data['campaign'].id}")
         page.get_by_label("金额（元）").fill("1200")
         page.locator("main form button.primary").click()
+        page.wait_for_selector(".confirm-amount")
+        page.wait_for_load_state("load")  # measured with its stylesheet
         problems += [f"[confirm] {p}" for p in problems_on(page, large)]
         context.close()
     assert not problems, "\n".join(problems)

@@ -371,7 +371,8 @@ def _pledge_to_withdraw(w: World, draw) -> tuple[str, str]:
     from contributions.models import Channel
 
     contribution_operations.pledge(w.campaign, w.resident, 10_000, Channel.DIRECT)
-    return w.page("household", f"/campaigns/{w.campaign.id}")
+    # the withdrawal is sent from its confirmation screen (issue 13)
+    return w.page("household", f"/campaigns/{w.campaign.id}/withdraw?household={w.resident.id}")
 
 
 TARGETS: dict[str, Target | None] = {
