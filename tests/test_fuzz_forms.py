@@ -383,7 +383,10 @@ TARGETS: dict[str, Target | None] = {
     "survey.ballot": _get("household", lambda w: f"/surveys/{w.survey.id}"),
     "contributions.pledge": _get("household", lambda w: f"/campaigns/{w.campaign.id}"),
     "contributions.withdraw": Target("household", _pledge_to_withdraw),
-    "reports.new": _get("household", lambda w: "/reports/new"),
+    # step 2 of the report form: the kind and the place chosen, the rest of the form to send
+    "reports.new": _get(
+        "household", lambda w: f"/reports/new?category=leak&where=h:{w.resident.id}"
+    ),
     "reports.support": _get(
         "household", lambda w: f"/e/{w.estate.code}/reports/{w.neighbours_report.id}"
     ),

@@ -128,7 +128,6 @@ def pledge(campaign_id):
         payments=_payments(campaign, household),
         lines=lines,
         elevator=elevator,
-        withdraw_form=ConfirmForm(),
         locale=current_locale(),
     ), form_status(form)
 
