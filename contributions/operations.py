@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 
 from resident_portal import monitoring
-from resident_portal.common import N_, OperationError
+from resident_portal.common import N_, OperationError, format_fen
 from resident_portal.extensions import db
 from resident_portal.models import Estate, Household, StaffUser, Unit, utcnow
 from resident_portal.operations import audit, retry_on_conflict
@@ -117,6 +117,18 @@ def pledge(
     if source is EntrySource.STAFF and not (reason or "").strip():
         raise OperationError(N_("Give the reason for recording this pledge."))
     note = (note or "").strip()[:500]
+    if source is EntrySource.ONLINE:
+        # Money already handed over is not undone by a tap on a phone: lowering a pledge
+        # below it goes through the secretary, who records the refund as a payment.
+        paid = paid_fen(campaign, household)
+        if amount_fen < paid:
+            raise OperationError(
+                N_(
+                    "¥%(paid)s has already been received for this pledge, so it cannot be "
+                    "lowered below that. Please contact your party-branch secretary."
+                ),
+                paid=format_fen(paid),
+            )
 
     def attempt() -> Pledge:
         current = db.session.scalar(
@@ -170,12 +182,30 @@ def withdraw(campaign: Campaign, household: Household) -> None:
     )
     if current is None or not current.active:
         raise OperationError(N_("There is no pledge to withdraw."))
+    paid = paid_fen(campaign, household)
+    if paid > 0:
+        raise OperationError(
+            N_(
+                "¥%(paid)s has already been received for this pledge, so it cannot be withdrawn. "
+                "Please contact your party-branch secretary."
+            ),
+            paid=format_fen(paid),
+        )
     current.withdrawn_at = utcnow()
     current.source = EntrySource.ONLINE
     current.entered_by_id = None
     current.reason = None
     _event(campaign, household, "withdraw", current, None)
     db.session.commit()
+
+
+def paid_fen(campaign: Campaign, household: Household) -> int:
+    """What the secretary has recorded as received from the household (corrections included)."""
+    return db.session.scalar(
+        select(func.coalesce(func.sum(Payment.amount_fen), 0)).where(
+            Payment.campaign_id == campaign.id, Payment.household_id == household.id
+        )
+    )
 
 
 def _event(campaign, household, action, current: Pledge, staff_user) -> None:

@@ -160,3 +160,15 @@ def suggested_amount(flat_fen: int, per_m2_fen: int, area: int) -> int:
 def rate_permille(part: int, whole: int) -> int:
     """part/whole in ‰, rounded down, for display of pledge and payment rates."""
     return part * 1000 // whole if whole else 0
+
+
+# --- pledges that ask for a second look ----------------------------------------------------
+
+# A pledge above this asks the resident to confirm it on a second screen, whatever the
+# suggestion: a slip of the finger (an extra zero) is most costly on large amounts.
+CONFIRM_ABOVE_FEN = 100_000  # ¥1,000
+
+
+def pledge_needs_confirmation(amount_fen: int, suggested_fen: int) -> bool:
+    """More than the household's suggested amount (or elevator share), or more than ¥1,000."""
+    return amount_fen > CONFIRM_ABOVE_FEN or (suggested_fen > 0 and amount_fen > suggested_fen)

@@ -23,6 +23,34 @@ from .models import Campaign, ElevatorProject, Payment, Pledge
 from .operations import elevator_split
 
 
+class PledgeStatus(enum.StrEnum):
+    """Where one household stands in a campaign, as its cards and rows say it."""
+
+    NOT_PLEDGED = "not_pledged"  # no pledge, or withdrawn
+    PLEDGED = "pledged"
+    PAID = "paid"  # received at least what was pledged
+
+    @property
+    def label(self):
+        return PLEDGE_STATUS_LABELS[self]
+
+
+PLEDGE_STATUS_LABELS = {
+    PledgeStatus.NOT_PLEDGED: _l("Not pledged"),
+    PledgeStatus.PLEDGED: _l("Pledged"),
+    PledgeStatus.PAID: _l("Paid in full"),
+}
+
+
+def owner_status(statuses: list[PledgeStatus]) -> PledgeStatus:
+    """One status for an owner's flats: not pledged while any flat is, paid when all are."""
+    if not statuses or PledgeStatus.NOT_PLEDGED in statuses:
+        return PledgeStatus.NOT_PLEDGED
+    if all(s is PledgeStatus.PAID for s in statuses):
+        return PledgeStatus.PAID
+    return PledgeStatus.PLEDGED
+
+
 @dataclass
 class HouseholdLine:
     household: Household
@@ -41,6 +69,12 @@ class HouseholdLine:
     @property
     def overpaid(self) -> bool:
         return self.paid_fen > self.pledged_fen
+
+    @property
+    def status(self) -> PledgeStatus:
+        if not self.pledged_fen:
+            return PledgeStatus.NOT_PLEDGED
+        return PledgeStatus.PAID if self.paid_fen >= self.pledged_fen else PledgeStatus.PLEDGED
 
 
 @dataclass

@@ -69,6 +69,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     # (tests/test_layering.py checks it).
     from contributions import api as contributions_api
     from contributions import blueprint as contributions_blueprint
+    from contributions import demo as contribution_demo
     from contributions import figures as contribution_figures
     from survey import blueprint as survey_blueprint
     from survey import cli as survey_cli
@@ -104,6 +105,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     # Their paths and schemas in the API's one OpenAPI document (/api/v1/openapi.json).
     for part in (survey_openapi.PART, contributions_api.PART, reports_api.PART):
         api.register_openapi(part)
+    cli.demo_seeder(contribution_demo.demo_elevator)
 
     register_error_pages(app)
     app.before_request(refuse_nul_characters)
@@ -204,15 +206,33 @@ def template_globals() -> dict:
         "languages": LANGUAGES,
         "current_language": str(get_locale()),
         "large_text": large_text(),
+        # no choice made yet: the household's first visit, when the switch is offered big
+        "large_text_unset": LARGE_TEXT_COOKIE not in request.cookies,
+        "replaced_letter": replaced_letter_notice,
+    }
+
+
+def replaced_letter_notice() -> dict | None:
+    """For base.html: this phone's sign-in ended because its household's letter was replaced
+    (called from the template, so only pages that show it pay for the lookup)."""
+    from .blueprint import estate_contact
+
+    household = access.replaced_letter()
+    if household is None:
+        return None
+    return {
+        "household": household,
+        "when": household.code_replaced_at,
+        "contact": estate_contact(household.estate),
     }
 
 
 def set_security_headers(response):
     # No inline script or style and nothing from elsewhere (docs/domain.md); images may be
-    # inline data for QR codes.
+    # inline data for QR codes, or blob: for the preview of a photo chosen on the phone itself.
     response.headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -176,6 +176,14 @@ def check_access_code(household: Household, typed: str) -> bool:
     return check_password_hash(household.access_code_hash, code)
 
 
+def check_replaced_code(household: Household, typed: str) -> bool:
+    """Whether `typed` is the code of the household's replaced letter (it no longer signs in)."""
+    code = normalise_access_code(typed)
+    if not household.replaced_code_hash or len(code) != CODE_LENGTH:
+        return False
+    return check_password_hash(household.replaced_code_hash, code)
+
+
 def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
@@ -319,6 +327,25 @@ def revoke_api_tokens(staff_user_id: int) -> int:
         ApiToken.expires_at > now,
     )
     return db.session.execute(query.values(revoked_at=now)).rowcount
+def replaced_letter() -> Household | None:
+    """The household this phone was signed in for, when that sign-in ended because the
+    household's letter was replaced (codes reissued) after it began; else None."""
+    if not has_request_context() or current_session() is not None:
+        return None
+    token = session.get(SESSION_KEY)
+    if not token:
+        return None
+    record = db.session.scalar(
+        select(AuthSession)
+        .where(AuthSession.token_hash == _token_hash(token))
+        .options(*SESSION_PRINCIPAL)
+    )
+    if record is None or record.household is None or record.revoked_at is None:
+        return None
+    replaced_at = record.household.code_replaced_at
+    if replaced_at is None or record.created_at > replaced_at:
+        return None
+    return record.household
 
 
 def current_household() -> Household | None:

@@ -5,6 +5,7 @@ Routes only parse, authorise and render; changes happen in operations.py.
 
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import (
@@ -43,6 +44,60 @@ def home_panel(template: str):
         return function
 
     return register
+
+
+@dataclass(frozen=True)
+class Task:
+    """Something a household should do now, shown first on its home page with one action."""
+
+    title: str
+    detail: str  # when it closes, how much, …
+    action: str  # the button's words: 去投票, 去认缴, …
+    url: str
+    sort_key: tuple = ()  # earliest deadline first
+
+
+# Tasks for the household home, contributed by the features: function(households) -> [Task].
+HOME_TASKS: list[Callable[[list[Household]], list[Task]]] = []
+
+
+def home_task(function):
+    HOME_TASKS.append(function)
+    return function
+
+
+# Sections of the estate's landing page (the poster's QR code), contributed by the features:
+# open votes, campaigns, results, the problems board, the renovation notice board…
+# (template, function(estate) -> context, or None to leave the section out).
+ESTATE_PANELS: list[tuple[str, Callable[[Estate], dict | None]]] = []
+
+
+def estate_panel(template: str):
+    def register(function):
+        ESTATE_PANELS.append((template, function))
+        return function
+
+    return register
+
+
+@dataclass(frozen=True)
+class Contact:
+    organiser: str
+    phone: str
+
+
+# Who residents of an estate should contact (the organiser named on its latest vote…): the
+# first provider with an answer wins. function(estate) -> Contact | None.
+CONTACT_PROVIDERS: list[Callable[[Estate], Contact | None]] = []
+
+
+def contact_provider(function):
+    CONTACT_PROVIDERS.append(function)
+    return function
+
+
+def estate_contact(estate: Estate) -> Contact | None:
+    return next((c for c in (p(estate) for p in CONTACT_PROVIDERS) if c), None)
 
 
 def _unit_or_404(estate: Estate, building_number: str, unit_number: str) -> Unit:
@@ -99,7 +154,13 @@ def index():
 @public
 def estate(estate_code):
     estate = estate_or_404(estate_code)
-    return render_template("resident_portal/estate.html", estate=estate)
+    panels = [(template, panel(estate)) for template, panel in ESTATE_PANELS]
+    return render_template(
+        "resident_portal/estate.html",
+        estate=estate,
+        panels=[(template, context) for template, context in panels if context],
+        contact=estate_contact(estate),
+    )
 
 
 @bp.get("/e/<estate_code>/b/<building>")
@@ -163,7 +224,7 @@ def sign_in(estate_code, household_id):
     form = AccessCodeForm()
     if request.method == "POST" and letter_code and not (form.code.data or "").strip():
         form.code.data = letter_code  # the tap on "Sign in" after the letter's link
-    blocked = None
+    blocked = replaced = None
     if form.validate_on_submit():
         result = operations.sign_in_household(household, form.code.data, request.remote_addr or "")
         if result is True:
@@ -173,10 +234,18 @@ def sign_in(estate_code, household_id):
         else:
             session.pop(LETTER_CODE, None)  # used once: the resident types it from now on
             letter_code = None
-            form.code.errors.append(
-                _("That code does not match this household. Check the letter and try again.")
-            )
+            # Checked only after a refused attempt, which the rate limit has counted.
+            if access.check_replaced_code(household, form.code.data):
+                replaced = household.code_replaced_at
+                form.code.errors.append(_("This letter has been replaced by a newer one."))
+            else:
+                form.code.errors.append(
+                    _("That code does not match this household. Check the letter and try again.")
+                )
         form.code.data = ""  # never written back into the page
+    # A letter opened on a phone signed in for another flat: which flat should it be?
+    signed_in = access.current_household()
+    other_flat = signed_in if signed_in is not None and signed_in.id != household.id else None
     status = 429 if blocked else (400 if form.errors else 200)
     page = render_template(
         "resident_portal/sign_in.html",
@@ -185,6 +254,9 @@ def sign_in(estate_code, household_id):
         form=form,
         blocked=blocked,
         from_letter=bool(letter_code),
+        replaced=replaced,
+        other_flat=other_flat,
+        contact=estate_contact(estate),
     )
     return no_store(Response(page, status=status))
 
@@ -194,15 +266,18 @@ def sign_in(estate_code, household_id):
 def home():
     household = access.current_household()
     households = access.households_of_owner(household)
+    tasks = sorted((t for task in HOME_TASKS for t in task(households)), key=lambda t: t.sort_key)
     return render_template(
         "resident_portal/home.html",
         household=household,
         estate=household.estate,
         households=households,
+        tasks=tasks,
         panels=[(template, panel(households)) for template, panel in HOME_PANELS],
         # Shown until the household has acknowledged it once (issue 12).
         show_privacy_notice=household.privacy_acknowledged_at is None,
         ack_form=ConfirmForm(),
+        contact=estate_contact(household.estate),
     )
 
 

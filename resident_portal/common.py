@@ -134,3 +134,58 @@ def format_points(points: int, places: int = PERCENT_PLACES) -> str:
     return f"{Decimal(points).scaleb(-places):.{places}f}"
 
 
+# --- amounts in Chinese capital numerals (大写) ---------------------------------------------
+
+CAPITAL_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_SMALL_UNITS = ("", "拾", "佰", "仟")
+_SECTION_UNITS = ("", "万", "亿", "万亿")
+MAX_CAPITAL_FEN = 10**18 - 1  # below 万万亿 yuan: the sections above are not written
+
+
+def capital_yuan(fen: int) -> str:
+    """An amount in fen in Chinese capital numerals, as on a cheque or a receipt (大写金额):
+    120000 -> '壹仟贰佰元整', 100050 -> '壹仟元伍角', 100005 -> '壹仟元零伍分', 50 -> '伍角'.
+
+    The rules of the People's Bank's 《正确填写票据和结算凭证的基本规定》: one 零 for a run of
+    zeros inside the yuan; 整 after 元 when there are no 角 or 分; 零 after 元 when 角 is zero
+    and 分 is not; an amount under one yuan is written with 角 and 分 alone.
+    """
+    if isinstance(fen, bool) or not isinstance(fen, int) or not (0 <= fen <= MAX_CAPITAL_FEN):
+        raise ValueError(fen)
+    yuan, rest = divmod(fen, 100)
+    jiao, cent = divmod(rest, 10)
+    if fen == 0:
+        return "零元整"
+    words = _capital_integer(yuan) + "元" if yuan else ""
+    if not rest:
+        return words + "整"
+    if jiao:
+        words += CAPITAL_DIGITS[jiao] + "角"
+    elif yuan:
+        words += "零"  # 元 then 零 then the 分: the 角 place is empty
+    if cent:
+        words += CAPITAL_DIGITS[cent] + "分"
+    return words
+
+
+def _capital_integer(number: int) -> str:
+    digits = str(number)
+    words: list[str] = []
+    zero_pending = False  # zeros seen since the last written digit
+    section_has_digit = False
+    for index, char in enumerate(digits):
+        place = len(digits) - 1 - index
+        digit = int(char)
+        if digit == 0:
+            zero_pending = True
+        else:
+            if zero_pending and words:
+                words.append("零")
+            zero_pending = False
+            words.append(CAPITAL_DIGITS[digit] + _SMALL_UNITS[place % 4])
+            section_has_digit = True
+        if place % 4 == 0 and place:
+            if section_has_digit:
+                words.append(_SECTION_UNITS[place // 4])
+            section_has_digit = False
+    return "".join(words)

@@ -170,6 +170,10 @@ class Household(db.Model):
     code_issued_at: Mapped[datetime | None] = mapped_column(DateTime)
     # When the household acknowledged the privacy notice, shown at its first sign-in.
     privacy_acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The code a reissue replaced (its salted hash) and when: someone who comes back with the
+    # old letter is told it was replaced, and whom to ask, instead of "wrong code".
+    replaced_code_hash: Mapped[str | None] = mapped_column(String(255))
+    code_replaced_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     unit: Mapped[Unit] = relationship(back_populates="households")
 

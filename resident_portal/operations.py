@@ -315,6 +315,9 @@ def _issue_codes(estate, staff_user, reissue, household_ids, new_code):
     now = utcnow()
     for household in households:
         code = new_code(household)
+        if household.access_code_hash:
+            household.replaced_code_hash = household.access_code_hash
+            household.code_replaced_at = now
         household.access_code_hash = access.hash_access_code(code)
         household.code_issued_at = now
         issued.append((household, code))

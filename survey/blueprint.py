@@ -5,15 +5,26 @@ from survey/views/ by audience: resident.py (ballots, receipts, public notices),
 Routes only parse, authorise and render; changes happen in survey/operations.py.
 """
 
-from flask import Blueprint, abort, g
+from collections.abc import Callable
+
+from flask import Blueprint, abort, g, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from resident_portal.access import estate_from_url
-from resident_portal.blueprint import home_panel
+from resident_portal.blueprint import (
+    Contact,
+    Task,
+    contact_provider,
+    estate_panel,
+    home_panel,
+    home_task,
+)
 from resident_portal.common import format_area, format_fen
 from resident_portal.extensions import db
+from resident_portal.messages import current_locale
 from resident_portal.models import Estate, Household, utcnow
 from resident_portal.privacy import DataSection, data_time, my_data_provider
 
@@ -33,6 +44,19 @@ from .models import (
 from .tally import Choice
 
 bp = Blueprint("survey", __name__)
+
+# Sections shown on a ballot above its items, contributed by other features (the elevator share
+# of a unit's consent vote comes from contributions/) so that surveys do not depend on them:
+# (template, function(survey, households the ballot covers) -> context, or None to show nothing).
+BALLOT_PANELS: list[tuple[str, Callable[[Survey, list[Household]], dict | None]]] = []
+
+
+def ballot_panel(template: str):
+    def register(function):
+        BALLOT_PANELS.append((template, function))
+        return function
+
+    return register
 
 
 # The survey with its estate and items in one query: every survey page uses all three.
@@ -92,16 +116,64 @@ def _surveys_for(households: list[Household]) -> list[Survey]:
 @home_panel("survey/_home_panel.html")
 def home_surveys(households: list[Household]) -> dict:
     surveys = [s for s in _surveys_for(households) if s.status() is SurveyStatus.OPEN]
-    voted = {
+    return {"surveys": surveys, "voted": _voted(surveys, households[0])}
+
+
+def _voted(surveys: list[Survey], household: Household) -> set[int]:
+    return {
         s.id
         for s in surveys
         if db.session.scalar(
             select(Ballot.id).where(
-                Ballot.survey_id == s.id, Ballot.owner_ref == roll.owner_on_roll(s, households[0])
+                Ballot.survey_id == s.id, Ballot.owner_ref == roll.owner_on_roll(s, household)
             )
         )
     }
-    return {"surveys": surveys, "voted": voted}
+
+
+@home_task
+def votes_to_cast(households: list[Household]) -> list[Task]:
+    surveys = [s for s in _surveys_for(households) if s.status() is SurveyStatus.OPEN]
+    voted = _voted(surveys, households[0])
+    return [
+        Task(
+            title=s.localized_title(current_locale()),
+            detail=_("Voting closes %(when)s", when=format_datetime(s.closes_at, "short")),
+            action=_("Vote now"),
+            url=url_for("survey.ballot", survey_id=s.id),
+            sort_key=(s.closes_at,),
+        )
+        for s in surveys
+        if s.id not in voted
+    ]
+
+
+@estate_panel("survey/_estate_panel.html")
+def estate_votes(estate: Estate) -> dict:
+    """Open votes with their closing dates and the latest published results: public facts."""
+    surveys = list(
+        db.session.scalars(
+            select(Survey).where(Survey.estate_id == estate.id).order_by(Survey.closes_at)
+        )
+    )
+    closed = [s for s in surveys if s.status() is SurveyStatus.CLOSED]
+    return {
+        "open": [s for s in surveys if s.status() is SurveyStatus.OPEN],
+        "results": closed[::-1][:3],
+        "more_results": len(closed) > 3,
+    }
+
+
+@contact_provider
+def survey_organiser(estate: Estate) -> Contact | None:
+    """The organiser and contact named on the estate's latest vote that names them."""
+    survey = db.session.scalar(
+        select(Survey)
+        .where(Survey.estate_id == estate.id, (Survey.organiser != "") | (Survey.contact != ""))
+        .order_by(Survey.opens_at.desc(), Survey.id.desc())
+        .limit(1)
+    )
+    return Contact(survey.organiser, survey.contact) if survey else None
 
 
 # The views register on `bp` (imported last: they import `bp` from here).

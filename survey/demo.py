@@ -16,8 +16,8 @@ from .models import Survey, SurveyKind
 
 
 def demo_surveys(estate: Estate) -> list[str]:
-    """An open consultation for the estate and an elevator decision for unit 1-1, once; the
-    lines `flask demo` prints about them."""
+    """An open consultation for the estate, once; the lines `flask demo` prints about it. (The
+    elevator consent vote of unit 1-1 belongs to its elevator project: contributions/demo.py.)"""
     surveys = list(db.session.scalars(select(Survey).where(Survey.estate_id == estate.id)))
     if not surveys:
         surveys = _create(estate)
@@ -59,16 +59,6 @@ def _create(estate: Estate) -> list[Survey]:
             "max_priorities": 2,
             "allow_suggestion": True,
             "items": items("roof", "exterior_walls", "stairwells", "parking", "canteen"),
-        },
-        {
-            "title": "1栋1单元加装电梯表决",
-            "title_en": "Elevator for building 1, unit 1",
-            "kind": "decision",
-            "matter": "renovate",
-            "scope": {"building": "1", "unit": "1"},
-            "opens_at": start,
-            "closes_at": end,
-            "items": items("elevators"),
         },
     ]
     created = []

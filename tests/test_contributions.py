@@ -99,7 +99,12 @@ def test_resident_pledges_changes_and_withdraws(app):
     assert (
         client.post(
             f"/campaigns/{campaign.id}",
-            data={"amount": "800", "channel": "maintenance_fund", "note": "多出一点"},
+            data={
+                "amount": "800",
+                "channel": "maintenance_fund",
+                "note": "多出一点",
+                "confirmed": "1",  # more than suggested: confirmed on the second screen
+            },
         ).status_code
         == 302
     )
@@ -169,7 +174,9 @@ def test_recorded_pledge_never_replaces_the_households_own(app, client):
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "pledge.record"))
     # the household's own pledge later replaces the recorded one
     own, _ = resident(app, estate, "2", "1", "101")
-    own.post(f"/campaigns/{campaign.id}", data={"amount": "900", "channel": "direct"})
+    own.post(
+        f"/campaigns/{campaign.id}", data={"amount": "900", "channel": "direct", "confirmed": "1"}
+    )
     db.session.expire_all()
     assert db.session.get(Pledge, recorded.id).source is EntrySource.ONLINE
 
@@ -332,7 +339,11 @@ def test_changing_costs_recomputes_shares_and_keeps_earlier_pledges(app):
     assert f"{old_share // 100:,}.{old_share % 100:02d}" in page
     client.post(
         f"/campaigns/{project.campaign_id}",
-        data={"amount": f"{old_share // 100}.{old_share % 100:02d}", "channel": "provident_fund"},
+        data={
+            "amount": f"{old_share // 100}.{old_share % 100:02d}",
+            "channel": "provident_fund",
+            "confirmed": "1",  # above ¥1,000: confirmed on the second screen
+        },
     )
     fields = operations.ElevatorFields(
         45_000_000, 15_000_000, 0, 0, 3_000_000, 15_000_000, 0, None, 0
@@ -434,3 +445,128 @@ def test_console_edits_coefficients_and_splits_running_costs(app, client):
     planner = app.test_client()
     sign_in_staff(planner, *make_staff(Role.CONTRACTOR, estate))
     assert planner.post(url, data=form).status_code == 403
+
+
+# --- issue 13: money is never lost by one tap ----------------------------------------------
+
+
+def test_pledge_above_the_suggestion_asks_for_confirmation_in_capital_numerals(app):
+    estate = make_estate()
+    campaign = make_campaign(estate)
+    client, h = resident(app, estate, "1", "1", "101")  # ¥502.50 suggested
+    url = f"/campaigns/{campaign.id}?household={h.id}"
+    first = client.post(url, data={"amount": "1200", "channel": "direct"})
+    page = first.get_data(as_text=True)
+    assert first.status_code == 200 and count(Pledge) == 0  # nothing recorded yet
+    assert "¥1,200.00" in page and "壹仟贰佰元整" in page and "502.50" in page
+    assert 'name="confirmed" value="1"' in page
+    confirmed = client.post(url, data={"amount": "1200", "channel": "direct", "confirmed": "1"})
+    assert confirmed.status_code == 302
+    assert db.session.scalar(select(Pledge)).amount_fen == 120_000
+    # the suggested amount itself goes straight through; so does less
+    client.post(url, data={"amount": "502.50", "channel": "direct"})
+    db.session.expire_all()
+    assert db.session.scalar(select(Pledge)).amount_fen == 50_250
+
+
+def test_more_than_a_thousand_yuan_asks_even_without_a_suggestion(app):
+    from contributions.models import SuggestionKind
+
+    estate = make_estate()
+    campaign = make_campaign(estate, suggestion_kind=SuggestionKind.FLAT, flat_fen=0, per_m2_fen=0)
+    client, h = resident(app, estate, "1", "1", "101")
+    url = f"/campaigns/{campaign.id}?household={h.id}"
+    page = client.post(url, data={"amount": "1000.05", "channel": "direct"}).get_data(as_text=True)
+    assert "壹仟元零伍分" in page and count(Pledge) == 0
+    assert client.post(url, data={"amount": "1000", "channel": "direct"}).status_code == 302
+
+
+def test_withdrawing_goes_through_a_confirmation_screen(app):
+    estate = make_estate()
+    campaign = make_campaign(estate)
+    client, h = resident(app, estate, "1", "1", "101")
+    operations.pledge(campaign, h, 50_250, Channel.DIRECT)
+    pledge_page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert f'href="/campaigns/{campaign.id}/withdraw?household={h.id}"' in pledge_page
+    confirm = client.get(f"/campaigns/{campaign.id}/withdraw?household={h.id}")
+    page = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "伍佰零贰元伍角" in page and "¥502.50" in page
+    db.session.expire_all()
+    assert db.session.scalar(select(Pledge)).active  # the GET changed nothing
+    client.post(f"/campaigns/{campaign.id}/withdraw?household={h.id}")
+    db.session.expire_all()
+    assert not db.session.scalar(select(Pledge)).active
+
+
+def test_after_a_payment_the_resident_cannot_withdraw_or_lower_the_pledge(app):
+    estate = make_estate()
+    campaign = make_campaign(estate)
+    staff = make_staff_user(estate)
+    client, h = resident(app, estate, "1", "1", "101")
+    operations.pledge(campaign, h, 50_250, Channel.DIRECT)
+    operations.record_payment(campaign, h, 30_000, utcnow().date(), "NO.0042", "", staff_user=staff)
+    # refused in the operations, not only hidden on the page
+    with pytest.raises(OperationError):
+        operations.withdraw(campaign, h)
+    with pytest.raises(OperationError):
+        operations.pledge(campaign, h, 29_999, Channel.DIRECT)
+    operations.pledge(campaign, h, 30_000, Channel.DIRECT)  # down to what was paid is allowed
+    page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "NO.0042" in page and "¥300.00" in page  # the payment beside the pledge
+    assert f"/campaigns/{campaign.id}/withdraw" not in page and "支部书记" in page
+    refused = client.post(f"/campaigns/{campaign.id}/withdraw?household={h.id}")
+    assert refused.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(Pledge)).active
+    lower = client.post(
+        f"/campaigns/{campaign.id}?household={h.id}", data={"amount": "100", "channel": "direct"}
+    )
+    assert "¥300.00" in lower.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(select(Pledge)).amount_fen == 30_000
+
+
+def test_owner_of_several_flats_sees_one_row_each_signed_in_flat_first(app):
+    estate = make_estate()
+    campaign = make_campaign(estate)  # the whole estate
+    client, h = resident(app, estate, "1", "2", "101")  # A3 also holds 1-1-301
+    other = household(estate, "1", "1", "301")
+    operations.pledge(campaign, other, 45_125, Channel.DIRECT)
+    page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    rows = page.split('<ul class="flats">')[1].split("</ul>")[0]
+    assert rows.index("1栋2单元101室") < rows.index("1栋1单元301室")  # signed-in flat first
+    assert "¥375.00" in rows and "¥451.25" in rows  # each flat's own suggestion
+    assert "未认缴" in rows and "已认缴 ¥451.25" in rows
+    home = client.get("/home").get_data(as_text=True)
+    assert "未认缴" in home  # one flat still to answer
+    operations.pledge(campaign, h, 37_500, Channel.DIRECT)
+    assert "已认缴" in client.get("/home").get_data(as_text=True)
+    staff = make_staff_user(estate)
+    for flat, amount in ((h, 37_500), (other, 45_125)):
+        operations.record_payment(campaign, flat, amount, utcnow().date(), "", "", staff_user=staff)
+    assert "已缴清" in client.get("/home").get_data(as_text=True)
+
+
+def test_owner_status_of_several_flats():
+    from contributions.tracker import PledgeStatus as S
+    from contributions.tracker import owner_status
+
+    assert owner_status([S.PAID, S.NOT_PLEDGED]) is S.NOT_PLEDGED
+    assert owner_status([S.PAID, S.PLEDGED]) is S.PLEDGED
+    assert owner_status([S.PAID, S.PAID]) is S.PAID
+    assert owner_status([]) is S.NOT_PLEDGED
+
+
+def test_elevator_consent_ballot_shows_the_households_share(app):
+    estate = make_estate(rows=SAMPLE_ROWS)
+    project = make_elevator_project(estate)
+    client, h = resident(app, estate, "1", "1", "601")
+    share = operations.elevator_split(project).shares[h.id]
+    page = client.get(f"/surveys/{project.survey_id}").get_data(as_text=True)
+    ballot = page.split('id="ballot"')[0]  # on the ballot itself, above its items
+    assert f"¥{share // 100:,}.{share % 100:02d}" in ballot
+    assert "¥600,000.00" in ballot and "−¥150,000.00" in ballot and "¥450,000.00" in ballot
+    assert "1.200" in ballot and h.area_m2 in ballot  # the 6th floor's coefficient, the area
+    # another estate-wide survey's ballot has no share on it
+    other = client.get(f"/surveys/{make_survey(estate).id}").get_data(as_text=True)
+    assert "elevator-share" not in other

@@ -4,6 +4,7 @@ import re
 
 from sqlalchemy import func, select
 
+from contributions.models import ElevatorProject
 from resident_portal.extensions import db
 from resident_portal.models import Household, Role, StaffUser
 from survey.models import Survey
@@ -30,6 +31,9 @@ def test_demo_builds_a_usable_estate_and_can_run_again(app):
     client = app.test_client()
     assert sign_in_household(client, household.estate, household, code).status_code == 302
     assert "1栋1单元加装电梯表决" in client.get("/home").get_data(as_text=True)
+    # the elevator vote belongs to an elevator project, so its ballot shows the shares
+    project = db.session.scalar(select(ElevatorProject))
+    assert project.survey.title == "1栋1单元加装电梯表决"
     for role in Role:
         username = f"demo-{role.value}"
         line = next(line for line in lines if f" {username}，" in line)

@@ -382,7 +382,8 @@ def _pledge_to_withdraw(w: World, draw) -> tuple[str, str]:
     from contributions.models import Channel
 
     contribution_operations.pledge(w.campaign, w.resident, 10_000, Channel.DIRECT)
-    return w.page("household", f"/campaigns/{w.campaign.id}")
+    # the withdrawal is sent from its confirmation screen (issue 13)
+    return w.page("household", f"/campaigns/{w.campaign.id}/withdraw?household={w.resident.id}")
 
 
 def _notice_to_acknowledge(w: World, draw) -> tuple[str, str]:
@@ -408,7 +409,10 @@ TARGETS: dict[str, Target | None] = {
     "survey.ballot": _get("household", lambda w: f"/surveys/{w.survey.id}"),
     "contributions.pledge": _get("household", lambda w: f"/campaigns/{w.campaign.id}"),
     "contributions.withdraw": Target("household", _pledge_to_withdraw),
-    "reports.new": _get("household", lambda w: "/reports/new"),
+    # step 2 of the report form: the kind and the place chosen, the rest of the form to send
+    "reports.new": _get(
+        "household", lambda w: f"/reports/new?category=leak&where=h:{w.resident.id}"
+    ),
     "reports.support": _get(
         "household", lambda w: f"/e/{w.estate.code}/reports/{w.neighbours_report.id}"
     ),

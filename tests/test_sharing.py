@@ -152,3 +152,22 @@ def test_elevator_shares_do_not_depend_on_order(rest, hs, coeffs, rnd):
     first = elevator_split(Costs(other_fen=rest), Subsidy(), 0, hs, coeffs)
     second = elevator_split(Costs(other_fen=rest), Subsidy(), 0, shuffled, coeffs)
     assert first.shares == second.shares
+
+
+# --- pledges that ask for a second look (issue 13) -----------------------------------------
+
+
+@given(st.integers(0, 10**9), st.integers(0, 10**9))
+def test_a_pledge_is_confirmed_above_the_suggestion_or_a_thousand_yuan(amount, suggested):
+    from contributions.sharing import CONFIRM_ABOVE_FEN, pledge_needs_confirmation
+
+    needs = pledge_needs_confirmation(amount, suggested)
+    # never for the suggested amount or less, when that is at most ¥1,000
+    if amount <= suggested and amount <= CONFIRM_ABOVE_FEN:
+        assert not needs
+    # always above ¥1,000, and above a suggestion there is one
+    if amount > CONFIRM_ABOVE_FEN or (suggested and amount > suggested):
+        assert needs
+    # one more fen never takes the question away
+    if needs:
+        assert pledge_needs_confirmation(amount + 1, suggested)

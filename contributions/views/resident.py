@@ -12,10 +12,10 @@ from resident_portal.forms import ConfirmForm, form_status
 from resident_portal.messages import current_locale, describe_error
 from resident_portal.models import Household
 
-from .. import operations, tracker
+from .. import operations, sharing, tracker
 from ..blueprint import bp, campaign_estate
 from ..forms import PledgeForm
-from ..models import Campaign, Channel, PledgeEvent
+from ..models import Campaign, Channel, Payment, PledgeEvent
 
 
 def _elevator_view(campaign: Campaign, state: tracker.Progress, household: Household) -> dict:
@@ -34,13 +34,26 @@ def _elevator_view(campaign: Campaign, state: tracker.Progress, household: House
     }
 
 
+def _covered(campaign: Campaign) -> list[Household]:
+    """The owner's flats in the campaign's scope, the one signed in from first."""
+    signed_in = access.current_household()
+    covered = [h for h in access.households_of_owner(signed_in) if campaign.covers(h)]
+    return sorted(covered, key=lambda h: h.id != signed_in.id)
+
+
+def _payments(campaign: Campaign, household: Household) -> list[Payment]:
+    return db.session.scalars(
+        select(Payment)
+        .where(Payment.campaign_id == campaign.id, Payment.household_id == household.id)
+        .order_by(Payment.paid_on, Payment.id)
+    ).all()
+
+
 @bp.route("/campaigns/<int:campaign_id>", methods=["GET", "POST"])
 @require(Permission.PLEDGE, estate_of=campaign_estate)
 def pledge(campaign_id):
     campaign = g.campaign
-    covered = [
-        h for h in access.households_of_owner(access.current_household()) if campaign.covers(h)
-    ]
+    covered = _covered(campaign)
     if not covered:
         return render_template(
             "contributions/not_covered.html", campaign=campaign, locale=current_locale()
@@ -60,6 +73,22 @@ def pledge(campaign_id):
         elif line.suggested_fen:
             form.amount.data = plain_yuan(line.suggested_fen)
     if form.validate_on_submit():
+        if (
+            sharing.pledge_needs_confirmation(form.amount.fen, line.suggested_fen)
+            and request.form.get("confirmed") != "1"
+        ):
+            # A second screen repeats the amount in figures and in capital numerals; nothing
+            # is recorded until the resident confirms it there.
+            return render_template(
+                "contributions/confirm.html",
+                campaign=campaign,
+                household=household,
+                form=form,
+                amount_fen=form.amount.fen,
+                suggested_fen=line.suggested_fen,
+                withdrawing=False,
+                locale=current_locale(),
+            )
         try:
             operations.pledge(
                 campaign,
@@ -81,6 +110,7 @@ def pledge(campaign_id):
             return redirect(
                 url_for("contributions.pledge", campaign_id=campaign.id, household=household.id)
             )
+    lines = [state.line(h.id) for h in covered]
     history = db.session.scalars(
         select(PledgeEvent)
         .where(PledgeEvent.campaign_id == campaign.id, PledgeEvent.household_id == household.id)
@@ -95,21 +125,37 @@ def pledge(campaign_id):
         state=state,
         form=form,
         history=history,
+        payments=_payments(campaign, household),
+        lines=lines,
         elevator=elevator,
-        withdraw_form=ConfirmForm(),
         locale=current_locale(),
     ), form_status(form)
 
 
-@bp.post("/campaigns/<int:campaign_id>/withdraw")
+@bp.route("/campaigns/<int:campaign_id>/withdraw", methods=["GET", "POST"])
 @require(Permission.PLEDGE, estate_of=campaign_estate)
 def withdraw(campaign_id):
-    covered = [
-        h for h in access.households_of_owner(access.current_household()) if g.campaign.covers(h)
-    ]
+    """GET: the confirmation screen, repeating the amount; POST (from it): the withdrawal."""
+    covered = _covered(g.campaign)
     household = next((h for h in covered if h.id == request.args.get("household", type=int)), None)
     if household is None:
         abort(404)
+    if request.method == "GET":
+        line = tracker.progress(g.campaign).line(household.id)
+        if not line.pledged_fen:
+            return redirect(
+                url_for("contributions.pledge", campaign_id=campaign_id, household=household.id)
+            )
+        return render_template(
+            "contributions/confirm.html",
+            campaign=g.campaign,
+            household=household,
+            form=ConfirmForm(),
+            amount_fen=line.pledged_fen,
+            paid_fen=line.paid_fen,
+            withdrawing=True,
+            locale=current_locale(),
+        )
     try:
         operations.withdraw(g.campaign, household)
     except OperationError as error:

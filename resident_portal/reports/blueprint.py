@@ -5,13 +5,13 @@ console.py (the inbox, answering, summaries, Open311 keys). The Open311 API is o
 Routes only parse, authorise and render; changes happen in reports/operations.py.
 """
 
-from flask import Blueprint, abort, g
+from flask import Blueprint, abort, g, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from .. import access
 from ..access import Permission
-from ..blueprint import home_panel
+from ..blueprint import Task, estate_panel, home_panel, home_task
 from ..extensions import db
 from ..models import Estate, Household
 from ..privacy import DataSection, data_time, my_data_provider
@@ -57,6 +57,40 @@ def home_reports(households: list[Household]) -> dict:
         )
     )
     return {"mine": mine}
+
+
+@home_task
+def fixes_to_confirm(households: list[Household]) -> list[Task]:
+    """The household's reports marked fixed: only the reporter can say whether they are."""
+    reports = db.session.scalars(
+        select(Report)
+        .where(
+            Report.reporter_id.in_([h.id for h in households]),
+            Report.status == Status.RESOLVED,
+        )
+        .order_by(Report.id)
+    )
+    return [
+        Task(
+            title=_("Your report: %(kind)s", kind=CATEGORY_LABELS[r.category]),
+            detail=_("Marked as fixed. Is it really fixed?"),
+            action=_("Confirm or reopen"),
+            url=url_for("reports.detail", estate_code=r.estate.code, report_id=r.id),
+            sort_key=(r.created_at,),
+        )
+        for r in reports
+    ]
+
+
+@estate_panel("reports/_estate_panel.html")
+def estate_reports(estate: Estate) -> dict:
+    open_count = db.session.scalar(
+        select(func.count(Report.id)).where(
+            Report.estate_id == estate.id,
+            Report.status.not_in([Status.RESOLVED, Status.CONFIRMED]),
+        )
+    )
+    return {"open_count": open_count}
 
 
 @bp.app_context_processor

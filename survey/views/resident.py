@@ -14,7 +14,7 @@ from resident_portal.messages import current_locale, describe_error
 from resident_portal.qr import public_url, qr_svg
 
 from .. import operations, results, roll
-from ..blueprint import BALLOT_CHOICES, bp, survey_estate
+from ..blueprint import BALLOT_CHOICES, BALLOT_PANELS, bp, survey_estate
 from ..forms import ballot_form
 from ..models import Ballot, BallotRevision, RollCorrection, Survey, SurveyStatus
 from ..rules import item_sentence, share
@@ -66,12 +66,15 @@ def ballot(survey_id):
             return redirect(url_for("survey.receipt", survey_id=survey_id, receipt=receipt))
     if request.method != "GET":
         current = current_ballot()  # the page is shown again: with the ballot that counts
+    # the flats this ballot counts for: only for the page (a submission finds them itself)
+    covered = roll.covered_households(survey, household, owner_ref)
+    panels = [(template, panel(survey, covered)) for template, panel in BALLOT_PANELS]
     return render_template(
         "survey/ballot.html",
         survey=survey,
         status=status,
-        # the flats this ballot counts for: only for the page (a submission finds them itself)
-        covered=roll.covered_households(survey, household, owner_ref),
+        panels=[(template, context) for template, context in panels if context],
+        covered=covered,
         current=current,
         form=form,
         locale=current_locale(),

@@ -31,8 +31,16 @@ def new():
     if request.method == "GET":
         form.category.data = request.args.get("category") or form.category.data
         form.where.data = request.args.get("where") or f"h:{household.id}"
+    # Two steps on one page: the kind and the place are asked once (step 1); then the
+    # similar open reports and the rest of the form, which carries them along (step 2).
+    valid_choice = form.category.data in {c.value for c in Category} and form.where.data in {
+        value for value, _label in form.where.choices
+    }
+    chosen = valid_choice and (
+        request.method == "POST" or {"category", "where"} <= set(request.args)
+    )
     similar = []
-    if form.category.data in {c.value for c in Category} and form.where.data:
+    if valid_choice:
         location = location_of(form.where.data, household, "")
         building = location.building or (
             location.household.unit.building if location.household else None
@@ -60,6 +68,8 @@ def new():
         form=form,
         estate=estate,
         similar=similar,
+        chosen=chosen,
+        where_label=dict(form.where.choices).get(form.where.data, ""),
         errors=errors,
         support_form=ConfirmForm(),
     ), form_status(form, errors)
