@@ -60,4 +60,5 @@ def home_campaigns(households: list[Household]) -> dict:
 
 
 # The views register on `bp` (imported last: they import `bp` from here).
+from . import dashboard  # noqa: E402, F401  (registers the estate dashboard's panel)
 from .views import console, console_elevators, resident  # noqa: E402, F401

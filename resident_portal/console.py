@@ -16,7 +16,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import distinct, func, select
 
-from . import access, figures, operations, overview
+from markupsafe import Markup
+
+from . import access, dashboard, figures, operations, overview
 from .access import Permission, public, require
 from .blueprint import safe_next
 from .extensions import db
@@ -30,7 +32,7 @@ from .forms import (
     form_status,
 )
 from .letters import letters_for, letters_zip
-from .messages import describe_error, describe_problem
+from .messages import current_locale, describe_error, describe_problem
 from .models import (
     ApiToken,
     AuditEntry,
@@ -147,9 +149,30 @@ def _household_counts(estate) -> dict:
 @bp.get("/<estate_code>")
 @require(Permission.CONSOLE)
 def estate(estate_code):
+    """The estate's dashboard: open votes against the quorum, pledges against target, open and
+    overdue reports, and what to do next (panels registered by the features, dashboard.py)."""
+    estate, now = g.estate, utcnow()
+    counts = _household_counts(estate)
+    shown, tasks = dashboard.panels(estate, now)
+    context = {"estate": estate, "locale": current_locale(), "now": now}
+    panels = [Markup(render_template(template, **context, **c)) for template, c in shown]
+    tasks = _register_tasks(estate, counts) + tasks
     return render_template(
-        "console/estate.html", estate=g.estate, counts=_household_counts(g.estate)
+        "console/estate.html", estate=estate, counts=counts, panels=panels, tasks=tasks
     )
+
+
+def _register_tasks(estate, counts) -> list:
+    """The ground's own next steps: a register to import, codes to issue."""
+    if counts["households"] == 0 and access.may(Permission.REGISTRY_IMPORT, estate):
+        url = url_for("console.registry_import", estate_code=estate.code)
+        return [dashboard.Task(_("Import the household register."), url, urgent=True)]
+    missing = counts["households"] - counts["with_code"]
+    if missing and access.may(Permission.CODES_ISSUE, estate):
+        url = url_for("console.issue_codes", estate_code=estate.code)
+        text = _("%(count)s households have no access code yet: print their letters.", count=missing)
+        return [dashboard.Task(text, url)]
+    return []
 
 
 @bp.get("/<estate_code>/households")

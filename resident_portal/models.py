@@ -355,3 +355,40 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     staff_user: Mapped[StaffUser] = relationship()
+
+
+# --- door-to-door visits ------------------------------------------------------------------
+
+
+class VisitOutcome(enum.StrEnum):
+    """What came of a secretary's visit to a household on a door-to-door list."""
+
+    VISITED = "visited"  # met the household
+    NOT_AT_HOME = "not_at_home"
+    DECLINED = "declined"
+    PAPER = "paper"  # will answer on paper (a paper ballot, a paper pledge)
+
+    @property
+    def label(self):
+        return VISIT_LABELS[self]
+
+
+VISIT_LABELS = {
+    VisitOutcome.VISITED: _l("Visited"),
+    VisitOutcome.NOT_AT_HOME: _l("Not at home"),
+    VisitOutcome.DECLINED: _l("Declined"),
+    VisitOutcome.PAPER: _l("Will answer on paper"),
+}
+
+
+class VisitRecord:
+    """Columns of one recorded visit; each feature's list has its own table (survey_visit,
+    campaign_visit) with a foreign key to what the list is about. Records are only added: the
+    latest per household is its outcome, the earlier ones its history."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    outcome: Mapped[VisitOutcome] = mapped_column(enum_column(VisitOutcome, "visit_outcome"))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -480,3 +480,60 @@ def revoke_api_token(record: ApiToken, staff_user: StaffUser) -> None:
     record.revoked_at = utcnow()
     audit("api_token.revoke", staff_user=staff_user, token=record.id, name=record.name)
     db.session.commit()
+
+
+# --- door-to-door lists (doorstep.py) -------------------------------------------------------
+
+MAX_VISIT_NOTE = 200
+
+
+def record_visit(
+    visit_model,
+    household: Household,
+    outcome,
+    note: str,
+    *,
+    staff_user: StaffUser,
+    estate: Estate,
+    list_name: str,
+    **owner,
+):
+    """Add a visit record (a row of a feature's VisitRecord table, whose owner columns, such
+    as survey_id, are `owner`); audited. The caller has checked the household is on the list."""
+    from .models import VisitOutcome
+
+    try:
+        outcome = VisitOutcome(outcome)
+    except ValueError:
+        raise OperationError(N_("Choose what came of the visit.")) from None
+    note = (note or "").strip()
+    if len(note) > MAX_VISIT_NOTE:
+        raise OperationError(
+            N_("The note is longer than %(limit)s characters."), limit=MAX_VISIT_NOTE
+        )
+    visit = visit_model(
+        household_id=household.id,
+        outcome=outcome,
+        note=note,
+        staff_user_id=staff_user.id,
+        at=utcnow(),
+        **owner,
+    )
+    db.session.add(visit)
+    audit(
+        "visit.record",
+        staff_user=staff_user,
+        estate=estate,
+        list=list_name,
+        household=household.id,
+        outcome=outcome.value,
+        **owner,
+    )
+    db.session.commit()
+    return visit
+
+
+def audit_contacts_view(*, staff_user: StaffUser, estate: Estate, list_name: str, **detail):
+    """A door-to-door list was shown with full names and phone numbers: who, when, which."""
+    audit("visit.contacts_view", staff_user=staff_user, estate=estate, list=list_name, **detail)
+    db.session.commit()

@@ -106,6 +106,14 @@ def home_surveys(households: list[Household]) -> dict:
 
 
 # The views register on `bp` (imported last: they import `bp` from here).
-from .views import api, console, console_paper, console_roll, resident  # noqa: E402, F401
+from . import dashboard  # noqa: E402, F401  (registers the estate dashboard's panel)
+from .views import (  # noqa: E402, F401
+    api,
+    console,
+    console_life,
+    console_paper,
+    console_roll,
+    resident,
+)
 
 __all__ = ["bp", "estate_from_url", "SurveyKind"]

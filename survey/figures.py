@@ -88,6 +88,7 @@ def _decisions(estate_ids: list[int], now: datetime, *columns) -> Select:
             Survey.estate_id.in_(estate_ids),
             Survey.kind == SurveyKind.DECISION,
             Survey.opens_at <= now,
+            Survey.cancelled_at.is_(None),  # a cancelled vote decided nothing
         )
         .order_by(Survey.id)
     )
