@@ -16,8 +16,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import distinct, func, select
 
-from markupsafe import Markup
-
 from . import access, dashboard, figures, operations, overview
 from .access import Permission, public, require
 from .blueprint import safe_next
@@ -153,12 +151,14 @@ def estate(estate_code):
     overdue reports, and what to do next (panels registered by the features, dashboard.py)."""
     estate, now = g.estate, utcnow()
     counts = _household_counts(estate)
-    shown, tasks = dashboard.panels(estate, now)
-    context = {"estate": estate, "locale": current_locale(), "now": now}
-    panels = [Markup(render_template(template, **context, **c)) for template, c in shown]
-    tasks = _register_tasks(estate, counts) + tasks
+    panels, tasks = dashboard.panels(estate, now)
     return render_template(
-        "console/estate.html", estate=estate, counts=counts, panels=panels, tasks=tasks
+        "console/estate.html",
+        estate=estate,
+        counts=counts,
+        panels=panels,  # (template, its context as `panel`)
+        tasks=_register_tasks(estate, counts) + tasks,
+        locale=current_locale(),
     )
 
 
@@ -170,7 +170,9 @@ def _register_tasks(estate, counts) -> list:
     missing = counts["households"] - counts["with_code"]
     if missing and access.may(Permission.CODES_ISSUE, estate):
         url = url_for("console.issue_codes", estate_code=estate.code)
-        text = _("%(count)s households have no access code yet: print their letters.", count=missing)
+        text = _(
+            "%(count)s households have no access code yet: print their letters.", count=missing
+        )
         return [dashboard.Task(text, url)]
     return []
 

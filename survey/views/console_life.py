@@ -42,7 +42,12 @@ def console_extend(estate_code, survey_id):
             field = form.reason if "reason" in error.message else form.closes_at
             field.errors.append(describe_error(error))
         else:
-            flash(_("The vote now closes at %(time)s.", time=format_datetime(survey.closes_at, "short")))
+            flash(
+                _(
+                    "The vote now closes at %(time)s.",
+                    time=format_datetime(survey.closes_at, "short"),
+                )
+            )
             return _back()
     return render_template(
         "survey/console_extend.html",
