@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import access, config, privacy, ratelimit
+from . import access, config, models, privacy, ratelimit
 from .config import PROJECT_ROOT
 from .extensions import babel, csrf, db, migrate
 
@@ -97,6 +97,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.context_processor(template_globals)
     # The sentences of the law (survey/rules.py), for every page and print that states a rule.
     app.jinja_env.globals["legal"] = legal_rules
+    # The outcomes a door-to-door visit can record (doorstep.py), for the lists' forms.
+    app.jinja_env.globals["VISIT_OUTCOMES"] = list(models.VisitOutcome)
     # The development server's access log (werkzeug) and the app's own: never an access code.
     privacy.redact_codes_in(logging.getLogger("werkzeug"), app.logger)
     access.check_every_view_declares_access(app)

@@ -20,7 +20,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from .common import format_area
 from .extensions import db
@@ -392,3 +392,7 @@ class VisitRecord:
     note: Mapped[str] = mapped_column(String(200), default="")
     staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    @declared_attr
+    def staff_user(cls) -> Mapped[StaffUser]:
+        return relationship()

@@ -1,17 +1,18 @@
 """Contribution console pages: campaigns, their tracker and exports, who has not answered, and
 pledges and payments entered by staff. Elevator projects are in console_elevators.py."""
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from resident_portal import access
+from resident_portal import access, doorstep
+from resident_portal import operations as resident_operations
 from resident_portal.access import Permission, require
 from resident_portal.common import OperationError, in_china
 from resident_portal.extensions import db
-from resident_portal.forms import form_status, scope_choices
+from resident_portal.forms import VisitForm, form_status, scope_choices
 from resident_portal.messages import current_locale, describe_error
-from resident_portal.models import Household, utcnow
+from resident_portal.models import Household, VisitOutcome, utcnow
 from resident_portal.privacy import mask_name, mask_phone
 from resident_portal.spreadsheets import download
 from survey.models import Survey
@@ -19,7 +20,7 @@ from survey.models import Survey
 from .. import operations, tracker
 from ..blueprint import bp, campaign_estate
 from ..forms import CampaignForm, PaymentForm, StaffPledgeForm, campaign_fields
-from ..models import Campaign, Channel, Payment
+from ..models import Campaign, CampaignVisit, Channel, Payment
 
 
 @bp.get("/console/<estate_code>/campaigns")
@@ -96,25 +97,109 @@ def console_tracker(estate_code, campaign_id):
     )
 
 
-@bp.get("/console/<estate_code>/campaigns/<int:campaign_id>/not-answered")
-@require(Permission.CAMPAIGN_VIEW, estate_of=campaign_estate)
-def console_not_answered(estate_code, campaign_id):
+def _not_answered_page(wanted: str, *, full: bool = False, errors=None, status=200):
+    """The door-to-door list: households the campaign asks that have not answered, with their
+    latest visit, filtered by it (doorstep.py). Full contacts only when `full`."""
     state = tracker.progress(g.campaign)
+    lines = [line for line in state.lines if not line.answered]
+    visits = doorstep.latest_visits(
+        CampaignVisit,
+        CampaignVisit.campaign_id,
+        g.campaign.id,
+        (line.household.id for line in lines),
+    )
     groups: dict[tuple, list] = {}
-    for line in state.lines:
-        if not line.answered:
-            h = line.household
+    shown = 0
+    for line in lines:
+        h = line.household
+        if doorstep.keeps(wanted, visits.get(h.id)):
             groups.setdefault((h.unit.building.number, h.unit.number), []).append(line)
-    return render_template(
+            shown += 1
+    page = render_template(
         "contributions/console_not_answered.html",
         estate=g.estate,
         campaign=g.campaign,
         groups=groups,
-        mask_name=mask_name,
-        mask_phone=mask_phone,
+        visits=visits,
+        total=len(lines),
+        shown=shown,
+        wanted=wanted,
+        filters=doorstep.VISIT_FILTERS,
+        full=full,
+        errors=errors or {},
+        name=(lambda x: x or "") if full else mask_name,
+        phone=(lambda x: x or "") if full else mask_phone,
         now=utcnow(),
         locale=current_locale(),
     )
+    response = make_response(page, status)
+    if full:
+        response.headers["Cache-Control"] = "no-store"  # personal data: keep it out of caches
+    return response
+
+
+@bp.get("/console/<estate_code>/campaigns/<int:campaign_id>/not-answered")
+@require(Permission.CAMPAIGN_VIEW, estate_of=campaign_estate)
+def console_not_answered(estate_code, campaign_id):
+    return _not_answered_page(doorstep.visit_filter(request.args.get("visit")))
+
+
+@bp.post("/console/<estate_code>/campaigns/<int:campaign_id>/not-answered/contacts")
+@require(Permission.DOOR_TO_DOOR_CONTACTS, estate_of=campaign_estate)
+def console_not_answered_contacts(estate_code, campaign_id):
+    """The list with full names and phones, for the estate's own secretary: a POST, because
+    every such view is written in the audit log."""
+    wanted = doorstep.visit_filter(request.form.get("visit"))
+    resident_operations.audit_contacts_view(
+        staff_user=access.current_staff(),
+        estate=g.estate,
+        list_name="campaign.not_answered",
+        campaign=g.campaign.id,
+        filter=wanted,
+    )
+    return _not_answered_page(wanted, full=True)
+
+
+@bp.post("/console/<estate_code>/campaigns/<int:campaign_id>/not-answered/<int:household_id>/visit")
+@require(Permission.VISITS_RECORD, estate_of=campaign_estate)
+def console_visit(estate_code, campaign_id, household_id):
+    household = db.get_or_404(Household, household_id)
+    if household.estate.id != g.estate.id:
+        abort(404)
+    wanted = doorstep.visit_filter(request.form.get("visit"))
+    form = VisitForm()
+    message = None
+    if form.validate_on_submit():
+        try:
+            operations.record_visit(
+                g.campaign,
+                household,
+                form.outcome.data,
+                form.note.data,
+                staff_user=access.current_staff(),
+            )
+        except OperationError as error:
+            message = describe_error(error)
+        else:
+            flash(
+                _(
+                    "%(address)s: %(outcome)s.",
+                    address=household.address,
+                    outcome=VisitOutcome(form.outcome.data).label,
+                )
+            )
+            return redirect(
+                url_for(
+                    "contributions.console_not_answered",
+                    estate_code=estate_code,
+                    campaign_id=campaign_id,
+                    visit=wanted or None,
+                ),
+                code=303,
+            )
+    else:
+        message = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    return _not_answered_page(wanted, errors={household.id: message}, status=422)
 
 
 @bp.get("/console/<estate_code>/campaigns/<int:campaign_id>/export.<fmt>")
