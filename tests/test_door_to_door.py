@@ -92,9 +92,7 @@ def test_a_secretary_of_another_estate_cannot_see_them(app, lists):
     assert stranger.post(urls["survey"] + "/contacts", data={}).status_code == 403
 
 
-@pytest.mark.parametrize(
-    ("which", "model"), [("survey", SurveyVisit), ("campaign", CampaignVisit)]
-)
+@pytest.mark.parametrize(("which", "model"), [("survey", SurveyVisit), ("campaign", CampaignVisit)])
 def test_visits_are_recorded_audited_and_filter_the_list(app, lists, which, model):
     estate, urls = lists
     secretary = console(app, estate)
@@ -128,9 +126,7 @@ def test_visits_are_recorded_audited_and_filter_the_list(app, lists, which, mode
     assert rooms("?visit=nonsense") == {"201", "301"}  # an unknown filter shows everyone
 
 
-@pytest.mark.parametrize(
-    ("which", "model"), [("survey", SurveyVisit), ("campaign", CampaignVisit)]
-)
+@pytest.mark.parametrize(("which", "model"), [("survey", SurveyVisit), ("campaign", CampaignVisit)])
 def test_a_bad_visit_is_refused_beside_its_line_and_writes_nothing(app, lists, which, model):
     estate, urls = lists
     secretary = console(app, estate)
