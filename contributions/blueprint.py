@@ -9,8 +9,9 @@ from flask import Blueprint, abort, g
 from sqlalchemy import select
 
 from resident_portal.blueprint import home_panel
-from resident_portal.common import format_fen
+from resident_portal.common import N_, format_fen
 from resident_portal.extensions import db
+from resident_portal.letters import LetterItem, letter_items
 from resident_portal.models import Estate, Household
 
 from . import tracker
@@ -44,6 +45,20 @@ def contribution_labels():
         "format_fen": format_fen,
         "ELEVATOR_STEPS": tracker.ELEVATOR_STEPS,
     }
+
+
+@letter_items
+def letter_campaigns(estate: Estate, now) -> list[LetterItem]:
+    """Campaigns open for pledges, for the household letters (resident_portal/letters.py)."""
+    from resident_portal.messages import current_locale
+
+    campaigns = db.session.scalars(
+        select(Campaign).where(Campaign.estate_id == estate.id, Campaign.deadline > now)
+    )
+    return [
+        LetterItem(N_("Pledge"), c.localized_title(current_locale()), c.deadline, c.covers)
+        for c in campaigns
+    ]
 
 
 @home_panel("contributions/_home_panel.html")

@@ -10,6 +10,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import force_locale
@@ -29,7 +30,7 @@ from .forms import (
     StaffSignInForm,
     form_status,
 )
-from .letters import letters_for, letters_zip
+from .letters import letters_for, letters_zip, open_items
 from .messages import current_locale, describe_error, describe_problem
 from .models import (
     ApiToken,
@@ -399,6 +400,7 @@ def codes_issued(estate_code, batch_id):
         batch=batch,
         count=len(issued),
         left_out=left_out,
+        contact=_print_contact(),
     )
     return _no_store(Response(page))
 
@@ -415,8 +417,27 @@ def codes_letters(estate_code, batch_id):
             estate_url=public_url("portal.estate", estate_code=g.estate.code),
             letters=letters_for(issued),
             available_until=batch.expires_at,
+            issued_at=batch.issued_at,
+            open_items=open_items(g.estate, utcnow()),
+            contact=_print_contact(),
         )
     return _no_store(Response(html))
+
+
+PRINT_CONTACT = "print.contact"  # the organiser and phone last printed on letters and posters
+
+
+def _print_contact() -> dict:
+    """Who to contact, printed on letters and posters: ?organiser=&phone= (from the form on the
+    codes and posters pages), remembered in this browser's session for the next printing."""
+    if "organiser" in request.args or "phone" in request.args:
+        contact = {
+            "organiser": request.args.get("organiser", "").strip()[:100],
+            "phone": request.args.get("phone", "").strip()[:40],
+        }
+        session[PRINT_CONTACT] = contact
+        return contact
+    return session.get(PRINT_CONTACT, {"organiser": "", "phone": ""})
 
 
 @bp.get("/<estate_code>/codes/issued/<int:batch_id>/codes.zip")
@@ -431,7 +452,7 @@ def codes_zip(estate_code, batch_id):
 @bp.get("/<estate_code>/posters")
 @require(Permission.POSTERS_PRINT)
 def posters(estate_code):
-    return render_template("console/posters.html", estate=g.estate)
+    return render_template("console/posters.html", estate=g.estate, contact=_print_contact())
 
 
 @bp.get("/<estate_code>/posters/print")
@@ -468,8 +489,11 @@ def poster_print(estate_code):
             abort(404)
     else:
         abort(404)
+    contact = _print_contact()
     with force_locale(RESIDENT_LOCALE):
-        return render_template("console/poster_print.html", estate=estate, sheets=sheets)
+        return render_template(
+            "console/poster_print.html", estate=estate, sheets=sheets, contact=contact
+        )
 
 
 @bp.get("/<estate_code>/audit")

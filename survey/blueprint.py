@@ -11,8 +11,9 @@ from sqlalchemy.orm import joinedload
 
 from resident_portal.access import estate_from_url
 from resident_portal.blueprint import home_panel
-from resident_portal.common import format_area, format_fen
+from resident_portal.common import N_, format_area, format_fen
 from resident_portal.extensions import db
+from resident_portal.letters import LetterItem, letter_items
 from resident_portal.models import Estate, Household, utcnow
 
 from . import roll
@@ -88,6 +89,22 @@ def _surveys_for(households: list[Household]) -> list[Survey]:
         select(Survey).where(Survey.estate_id == estate_id).order_by(Survey.closes_at)
     )
     return [s for s in surveys if any(roll.owner_on_roll(s, h) for h in households)]
+
+
+@letter_items
+def letter_surveys(estate: Estate, now) -> list[LetterItem]:
+    """Votes open or still to open, for the household letters (resident_portal/letters.py)."""
+    from resident_portal.messages import current_locale
+
+    surveys = db.session.scalars(
+        select(Survey).where(
+            Survey.estate_id == estate.id, Survey.closes_at > now, Survey.cancelled_at.is_(None)
+        )
+    )
+    return [
+        LetterItem(N_("Vote"), s.localized_title(current_locale()), s.closes_at, s.covers)
+        for s in surveys
+    ]
 
 
 @home_panel("survey/_home_panel.html")

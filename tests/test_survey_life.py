@@ -284,4 +284,4 @@ def test_a_contractor_sees_only_the_reports_panel(app):
     estate = make_estate()
     make_survey(estate)
     page = console(app, estate, Role.CONTRACTOR).get("/console/meiyuan").get_data(as_text=True)
-    assert "问题报告" in page and "正在进行的表决" not in page
+    assert "质量问题反馈" in page and "正在进行的表决" not in page
