@@ -158,7 +158,7 @@ def estate(estate_code):
         estate=estate,
         counts=counts,
         panels=panels,  # (template, its context as `panel`)
-        tasks=_register_tasks(estate, counts) + tasks,
+        tasks=dashboard.urgent_first(_register_tasks(estate, counts) + tasks),
         locale=current_locale(),
     )
 

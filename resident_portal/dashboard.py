@@ -45,8 +45,11 @@ def panels(estate: Estate, now: datetime) -> tuple[list[tuple[str, dict]], list[
             continue
         shown.append((template, context))
         tasks.extend(context.get("tasks", []))
-    tasks.sort(key=lambda task: not task.urgent)  # stable: panels keep their order
-    return shown, tasks
+    return shown, urgent_first(tasks)
+
+
+def urgent_first(tasks: list[Task]) -> list[Task]:
+    return sorted(tasks, key=lambda task: not task.urgent)  # stable: panels keep their order
 
 
 @dashboard_panel("console/_dashboard_reports.html", 30)
