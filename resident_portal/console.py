@@ -429,7 +429,8 @@ PRINT_CONTACT = "print.contact"  # the organiser and phone last printed on lette
 
 def _print_contact() -> dict:
     """Who to contact, printed on letters and posters: ?organiser=&phone= (from the form on the
-    codes and posters pages), remembered in this browser's session for the next printing."""
+    codes and posters pages), remembered in this browser's session for the next printing; at
+    first, the organiser and contact of the estate's open vote that names them."""
     if "organiser" in request.args or "phone" in request.args:
         contact = {
             "organiser": request.args.get("organiser", "").strip()[:100],
@@ -437,7 +438,12 @@ def _print_contact() -> dict:
         }
         session[PRINT_CONTACT] = contact
         return contact
-    return session.get(PRINT_CONTACT, {"organiser": "", "phone": ""})
+    if PRINT_CONTACT in session:
+        return session[PRINT_CONTACT]
+    named = [i for i in open_items(g.estate, utcnow()) if i.organiser or i.contact]
+    if named:
+        return {"organiser": named[0].organiser, "phone": named[0].contact}
+    return {"organiser": "", "phone": ""}
 
 
 @bp.get("/<estate_code>/codes/issued/<int:batch_id>/codes.zip")

@@ -42,6 +42,8 @@ class LetterItem:
     title: str
     closes_at: datetime  # naive UTC
     covers: Callable[[Household], bool]
+    organiser: str = ""  # who organises it, if known: the letters' default contact
+    contact: str = ""
 
 
 # What is open in an estate, contributed by the features (surveys, campaigns) so that this

@@ -102,7 +102,14 @@ def letter_surveys(estate: Estate, now) -> list[LetterItem]:
         )
     )
     return [
-        LetterItem(N_("Vote"), s.localized_title(current_locale()), s.closes_at, s.covers)
+        LetterItem(
+            N_("Vote"),
+            s.localized_title(current_locale()),
+            s.closes_at,
+            s.covers,
+            organiser=s.organiser,
+            contact=s.contact,
+        )
         for s in surveys
     ]
 
