@@ -199,8 +199,26 @@ def test_screenshots_of_the_dashboard_and_the_lists(app, page, live_server):
     SHOTS.mkdir(exist_ok=True)
     phone.screenshot(path=str(SHOTS / "phone-dashboard.png"), full_page=True)
     assert "下一步要做的事" in phone.content()
+    assert_taps(phone, "main .dashboard a, main .next-steps a")
     phone.goto(f"{live_server}/console/meiyuan/surveys/{survey.id}/not-voted")
     phone.locator("details.record-visit summary").first.click()
     phone.screenshot(path=str(SHOTS / "phone-door-to-door.png"), full_page=True)
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], width
+    assert_taps(
+        phone,
+        "main .door-to-door button, main .door-to-door select, main summary, "
+        "main details[open] fieldset label",
+    )
+
+
+def assert_taps(page, selector: str) -> None:
+    """Every visible control the selector names is at least 44 × 44 px."""
+    small = page.evaluate(
+        """selector => [...document.querySelectorAll(selector)]
+            .map(e => [e.textContent.trim().slice(0, 20), e.getBoundingClientRect()])
+            .filter(([, r]) => r.width > 0 && (r.width < 44 || r.height < 44))
+            .map(([t, r]) => `${t} ${Math.round(r.width)}×${Math.round(r.height)}`)""",
+        selector,
+    )
+    assert not small, small
