@@ -484,6 +484,16 @@ def cancel_survey(survey: Survey, reason: str, *, staff_user: StaffUser | None) 
         raise OperationError(N_("The survey is already cancelled."))
     if status is SurveyStatus.CLOSED:
         raise OperationError(N_("The survey has closed; it can no longer be cancelled."))
+    from .figures import SHOWN_ELSEWHERE
+
+    if any(
+        db.session.scalar(select(owned.c[0]).where(owned.c[0] == survey.id))
+        for owned in (part().subquery() for part in SHOWN_ELSEWHERE)
+    ):
+        # An elevator's consent vote: the project would wait for it for ever.
+        raise OperationError(
+            N_("This vote belongs to another project and cannot be cancelled on its own.")
+        )
     has_ballot = db.session.scalar(
         select(BallotRevision.id).where(BallotRevision.survey_id == survey.id).limit(1)
     )

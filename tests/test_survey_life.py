@@ -285,3 +285,13 @@ def test_a_contractor_sees_only_the_reports_panel(app):
     make_survey(estate)
     page = console(app, estate, Role.CONTRACTOR).get("/console/meiyuan").get_data(as_text=True)
     assert "质量问题反馈" in page and "正在进行的表决" not in page
+
+
+def test_an_elevators_consent_vote_cannot_be_cancelled_on_its_own(app):
+    from .conftest import make_elevator_project
+
+    estate = make_estate()
+    project = make_elevator_project(estate)
+    with pytest.raises(OperationError, match="another project"):
+        operations.cancel_survey(project.survey, "不装了", staff_user=None)
+    assert project.survey.status() is not SurveyStatus.CANCELLED
