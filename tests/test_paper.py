@@ -185,7 +185,7 @@ def test_screenshots_of_the_dashboard_and_the_lists(app, page, live_server):
     survey_operations.submit_ballot(
         survey, household(estate, "1", "1", "101"), {i.id: Choice.SUPPORT for i in survey.items}
     )
-    make_campaign(estate)
+    campaign = make_campaign(estate)
     username, password = make_staff(Role.SECRETARY, estate)
     context = page.context.browser.new_context(
         viewport=PHONE, device_scale_factor=2, locale="zh-CN"
@@ -210,6 +210,12 @@ def test_screenshots_of_the_dashboard_and_the_lists(app, page, live_server):
         "main .door-to-door button, main .door-to-door select, main summary, "
         "main details[open] fieldset label",
     )
+    phone.goto(f"{live_server}/console/meiyuan/campaigns/{campaign.id}/pledge?building=1")
+    phone.select_option("#household", index=2)
+    assert phone.input_value("#amount")  # filled in by the script
+    phone.screenshot(path=str(SHOTS / "phone-record-pledge.png"), full_page=True)
+    phone.goto(f"{live_server}/console/meiyuan/surveys/{survey.id}/extend")
+    phone.screenshot(path=str(SHOTS / "phone-extend.png"), full_page=True)
 
 
 def assert_taps(page, selector: str) -> None:
