@@ -127,3 +127,41 @@ def test_the_pledge_form_keeps_the_last_reason_and_channel(app):
     # A recorded pledge may be changed by staff: it is offered as "recorded by staff".
     recorded = options(client.get(url + "?status=recorded").get_data(as_text=True))
     assert set(recorded) == {str(target.id)}
+
+
+def test_the_paper_ballot_picker_filters_by_place_and_door_to_door_outcome(app):
+    from survey import operations as survey_operations
+    from survey.models import Ballot
+    from survey.tally import Choice
+
+    from .conftest import make_survey
+
+    estate = make_estate()
+    survey = make_survey(estate)
+    voted = household(estate, "1", "1", "101")
+    survey_operations.submit_ballot(survey, voted, {i.id: Choice.SUPPORT for i in survey.items})
+    client = secretary(app, estate)
+    url = f"/console/meiyuan/surveys/{survey.id}/paper"
+
+    def offered(query=""):
+        page = client.get(url + query).get_data(as_text=True)
+        picker = page.split('name="household"', 1)[1].split("</select>", 1)[0]
+        return set(re.findall(r'<option value="(\d+)"', picker))
+
+    everyone = offered()
+    assert str(voted.id) not in everyone and len(everyone) == 4  # only those who have not voted
+    assert offered("?building=2") == {str(household(estate, "2", "1", "101").id)}
+    assert offered("?building=1&unit=2") == {str(household(estate, "1", "2", "101").id)}
+    paper = household(estate, "1", "1", "301")
+    client.post(
+        f"/console/meiyuan/surveys/{survey.id}/not-voted/{paper.id}/visit",
+        data={"outcome": "paper"},
+    )
+    assert offered("?visit=paper") == {str(paper.id)}
+    # A paper ballot from the filtered list returns to it for the next one.
+    data = {"household": paper.id, "reason": "上门收回的纸质票"}
+    data |= {f"item_{i.id}": "support" for i in survey.items}
+    response = client.post(url + "?visit=paper", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[-500:]
+    assert response.headers["Location"].endswith("?visit=paper")
+    assert db.session.scalar(select(Ballot).where(Ballot.household_id == paper.id))
