@@ -416,6 +416,13 @@ def correct_roll(
 MAX_EXTENSION_DAYS = 90
 
 
+REASON_REFUSALS = (
+    N_("Give the reason for extending the vote."),
+    N_("Give the reason for cancelling the survey."),
+    N_("The reason is longer than %(limit)s characters."),
+)
+
+
 def _life_reason(reason: str | None, missing: str) -> str:
     reason = (reason or "").strip()
     if not reason:

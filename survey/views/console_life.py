@@ -39,8 +39,9 @@ def console_extend(estate_code, survey_id):
                 staff_user=access.current_staff(),
             )
         except OperationError as error:
-            field = form.reason if "reason" in error.message else form.closes_at
-            field.errors.append(describe_error(error))
+            # Beside the field it is about: the reason, or else the closing time.
+            about_reason = error.message in operations.REASON_REFUSALS
+            (form.reason if about_reason else form.closes_at).errors.append(describe_error(error))
         else:
             flash(
                 _(
