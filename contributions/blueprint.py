@@ -11,8 +11,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from resident_portal.blueprint import Task, estate_panel, home_panel, home_task
-from resident_portal.common import capital_yuan, format_fen, plain_yuan
+from resident_portal.common import N_, capital_yuan, format_fen, plain_yuan
 from resident_portal.extensions import db
+from resident_portal.letters import LetterItem, letter_items
 from resident_portal.messages import current_locale
 from resident_portal.models import Estate, Household
 from resident_portal.privacy import DataSection, data_time, my_data_provider
@@ -61,6 +62,18 @@ def _open_campaigns(estate_id: int) -> list[Campaign]:
             select(Campaign).where(Campaign.estate_id == estate_id).order_by(Campaign.deadline)
         )
         if c.is_open()
+    ]
+
+
+@letter_items
+def letter_campaigns(estate: Estate, now) -> list[LetterItem]:
+    """Campaigns open for pledges, for the household letters (resident_portal/letters.py)."""
+    campaigns = db.session.scalars(
+        select(Campaign).where(Campaign.estate_id == estate.id, Campaign.deadline > now)
+    )
+    return [
+        LetterItem(N_("Pledge"), c.localized_title(current_locale()), c.deadline, c.covers)
+        for c in campaigns
     ]
 
 
@@ -128,6 +141,7 @@ def elevator_share_on_ballot(survey: Survey, households: list[Household]) -> dic
 
 
 # The views register on `bp` (imported last: they import `bp` from here).
+from . import dashboard  # noqa: E402, F401  (registers the estate dashboard's panel)
 from .views import api, console, console_elevators, resident  # noqa: E402, F401
 
 

@@ -25,6 +25,7 @@ from resident_portal.models import (
     Household,
     StaffUser,
     Unit,
+    VisitRecord,
     enum_column,
     utcnow,
 )
@@ -247,6 +248,14 @@ class Compensation(db.Model):
     amount_fen: Mapped[int] = mapped_column(Integer)
 
     household: Mapped[Household] = relationship()
+
+
+class CampaignVisit(VisitRecord, db.Model):
+    """A door-to-door visit to a household on the campaign's not-answered list (doorstep.py)."""
+
+    __tablename__ = "campaign_visit"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
 
 
 __all__ = ["Campaign", "Channel", "ElevatorProject", "Payment", "Pledge"]

@@ -446,3 +446,23 @@ def elevator_split(project: ElevatorProject) -> sharing.ElevatorSplit:
         {c.floor: c.permille for c in project.coefficients},
         {c.household_id: c.amount_fen for c in project.compensations},
     )
+
+
+def record_visit(campaign: Campaign, household: Household, outcome, note: str, *, staff_user):
+    """A door-to-door visit to a household the campaign asks (resident_portal/doorstep.py)."""
+    from resident_portal.operations import record_visit as add_visit
+
+    from .models import CampaignVisit
+
+    if not campaign.covers(household):
+        raise OperationError(N_("This household is not part of the campaign."))
+    return add_visit(
+        CampaignVisit,
+        household,
+        outcome,
+        note,
+        staff_user=staff_user,
+        estate=campaign.estate,
+        list_name="campaign.not_answered",
+        campaign_id=campaign.id,
+    )

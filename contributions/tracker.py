@@ -170,6 +170,70 @@ def progress(campaign: Campaign) -> Progress:
     return result
 
 
+# --- household pickers of the staff entry forms --------------------------------------------
+# A picker offers only the households to which the action applies, filtered by building, unit
+# and status, so that a secretary entering a pile of paper slips finds each one quickly.
+
+PICKER_STATUSES = {
+    # recording a pledge: households without one of their own (a staff entry never replaces
+    # a household's online pledge)
+    "pledge": {
+        "none": _l("Not answered"),
+        "withdrawn": _l("Withdrawn"),
+        "recorded": _l("Recorded by staff"),
+    },
+    # recording a payment: households that pledged, or paid (a correction is a payment too)
+    "payment": {
+        "owing": _l("Still owing"),
+        "paid": _l("Paid in full"),
+    },
+}
+DEFAULT_STATUS = {"pledge": "", "payment": "owing"}
+
+
+def picker_status(action: str, line: HouseholdLine) -> str | None:
+    """The line's status for the action's picker, or None when the action does not apply."""
+    pledge = line.pledge
+    if action == "pledge":
+        if pledge is None:
+            return "none"
+        if not pledge.active:
+            return "withdrawn"
+        return "recorded" if pledge.source.value == "staff" else None
+    if line.pledged_fen == 0 and line.paid_fen == 0:
+        return None
+    return "owing" if line.paid_fen < line.pledged_fen else "paid"
+
+
+def picker_lines(
+    state: Progress, action: str, building: str = "", unit: str = "", status: str = ""
+) -> list[HouseholdLine]:
+    """The lines a picker offers: the action applies, in the building and unit, of the status
+    (empty strings: any)."""
+    chosen = []
+    for line in state.lines:
+        h = line.household
+        line_status = picker_status(action, line)
+        if line_status is None:
+            continue
+        if building and h.unit.building.number != building:
+            continue
+        if unit and h.unit.number != unit:
+            continue
+        if status and line_status != status:
+            continue
+        chosen.append(line)
+    return chosen
+
+
+def prefilled_fen(action: str, line: HouseholdLine) -> int:
+    """What the amount field starts with: the suggested amount for a pledge, what is still
+    owed (at first the whole pledged amount) for a payment."""
+    if action == "pledge":
+        return line.suggested_fen
+    return max(0, line.pledged_fen - line.paid_fen)
+
+
 # --- elevator status ----------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import access, common, config, monitoring, operations, privacy, ratelimit
+from . import access, common, config, models, monitoring, operations, privacy, ratelimit
 from .config import PACKAGE_DIR, resource_dir
 from .extensions import babel, csrf, db, migrate
 
@@ -122,6 +122,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.jinja_env.globals["legal"] = legal_rules
     # Public text (reports, their notes) never shows a phone number (issue 12).
     app.jinja_env.filters["mask_phones"] = privacy.mask_phone_numbers
+    # The outcomes a door-to-door visit can record (doorstep.py), for the lists' forms.
+    app.jinja_env.globals["VISIT_OUTCOMES"] = list(models.VisitOutcome)
     # The development server's access log (werkzeug) and the app's own: never an access code.
     privacy.redact_codes_in(logging.getLogger("werkzeug"), app.logger)
     access.check_every_view_declares_access(app)

@@ -60,6 +60,10 @@ class Permission(enum.StrEnum):
     REPORTS_HANDLE = "reports.handle"  # acknowledge, work on, resolve, hide reports
     OPEN311_KEYS = "reports.open311_keys"  # API keys for city systems
     OVERVIEW = "overview.view"  # the cross-estate overview and the monthly report
+    VISITS_RECORD = "visits.record"  # record the outcome of door-to-door visits
+    # Full names and phones on the door-to-door lists: the estate's own secretary only (not
+    # administrators, planners or district staff, who see them masked). Each view is audited.
+    DOOR_TO_DOOR_CONTACTS = "visits.contacts"
 
 
 HOUSEHOLD_PERMISSIONS = frozenset(
@@ -76,7 +80,7 @@ SHARED_PERMISSIONS = frozenset({Permission.REPORT_PHOTOS})
 STAFF_PERMISSIONS = frozenset(Permission) - (HOUSEHOLD_PERMISSIONS - SHARED_PERMISSIONS)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: STAFF_PERMISSIONS,
+    Role.ADMIN: STAFF_PERMISSIONS - {Permission.DOOR_TO_DOOR_CONTACTS},
     Role.SECRETARY: frozenset(
         {
             Permission.CONSOLE,
@@ -97,6 +101,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PAYMENTS_RECORD,
             Permission.REPORT_PHOTOS,
             Permission.REPORTS_VIEW,
+            Permission.VISITS_RECORD,
+            Permission.DOOR_TO_DOOR_CONTACTS,
         }
     ),
     # Planners review the estate and its results, with personal data masked.
@@ -452,12 +458,21 @@ def estates_with_grants(user: StaffUser, permission: Permission) -> list[Estate]
     return list(db.session.scalars(query.order_by(Estate.district, Estate.code)))
 
 
+# Held only through a grant naming the estate itself: never estate-wide or district-wide.
+OWN_ESTATE_ONLY = frozenset({Permission.DOOR_TO_DOOR_CONTACTS})
+
+
 def staff_may(user: StaffUser | None, permission: Permission, estate: Estate | None) -> bool:
     if user is None or permission not in STAFF_PERMISSIONS:
         return False
     limited = token_estate_ids(user)
     if limited is not None and estate is not None and estate.id not in limited:
         return False  # an API token limited to other estates
+    if permission in OWN_ESTATE_ONLY:
+        return estate is not None and any(
+            permission in ROLE_PERMISSIONS[grant.role] and grant.estate_id == estate.id
+            for grant in user.grants
+        )
     for grant in user.grants:
         if permission in ROLE_PERMISSIONS[grant.role] and (
             grant.estate_id is None or estate is None or grant.estate_id == estate.id

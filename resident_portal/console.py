@@ -20,7 +20,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import distinct, func, select
 
-from . import access, figures, operations, overview, two_factor
+from . import access, dashboard, figures, operations, overview, two_factor
 from .access import Permission, public, require
 from .blueprint import safe_next
 from .extensions import db
@@ -35,8 +35,8 @@ from .forms import (
     StaffSignInForm,
     form_status,
 )
-from .letters import letters_for, letters_zip
-from .messages import describe_error, describe_problem
+from .letters import letters_for, letters_zip, open_items
+from .messages import current_locale, describe_error, describe_problem
 from .models import (
     ApiToken,
     AuditEntry,
@@ -346,9 +346,34 @@ def _household_counts(estate) -> dict:
 @bp.get("/<estate_code>")
 @require(Permission.CONSOLE)
 def estate(estate_code):
+    """The estate's dashboard: open votes against the quorum, pledges against target, open and
+    overdue reports, and what to do next (panels registered by the features, dashboard.py)."""
+    estate, now = g.estate, utcnow()
+    counts = _household_counts(estate)
+    panels, tasks = dashboard.panels(estate, now)
     return render_template(
-        "console/estate.html", estate=g.estate, counts=_household_counts(g.estate)
+        "console/estate.html",
+        estate=estate,
+        counts=counts,
+        panels=panels,  # (template, its context as `panel`)
+        tasks=dashboard.urgent_first(_register_tasks(estate, counts) + tasks),
+        locale=current_locale(),
     )
+
+
+def _register_tasks(estate, counts) -> list:
+    """The ground's own next steps: a register to import, codes to issue."""
+    if counts["households"] == 0 and access.may(Permission.REGISTRY_IMPORT, estate):
+        url = url_for("console.registry_import", estate_code=estate.code)
+        return [dashboard.Task(_("Import the household register."), url, urgent=True)]
+    missing = counts["households"] - counts["with_code"]
+    if missing and access.may(Permission.CODES_ISSUE, estate):
+        url = url_for("console.issue_codes", estate_code=estate.code)
+        text = _(
+            "%(count)s households have no access code yet: print their letters.", count=missing
+        )
+        return [dashboard.Task(text, url)]
+    return []
 
 
 @bp.get("/<estate_code>/households")
@@ -577,6 +602,7 @@ def codes_issued(estate_code, batch_id):
         batch=batch,
         count=len(issued),
         left_out=left_out,
+        contact=_print_contact(),
     )
     return _no_store(Response(page))
 
@@ -601,8 +627,36 @@ def codes_letters(estate_code, batch_id):
             privacy_url=public_url("privacy.estate_notice", estate_code=g.estate.code),
             letters=letters_for(issued),
             available_until=batch.expires_at,
+            issued_at=batch.issued_at,
+            open_items=open_items(g.estate, utcnow()),
+            contact=_print_contact(),
         )
     return _no_store(Response(html))
+
+
+PRINT_CONTACT = "print.contact"  # the organiser and phone last printed on letters and posters
+
+
+def _print_contact() -> dict:
+    """Who to contact, printed on letters and posters: ?organiser=&phone= (from the form on the
+    codes and posters pages), remembered in this browser's session for the next printing; at
+    first, the estate's organiser and contact (the privacy notice's), else those of the estate's
+    open vote that names them."""
+    if "organiser" in request.args or "phone" in request.args:
+        contact = {
+            "organiser": request.args.get("organiser", "").strip()[:100],
+            "phone": request.args.get("phone", "").strip()[:40],
+        }
+        session[PRINT_CONTACT] = contact
+        return contact
+    if PRINT_CONTACT in session:
+        return session[PRINT_CONTACT]
+    if g.estate.organiser or g.estate.contact:
+        return {"organiser": g.estate.organiser or "", "phone": g.estate.contact or ""}
+    named = [i for i in open_items(g.estate, utcnow()) if i.organiser or i.contact]
+    if named:
+        return {"organiser": named[0].organiser, "phone": named[0].contact}
+    return {"organiser": "", "phone": ""}
 
 
 @bp.get("/<estate_code>/codes/issued/<int:batch_id>/codes.zip")
@@ -624,7 +678,7 @@ def codes_zip(estate_code, batch_id):
 @bp.get("/<estate_code>/posters")
 @require(Permission.POSTERS_PRINT)
 def posters(estate_code):
-    return render_template("console/posters.html", estate=g.estate)
+    return render_template("console/posters.html", estate=g.estate, contact=_print_contact())
 
 
 @bp.get("/<estate_code>/posters/print")
@@ -661,12 +715,14 @@ def poster_print(estate_code):
             abort(404)
     else:
         abort(404)
+    contact = _print_contact()
     with force_locale(RESIDENT_LOCALE):
         return render_template(
             "console/poster_print.html",
             estate=estate,
             sheets=sheets,
             privacy_url=public_url("privacy.estate_notice", estate_code=estate.code),
+            contact=contact,
         )
 
 

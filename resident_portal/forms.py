@@ -215,3 +215,19 @@ REFUSED = 422
 def form_status(form=None, *refusals) -> int:
     """422 when the form, or another check of the same submission, refused it; else 200."""
     return REFUSED if (form is not None and form.errors) or any(refusals) else 200
+
+
+class VisitForm(FlaskForm):
+    """One line of a door-to-door list: what came of the visit."""
+
+    outcome = RadioField(
+        _l("Outcome of the visit"),
+        validators=[DataRequired(message=_l("Choose what came of the visit."))],
+    )
+    note = StringField(_l("Note (optional)"), validators=[Length(max=200)])
+
+    def __init__(self, *args, **kwargs):
+        from .models import VISIT_LABELS
+
+        super().__init__(*args, **kwargs)
+        self.outcome.choices = [(o.value, label) for o, label in VISIT_LABELS.items()]

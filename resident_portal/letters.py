@@ -8,10 +8,12 @@ operations.held_codes() makes again for the sign-in that issued them (models.Cod
 import csv
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from .access import format_access_code
-from .models import Household
+from .models import Estate, Household
 from .qr import public_url, qr_png_and_svg, qr_svg
 from .spreadsheets import safe
 
@@ -30,6 +32,36 @@ class Letter:
     def file_stem(self) -> str:
         h = self.household
         return f"{h.unit.building.number}-{h.unit.number}-{h.room}"
+
+
+@dataclass(frozen=True)
+class LetterItem:
+    """Something open that a letter lists with its closing date: a vote, a campaign."""
+
+    kind: str  # msgid of its kind ("Vote", "Pledge"), translated where shown
+    title: str
+    closes_at: datetime  # naive UTC
+    covers: Callable[[Household], bool]
+    organiser: str = ""  # who organises it, if known: the letters' default contact
+    contact: str = ""
+
+
+# What is open in an estate, contributed by the features (surveys, campaigns) so that this
+# package does not import them: function(estate, now) -> [LetterItem].
+LETTER_ITEMS: list[Callable[[Estate, datetime], list[LetterItem]]] = []
+
+
+def letter_items(function):
+    if function not in LETTER_ITEMS:
+        LETTER_ITEMS.append(function)
+    return function
+
+
+def open_items(estate: Estate, now: datetime) -> list[LetterItem]:
+    """Everything open or about to open in the estate, soonest closing first; each letter
+    shows those covering its household."""
+    items = [item for function in LETTER_ITEMS for item in function(estate, now)]
+    return sorted(items, key=lambda item: item.closes_at)
 
 
 def letters_for(issued: list[tuple[Household, str]]) -> list[Letter]:

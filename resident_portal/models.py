@@ -20,7 +20,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from .common import format_area
 from .extensions import db
@@ -453,3 +453,44 @@ api_token_estate = db.Table(
     db.Column("api_token_id", ForeignKey("api_token.id"), primary_key=True),
     db.Column("estate_id", ForeignKey("estate.id"), primary_key=True, index=True),
 )
+
+
+# --- door-to-door visits ------------------------------------------------------------------
+
+
+class VisitOutcome(enum.StrEnum):
+    """What came of a secretary's visit to a household on a door-to-door list."""
+
+    VISITED = "visited"  # met the household
+    NOT_AT_HOME = "not_at_home"
+    DECLINED = "declined"
+    PAPER = "paper"  # will answer on paper (a paper ballot, a paper pledge)
+
+    @property
+    def label(self):
+        return VISIT_LABELS[self]
+
+
+VISIT_LABELS = {
+    VisitOutcome.VISITED: _l("Visited"),
+    VisitOutcome.NOT_AT_HOME: _l("Not at home"),
+    VisitOutcome.DECLINED: _l("Declined"),
+    VisitOutcome.PAPER: _l("Will answer on paper"),
+}
+
+
+class VisitRecord:
+    """Columns of one recorded visit; each feature's list has its own table (survey_visit,
+    campaign_visit) with a foreign key to what the list is about. Records are only added: the
+    latest per household is its outcome, the earlier ones its history."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    outcome: Mapped[VisitOutcome] = mapped_column(enum_column(VisitOutcome, "visit_outcome"))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    @declared_attr
+    def staff_user(cls) -> Mapped[StaffUser]:
+        return relationship()

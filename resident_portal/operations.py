@@ -882,3 +882,60 @@ def purge_sign_in_failures(now: datetime) -> int:
     one-day count shown on the console (ratelimit.REPORT_WINDOW). Expired ones are cleared
     here where the storage does not do it by itself."""
     return sign_in_limiter().purge_expired()
+
+
+# --- door-to-door lists (doorstep.py) -------------------------------------------------------
+
+MAX_VISIT_NOTE = 200
+
+
+def record_visit(
+    visit_model,
+    household: Household,
+    outcome,
+    note: str,
+    *,
+    staff_user: StaffUser,
+    estate: Estate,
+    list_name: str,
+    **owner,
+):
+    """Add a visit record (a row of a feature's VisitRecord table, whose owner columns, such
+    as survey_id, are `owner`); audited. The caller has checked the household is on the list."""
+    from .models import VisitOutcome
+
+    try:
+        outcome = VisitOutcome(outcome)
+    except ValueError:
+        raise OperationError(N_("Choose what came of the visit.")) from None
+    note = (note or "").strip()
+    if len(note) > MAX_VISIT_NOTE:
+        raise OperationError(
+            N_("The note is longer than %(limit)s characters."), limit=MAX_VISIT_NOTE
+        )
+    visit = visit_model(
+        household_id=household.id,
+        outcome=outcome,
+        note=note,
+        staff_user_id=staff_user.id,
+        at=utcnow(),
+        **owner,
+    )
+    db.session.add(visit)
+    audit(
+        "visit.record",
+        staff_user=staff_user,
+        estate=estate,
+        list=list_name,
+        household=household.id,
+        outcome=outcome.value,
+        **owner,
+    )
+    db.session.commit()
+    return visit
+
+
+def audit_contacts_view(*, staff_user: StaffUser, estate: Estate, list_name: str, **detail):
+    """A door-to-door list was shown with full names and phone numbers: who, when, which."""
+    audit("visit.contacts_view", staff_user=staff_user, estate=estate, list=list_name, **detail)
+    db.session.commit()

@@ -22,8 +22,9 @@ from resident_portal.blueprint import (
     home_panel,
     home_task,
 )
-from resident_portal.common import format_area, format_fen
+from resident_portal.common import N_, format_area, format_fen
 from resident_portal.extensions import db
+from resident_portal.letters import LetterItem, letter_items
 from resident_portal.messages import current_locale
 from resident_portal.models import Estate, Household, utcnow
 from resident_portal.privacy import DataSection, data_time, my_data_provider
@@ -113,6 +114,29 @@ def _surveys_for(households: list[Household]) -> list[Survey]:
     return [s for s in surveys if any(roll.owner_on_roll(s, h) for h in households)]
 
 
+@letter_items
+def letter_surveys(estate: Estate, now) -> list[LetterItem]:
+    """Votes open or still to open, for the household letters (resident_portal/letters.py)."""
+    from resident_portal.messages import current_locale
+
+    surveys = db.session.scalars(
+        select(Survey).where(
+            Survey.estate_id == estate.id, Survey.closes_at > now, Survey.cancelled_at.is_(None)
+        )
+    )
+    return [
+        LetterItem(
+            N_("Vote"),
+            s.localized_title(current_locale()),
+            s.closes_at,
+            s.covers,
+            organiser=s.organiser,
+            contact=s.contact,
+        )
+        for s in surveys
+    ]
+
+
 @home_panel("survey/_home_panel.html")
 def home_surveys(households: list[Household]) -> dict:
     surveys = [s for s in _surveys_for(households) if s.status() is SurveyStatus.OPEN]
@@ -177,7 +201,15 @@ def survey_organiser(estate: Estate) -> Contact | None:
 
 
 # The views register on `bp` (imported last: they import `bp` from here).
-from .views import api, console, console_paper, console_roll, resident  # noqa: E402, F401
+from . import dashboard  # noqa: E402, F401  (registers the estate dashboard's panel)
+from .views import (  # noqa: E402, F401
+    api,
+    console,
+    console_life,
+    console_paper,
+    console_roll,
+    resident,
+)
 
 __all__ = ["bp", "estate_from_url", "SurveyKind"]
 

@@ -1,5 +1,6 @@
-"""`flask --app resident_portal survey create ESTATE FILE.json`, `survey export ID` and
-`survey recount ID [--repair]`."""
+"""`flask --app resident_portal survey create ESTATE FILE.json`, `survey export ID`,
+`survey recount ID [--repair]`, `survey extend ID --until … --reason …` and
+`survey cancel ID --reason …`."""
 
 import json
 import sys
@@ -9,7 +10,7 @@ import click
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
-from resident_portal.common import OperationError
+from resident_portal.common import OperationError, in_china, to_utc
 from resident_portal.estates import estate_by_code
 from resident_portal.extensions import db
 from resident_portal.messages import describe_error, describe_problem
@@ -90,6 +91,58 @@ def recount(survey_id, repair):
         return
     click.echo(_("%(count)s differences; run again with --repair to fix.", count=len(differences)))
     sys.exit(1)
+
+
+def _survey_or_fail(survey_id: int) -> Survey:
+    survey = db.session.get(Survey, survey_id)
+    if survey is None:
+        raise click.ClickException(_("No survey has the number %(id)s.", id=survey_id))
+    return survey
+
+
+@survey_cli.command("extend")
+@click.argument("survey_id", type=int)
+@click.option(
+    "--until",
+    required=True,
+    help="The new closing time, e.g. 2026-12-20T18:00 (Beijing time unless a zone is given).",
+)
+@click.option("--reason", required=True, help="Why; printed on the public notice.")
+def extend(survey_id, until, reason):
+    """Move an open (or not yet open) survey's closing time later, as the console page does."""
+    from datetime import datetime
+
+    survey = _survey_or_fail(survey_id)
+    try:
+        moment = to_utc(datetime.fromisoformat(until.strip()))
+    except ValueError:
+        raise click.ClickException(
+            _("--until: %(value)s is not a time such as 2026-12-20T18:00.", value=until)
+        ) from None
+    try:
+        operations.extend_survey(survey, moment, reason, staff_user=None)
+    except OperationError as error:
+        raise click.ClickException(describe_error(error)) from None
+    click.echo(
+        _(
+            "Survey %(id)s now closes at %(time)s (Beijing time).",
+            id=survey.id,
+            time=in_china(survey.closes_at).strftime("%Y-%m-%d %H:%M"),
+        )
+    )
+
+
+@survey_cli.command("cancel")
+@click.argument("survey_id", type=int)
+@click.option("--reason", required=True, help="Why; shown with the cancelled survey.")
+def cancel(survey_id, reason):
+    """Cancel a survey nobody has voted in yet, as the console page does."""
+    survey = _survey_or_fail(survey_id)
+    try:
+        operations.cancel_survey(survey, reason, staff_user=None)
+    except OperationError as error:
+        raise click.ClickException(describe_error(error)) from None
+    click.echo(_("Survey %(id)s is cancelled.", id=survey.id))
 
 
 def init_app(app) -> None:

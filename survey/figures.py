@@ -112,6 +112,7 @@ def _decisions(estate_ids: list[int], now: datetime, *columns) -> Select:
             Survey.kind == SurveyKind.DECISION,
             Survey.building_id.is_(None),
             Survey.opens_at <= now,
+            Survey.cancelled_at.is_(None),  # a cancelled vote decided nothing
         )
         .order_by(Survey.id)
     )

@@ -77,6 +77,25 @@ class SurveyForm(FlaskForm):
     )
 
 
+class ExtendForm(FlaskForm):
+    closes_at = DateTimeLocalField(
+        _l("New closing time (Beijing time)"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired(), plausible_moment],
+    )
+    reason = TextAreaField(
+        _l("Why is the vote extended? (printed on the notice)"),
+        validators=[DataRequired(message=_l("Give the reason.")), Length(max=500)],
+    )
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why is the survey cancelled?"),
+        validators=[DataRequired(message=_l("Give the reason.")), Length(max=500)],
+    )
+
+
 class ItemForm(FlaskForm):
     category = SelectField(
         _l("Category"),

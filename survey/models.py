@@ -28,6 +28,7 @@ from resident_portal.models import (
     Role,
     StaffUser,
     Unit,
+    VisitRecord,
     enum_column,
     utcnow,
 )
@@ -101,6 +102,7 @@ class SurveyStatus(enum.StrEnum):
     DRAFT = "draft"  # before it opens: staff may still edit it
     OPEN = "open"
     CLOSED = "closed"
+    CANCELLED = "cancelled"  # called off before anyone voted: never opens or counts again
 
     @property
     def label(self):
@@ -111,6 +113,7 @@ STATUS_LABELS = {
     SurveyStatus.DRAFT: _l("Not open yet"),
     SurveyStatus.OPEN: _l("Open"),
     SurveyStatus.CLOSED: _l("Closed"),
+    SurveyStatus.CANCELLED: _l("Cancelled"),
 }
 
 
@@ -131,6 +134,11 @@ class Survey(EstateScope, db.Model):
         CheckConstraint("max_priorities >= 0", name="max_priorities_not_negative"),
         CheckConstraint("unit_id IS NULL OR building_id IS NOT NULL", name="unit_in_building"),
         CheckConstraint("length(title) >= 1", name="title_not_empty"),
+        # Only a survey that has not closed can be cancelled, and always with a reason.
+        CheckConstraint(
+            "cancelled_at IS NULL OR (cancelled_at < closes_at AND length(cancel_reason) >= 1)",
+            name="cancelled_before_closing",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -148,6 +156,9 @@ class Survey(EstateScope, db.Model):
     # When the roll (RollEntry) was taken: at the latest by the first ballot or register change
     # after opens_at, so it is the register as it stood when the survey opened (survey/roll.py).
     roll_frozen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Called off before closing and before any ballot (survey/operations.cancel_survey).
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
 
     estate: Mapped[Estate] = relationship()
     building: Mapped[Building | None] = relationship()
@@ -161,6 +172,8 @@ class Survey(EstateScope, db.Model):
         return self.matter.rule if self.matter else None
 
     def status(self, now: datetime | None = None) -> SurveyStatus:
+        if self.cancelled_at is not None:
+            return SurveyStatus.CANCELLED
         now = now or utcnow()
         if now < self.opens_at:
             return SurveyStatus.DRAFT
@@ -168,6 +181,31 @@ class Survey(EstateScope, db.Model):
 
     def localized_title(self, locale: str) -> str:
         return self.title_en if locale == "en" and self.title_en else self.title
+
+
+class SurveyExtension(db.Model):
+    """A later closing time, set before the survey closed, with a reason; on the notice.
+
+    The checks are the schema's half of "a closed survey never reopens": an extension made at
+    or after the closing time it replaces, or one that does not move it later, is refused."""
+
+    __tablename__ = "survey_extension"
+    __table_args__ = (
+        CheckConstraint("new_closes_at > previous_closes_at", name="later"),
+        CheckConstraint("made_at < previous_closes_at", name="before_closing"),
+        CheckConstraint("length(reason) >= 1", name="reason_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), index=True)
+    previous_closes_at: Mapped[datetime] = mapped_column(DateTime)
+    new_closes_at: Mapped[datetime] = mapped_column(DateTime)
+    reason: Mapped[str] = mapped_column(String(500))
+    # None when made on the command line (the audit entry says so too).
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    made_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    staff_user: Mapped[StaffUser | None] = relationship()
 
 
 class SurveyItem(db.Model):
@@ -362,3 +400,11 @@ class KeptCount(db.Model):
     households: Mapped[int] = mapped_column(Integer, default=0)
     heads: Mapped[int] = mapped_column(Integer, default=0)
     area: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SurveyVisit(VisitRecord, db.Model):
+    """A door-to-door visit to a household on the survey's not-voted list (doorstep.py)."""
+
+    __tablename__ = "survey_visit"
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), index=True)

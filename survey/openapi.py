@@ -77,7 +77,7 @@ SURVEY = {
                 "unit": {"type": ["string", "null"]},
             },
         },
-        "status": {"type": "string", "enum": ["draft", "open", "closed"]},
+        "status": {"type": "string", "enum": ["draft", "open", "closed", "cancelled"]},
         "opens_at": {"type": "string", "format": "date-time"},
         "closes_at": {"type": "string", "format": "date-time"},
     },

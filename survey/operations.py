@@ -23,6 +23,7 @@ from .models import (
     RollCorrection,
     RollEntry,
     Survey,
+    SurveyExtension,
     SurveyItem,
     SurveyKind,
     SurveyStatus,
@@ -411,6 +412,151 @@ def correct_roll(
     return correction
 
 
+# --- a survey's life: extending and cancelling -------------------------------------------
+
+# An extension is for a few more days or weeks of door-to-door work, not a new vote.
+MAX_EXTENSION_DAYS = 90
+
+
+REASON_REFUSALS = (
+    N_("Give the reason for extending the vote."),
+    N_("Give the reason for cancelling the survey."),
+    N_("The reason is longer than %(limit)s characters."),
+)
+
+
+def _life_reason(reason: str | None, missing: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise OperationError(missing)
+    if len(reason) > MAX_REASON:
+        raise OperationError(
+            N_("The reason is longer than %(limit)s characters."), limit=MAX_REASON
+        )
+    return reason
+
+
+def extend_survey(
+    survey: Survey, new_closes_at, reason: str, *, staff_user: StaffUser | None
+) -> SurveyExtension:
+    """Move the closing time of a survey that has not closed to a later moment, with a reason;
+    audited, listed on the notice. A closed survey never reopens: refused here, and by the
+    schema (survey_extension's checks: made before the closing time it replaces, and later)."""
+    from datetime import timedelta
+
+    reason = _life_reason(reason, N_("Give the reason for extending the vote."))
+    status = survey.status()
+    if status is SurveyStatus.CANCELLED:
+        raise OperationError(N_("The survey was cancelled; it cannot be extended."))
+    if status is SurveyStatus.CLOSED:
+        raise OperationError(N_("The survey has closed; a closed survey never reopens."))
+    now = utcnow()
+    if new_closes_at <= survey.closes_at:
+        raise OperationError(N_("The new closing time must be later than the current one."))
+    if new_closes_at > max(survey.closes_at, now) + timedelta(days=MAX_EXTENSION_DAYS):
+        raise OperationError(
+            N_("Extend by at most %(days)s days at a time."), days=MAX_EXTENSION_DAYS
+        )
+    try:
+        extension = SurveyExtension(
+            survey_id=survey.id,
+            previous_closes_at=survey.closes_at,
+            new_closes_at=new_closes_at,
+            reason=reason,
+            staff_user_id=staff_user.id if staff_user else None,
+            made_at=now,
+        )
+        db.session.add(extension)
+        survey.closes_at = new_closes_at
+        audit(
+            "survey.extend",
+            staff_user=staff_user,
+            estate=survey.estate,
+            survey=survey.id,
+            previous=extension.previous_closes_at.isoformat(),
+            until=new_closes_at.isoformat(),
+            reason=reason,
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return extension
+
+
+def cancel_survey(survey: Survey, reason: str, *, staff_user: StaffUser | None) -> None:
+    """Call off a survey before it closes and before anyone has voted (online or on paper);
+    audited. It then says cancelled everywhere and never opens, counts or closes again."""
+    reason = _life_reason(reason, N_("Give the reason for cancelling the survey."))
+    status = survey.status()
+    if status is SurveyStatus.CANCELLED:
+        raise OperationError(N_("The survey is already cancelled."))
+    if status is SurveyStatus.CLOSED:
+        raise OperationError(N_("The survey has closed; it can no longer be cancelled."))
+    from .figures import SHOWN_ELSEWHERE
+
+    if any(
+        db.session.scalar(select(owned.c[0]).where(owned.c[0] == survey.id))
+        for owned in (part().subquery() for part in SHOWN_ELSEWHERE)
+    ):
+        # An elevator's consent vote: the project would wait for it for ever.
+        raise OperationError(
+            N_("This vote belongs to another project and cannot be cancelled on its own.")
+        )
+    has_ballot = db.session.scalar(
+        select(BallotRevision.id).where(BallotRevision.survey_id == survey.id).limit(1)
+    )
+    if has_ballot is not None:
+        raise OperationError(
+            N_("Owners have already voted in this survey; it can no longer be cancelled.")
+        )
+    try:
+        survey.cancelled_at = utcnow()
+        survey.cancel_reason = reason
+        audit(
+            "survey.cancel",
+            staff_user=staff_user,
+            estate=survey.estate,
+            survey=survey.id,
+            title=survey.title,
+            reason=reason,
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def extensions_of(survey: Survey) -> list[SurveyExtension]:
+    return list(
+        db.session.scalars(
+            select(SurveyExtension)
+            .where(SurveyExtension.survey_id == survey.id)
+            .order_by(SurveyExtension.made_at, SurveyExtension.id)
+        )
+    )
+
+
+def record_visit(survey: Survey, household: Household, outcome, note: str, *, staff_user):
+    """A door-to-door visit to a household on the survey's roll (doorstep.py)."""
+    from resident_portal.operations import record_visit as add_visit
+
+    from .models import SurveyVisit
+
+    if roll.owner_on_roll(survey, household) is None:
+        raise OperationError(N_("This household is not part of the survey."))
+    return add_visit(
+        SurveyVisit,
+        household,
+        outcome,
+        note,
+        staff_user=staff_user,
+        estate=survey.estate,
+        list_name="survey.not_voted",
+        survey_id=survey.id,
+    )
+
+
 def repair_tally(survey: Survey) -> None:
     """Replace the kept tally by a full recount (after `survey recount` found a difference)."""
     try:
@@ -444,4 +590,7 @@ __all__ = [
     "save_item",
     "submit_ballot",
     "correct_roll",
+    "extend_survey",
+    "cancel_survey",
+    "record_visit",
 ]

@@ -102,6 +102,20 @@ def quorum(eligible: Count, participated: Count) -> bool:
     )
 
 
+def still_needed(part: int, whole: int, numerator: int, denominator: int) -> int:
+    """The least x ≥ 0 with at_least(part + x, whole, numerator, denominator)."""
+    return max(0, -(-whole * numerator // denominator) - part)
+
+
+def quorum_shortfall(eligible: Count, participated: Count) -> tuple[int, int]:
+    """(owners, area in 0.01 m²) still to take part before the quorum is met; (0, 0) once it
+    is. The two are needed together: owners who take part bring their area with them."""
+    return (
+        still_needed(participated.heads, eligible.heads, 2, 3),
+        still_needed(participated.area, eligible.area, 2, 3),
+    )
+
+
 def approves(rule: Rule, support: Count, participated: Count) -> bool:
     if participated.heads == 0:
         return False

@@ -167,7 +167,7 @@ def test_recorded_pledge_never_replaces_the_households_own(app, client):
                 "reason": "入户登记，业主签字",
             },
         ).status_code
-        == 302
+        == 303  # back to the form for the next entry
     )
     recorded = db.session.scalar(select(Pledge).where(Pledge.household_id == other.id))
     assert recorded.source is EntrySource.STAFF and recorded.reason == "入户登记，业主签字"
@@ -199,7 +199,7 @@ def test_payments_are_appended_flagged_and_corrected(app, client):
                 "receipt_number": "NO.0001",
             },
         ).status_code
-        == 302
+        == 303  # back to the form for the next entry
     )
     response = client.post(
         url,
@@ -216,8 +216,8 @@ def test_payments_are_appended_flagged_and_corrected(app, client):
         client.post(
             url, data={"household": str(h.id), "amount": "-100", "paid_on": today, "note": ""}
         ).status_code
-        == 200
-    )  # refused: no note
+        == 422
+    )  # refused: no note, said beside the amount
     assert (
         client.post(
             url,
@@ -228,11 +228,11 @@ def test_payments_are_appended_flagged_and_corrected(app, client):
                 "note": "NO.0002 多录了100元",
             },
         ).status_code
-        == 302
+        == 303
     )
     assert (
         client.post(url, data={"household": str(h.id), "amount": "0", "paid_on": today}).status_code
-        == 200
+        == 422
     )
     assert count(Payment) == 3
     state = tracker.progress(campaign)

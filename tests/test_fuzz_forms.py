@@ -400,6 +400,20 @@ def _correction_to_handle(w: World, draw) -> tuple[str, str]:
     return w.page("secretary", f"/console/{w.estate.code}/corrections")
 
 
+def _survey_to_cancel(w: World, draw) -> tuple[str, str]:
+    """A fresh survey nobody has voted in, each example (a cancelled one takes no more)."""
+    survey = make_survey(w.estate, opened=draw(st.booleans()))
+    return w.page("planner", f"/console/{w.estate.code}/surveys/{survey.id}/cancel")
+
+
+def _not_voted(w: World) -> str:
+    return f"/console/{w.estate.code}/surveys/{w.survey.id}/not-voted"
+
+
+def _not_answered(w: World) -> str:
+    return f"/console/{w.estate.code}/campaigns/{w.campaign.id}/not-answered"
+
+
 TARGETS: dict[str, Target | None] = {
     # residents
     "portal.sign_in": _get("anonymous", lambda w: f"/e/{w.estate.code}/h/{w.resident.id}"),
@@ -446,6 +460,14 @@ TARGETS: dict[str, Target | None] = {
         "secretary",
         lambda w: f"/console/{w.estate.code}/surveys/{w.survey.id}/paper/{w.neighbour.id}",
     ),
+    "survey.console_extend": _get(
+        "planner", lambda w: f"/console/{w.estate.code}/surveys/{w.survey.id}/extend"
+    ),
+    "survey.console_cancel": Target("planner", _survey_to_cancel),
+    "survey.console_not_voted_contacts": _get("secretary", _not_voted),
+    "survey.console_visit": _get("secretary", _not_voted),
+    "contributions.console_not_answered_contacts": _get("secretary", _not_answered),
+    "contributions.console_visit": _get("secretary", _not_answered),
     "survey.console_roll": _get(
         "secretary", lambda w: f"/console/{w.estate.code}/surveys/{w.survey.id}/roll"
     ),

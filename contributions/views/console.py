@@ -1,17 +1,30 @@
 """Contribution console pages: campaigns, their tracker and exports, who has not answered, and
 pledges and payments entered by staff. Elevator projects are in console_elevators.py."""
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from datetime import date
+
+from flask import (
+    abort,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from resident_portal import access
+from resident_portal import access, doorstep
+from resident_portal import operations as resident_operations
 from resident_portal.access import Permission, require
-from resident_portal.common import OperationError, in_china
+from resident_portal.common import OperationError, in_china, plain_yuan
 from resident_portal.extensions import db
-from resident_portal.forms import form_status, scope_choices
+from resident_portal.forms import VisitForm, form_status, scope_choices
 from resident_portal.messages import current_locale, describe_error
-from resident_portal.models import Household, utcnow
+from resident_portal.models import Household, VisitOutcome, natural_key, utcnow
 from resident_portal.operations import record_personal_data_access
 from resident_portal.privacy import mask_name, mask_phone
 from resident_portal.spreadsheets import download
@@ -20,7 +33,7 @@ from survey.models import Survey
 from .. import operations, tracker
 from ..blueprint import bp, campaign_estate
 from ..forms import CampaignForm, PaymentForm, StaffPledgeForm, campaign_fields
-from ..models import Campaign, Channel, Payment
+from ..models import Campaign, CampaignVisit, Channel, Payment
 
 
 @bp.get("/console/<estate_code>/campaigns")
@@ -97,25 +110,109 @@ def console_tracker(estate_code, campaign_id):
     )
 
 
-@bp.get("/console/<estate_code>/campaigns/<int:campaign_id>/not-answered")
-@require(Permission.CAMPAIGN_VIEW, estate_of=campaign_estate)
-def console_not_answered(estate_code, campaign_id):
+def _not_answered_page(wanted: str, *, full: bool = False, errors=None, status=200):
+    """The door-to-door list: households the campaign asks that have not answered, with their
+    latest visit, filtered by it (doorstep.py). Full contacts only when `full`."""
     state = tracker.progress(g.campaign)
+    lines = [line for line in state.lines if not line.answered]
+    visits = doorstep.latest_visits(
+        CampaignVisit,
+        CampaignVisit.campaign_id,
+        g.campaign.id,
+        (line.household.id for line in lines),
+    )
     groups: dict[tuple, list] = {}
-    for line in state.lines:
-        if not line.answered:
-            h = line.household
+    shown = 0
+    for line in lines:
+        h = line.household
+        if doorstep.keeps(wanted, visits.get(h.id)):
             groups.setdefault((h.unit.building.number, h.unit.number), []).append(line)
-    return render_template(
+            shown += 1
+    page = render_template(
         "contributions/console_not_answered.html",
         estate=g.estate,
         campaign=g.campaign,
         groups=groups,
-        mask_name=mask_name,
-        mask_phone=mask_phone,
+        visits=visits,
+        total=len(lines),
+        shown=shown,
+        wanted=wanted,
+        filters=doorstep.VISIT_FILTERS,
+        full=full,
+        errors=errors or {},
+        name=(lambda x: x or "") if full else mask_name,
+        phone=(lambda x: x or "") if full else mask_phone,
         now=utcnow(),
         locale=current_locale(),
     )
+    response = make_response(page, status)
+    if full:
+        response.headers["Cache-Control"] = "no-store"  # personal data: keep it out of caches
+    return response
+
+
+@bp.get("/console/<estate_code>/campaigns/<int:campaign_id>/not-answered")
+@require(Permission.CAMPAIGN_VIEW, estate_of=campaign_estate)
+def console_not_answered(estate_code, campaign_id):
+    return _not_answered_page(doorstep.visit_filter(request.args.get("visit")))
+
+
+@bp.post("/console/<estate_code>/campaigns/<int:campaign_id>/not-answered/contacts")
+@require(Permission.DOOR_TO_DOOR_CONTACTS, estate_of=campaign_estate)
+def console_not_answered_contacts(estate_code, campaign_id):
+    """The list with full names and phones, for the estate's own secretary: a POST, because
+    every such view is written in the audit log."""
+    wanted = doorstep.visit_filter(request.form.get("visit"))
+    resident_operations.audit_contacts_view(
+        staff_user=access.current_staff(),
+        estate=g.estate,
+        list_name="campaign.not_answered",
+        campaign=g.campaign.id,
+        filter=wanted,
+    )
+    return _not_answered_page(wanted, full=True)
+
+
+@bp.post("/console/<estate_code>/campaigns/<int:campaign_id>/not-answered/<int:household_id>/visit")
+@require(Permission.VISITS_RECORD, estate_of=campaign_estate)
+def console_visit(estate_code, campaign_id, household_id):
+    household = db.get_or_404(Household, household_id)
+    if household.estate.id != g.estate.id:
+        abort(404)
+    wanted = doorstep.visit_filter(request.form.get("visit"))
+    form = VisitForm()
+    message = None
+    if form.validate_on_submit():
+        try:
+            operations.record_visit(
+                g.campaign,
+                household,
+                form.outcome.data,
+                form.note.data,
+                staff_user=access.current_staff(),
+            )
+        except OperationError as error:
+            message = describe_error(error)
+        else:
+            flash(
+                _(
+                    "%(address)s: %(outcome)s.",
+                    address=household.address,
+                    outcome=VisitOutcome(form.outcome.data).label,
+                )
+            )
+            return redirect(
+                url_for(
+                    "contributions.console_not_answered",
+                    estate_code=estate_code,
+                    campaign_id=campaign_id,
+                    visit=wanted or None,
+                ),
+                code=303,
+            )
+    else:
+        message = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    return _not_answered_page(wanted, errors={household.id: message}, status=422)
 
 
 @bp.get("/console/<estate_code>/campaigns/<int:campaign_id>/export.<fmt>")
@@ -140,8 +237,78 @@ def console_export(estate_code, campaign_id, fmt):
     abort(404)
 
 
-def _household_choices(campaign: Campaign) -> list[tuple[str, str]]:
-    return [("", "—")] + [(str(h.id), h.address) for h in tracker.households_of(campaign)]
+# --- staff entry: pledges and payments, in batches -------------------------------------------
+# The household picker offers only households to which the action applies, filtered by
+# building, unit and status (?building=&unit=&status=, kept across entries); the amount starts
+# at the suggested (pledge) or still owed (payment) amount; the last reason and channel (pledge)
+# or note and date (payment) are kept in the session for the next entry.
+
+ENTRY_SESSION_KEY = "entry.{action}"
+
+
+def _picker(campaign: Campaign, action: str, form) -> dict:
+    state = tracker.progress(campaign)
+    statuses = tracker.PICKER_STATUSES[action]
+    building = request.args.get("building", "")
+    unit = request.args.get("unit", "") if building else ""
+    status = request.args.get("status", tracker.DEFAULT_STATUS[action])
+    status = status if status in statuses else ""
+    lines = tracker.picker_lines(state, action, building, unit, status)
+    # The form accepts any household to which the action applies; the filters only narrow
+    # what the list shows.
+    form.household.choices = [("", "—")] + [
+        (str(line.household.id), line.household.address)
+        for line in tracker.picker_lines(state, action)
+    ]
+    units = sorted(
+        {(h.unit.building.number, h.unit.number) for h in (x.household for x in state.lines)},
+        key=lambda key: (natural_key(key[0]), natural_key(key[1])),
+    )
+    return {
+        "lines": lines,
+        "amounts": {
+            line.household.id: plain_yuan(tracker.prefilled_fen(action, line)) for line in lines
+        },
+        "statuses": statuses,
+        "line_status": {line.household.id: tracker.picker_status(action, line) for line in lines},
+        "buildings": sorted({b for b, _u in units}, key=natural_key),
+        "units": [u for b, u in units if b == building],
+        "building": building,
+        "unit": unit,
+        "status": status,
+        "filter_args": {
+            k: v for k, v in (("building", building), ("unit", unit), ("status", status)) if v
+        },
+    }
+
+
+def _prefill(action: str, form, picker: dict) -> None:
+    """A GET: the household named by ?household= with its amount, and the kept fields."""
+    kept = session.get(ENTRY_SESSION_KEY.format(action=action), {})
+    for name, value in kept.items():
+        field = getattr(form, name, None)
+        if field is not None and value:
+            field.data = date.fromisoformat(value) if name == "paid_on" else value
+    chosen = request.args.get("household", type=int)
+    if chosen in picker["amounts"]:
+        form.household.data = str(chosen)
+        form.amount.data = picker["amounts"][chosen]
+
+
+def _keep(action: str, **fields) -> None:
+    session[ENTRY_SESSION_KEY.format(action=action)] = fields
+
+
+def _next_entry(endpoint: str, picker: dict):
+    return redirect(
+        url_for(
+            endpoint,
+            estate_code=g.estate.code,
+            campaign_id=g.campaign.id,
+            **picker["filter_args"],
+        ),
+        code=303,
+    )
 
 
 @bp.route("/console/<estate_code>/campaigns/<int:campaign_id>/pledge", methods=["GET", "POST"])
@@ -149,8 +316,10 @@ def _household_choices(campaign: Campaign) -> list[tuple[str, str]]:
 def console_pledge(estate_code, campaign_id):
     campaign = g.campaign
     form = StaffPledgeForm()
-    form.household.choices = _household_choices(campaign)
+    picker = _picker(campaign, "pledge", form)
     form.channel.choices = [(c.value, c.label) for c in campaign.accepted_channels]
+    if request.method == "GET":
+        _prefill("pledge", form, picker)
     if form.validate_on_submit():
         household = db.session.get(Household, int(form.household.data))
         share = None
@@ -168,18 +337,18 @@ def console_pledge(estate_code, campaign_id):
                 reason=form.reason.data,
             )
         except OperationError as error:
-            flash(describe_error(error), "error")
+            form.household.errors.append(describe_error(error))
         else:
+            _keep("pledge", channel=form.channel.data, reason=form.reason.data.strip())
             flash(_("Pledge recorded for %(address)s.", address=household.address))
-            return redirect(
-                url_for(
-                    "contributions.console_tracker",
-                    estate_code=estate_code,
-                    campaign_id=campaign_id,
-                )
-            )
+            return _next_entry("contributions.console_pledge", picker)
     return render_template(
-        "contributions/console_pledge.html", estate=g.estate, campaign=campaign, form=form
+        "contributions/console_pledge.html",
+        estate=g.estate,
+        campaign=campaign,
+        form=form,
+        picker=picker,
+        action="pledge",
     ), form_status(form)
 
 
@@ -188,9 +357,10 @@ def console_pledge(estate_code, campaign_id):
 def console_payment(estate_code, campaign_id):
     campaign = g.campaign
     form = PaymentForm()
-    form.household.choices = _household_choices(campaign)
+    picker = _picker(campaign, "payment", form)
     if request.method == "GET":
         form.paid_on.data = in_china(utcnow()).date()
+        _prefill("payment", form, picker)
     if form.validate_on_submit():
         household = db.session.get(Household, int(form.household.data))
         try:
@@ -204,8 +374,13 @@ def console_payment(estate_code, campaign_id):
                 staff_user=access.current_staff(),
             )
         except OperationError as error:
-            flash(describe_error(error), "error")
+            form.amount.errors.append(describe_error(error))
         else:
+            _keep(
+                "payment",
+                note=(form.note.data or "").strip(),
+                paid_on=form.paid_on.data.isoformat(),
+            )
             flash(_("Payment recorded for %(address)s.", address=household.address))
             if overpaid:
                 flash(
@@ -215,13 +390,12 @@ def console_payment(estate_code, campaign_id):
                     ),
                     "error",
                 )
-            return redirect(
-                url_for(
-                    "contributions.console_tracker",
-                    estate_code=estate_code,
-                    campaign_id=campaign_id,
-                )
-            )
+            return _next_entry("contributions.console_payment", picker)
     return render_template(
-        "contributions/console_payment.html", estate=g.estate, campaign=campaign, form=form
+        "contributions/console_payment.html",
+        estate=g.estate,
+        campaign=campaign,
+        form=form,
+        picker=picker,
+        action="payment",
     ), form_status(form)

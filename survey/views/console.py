@@ -4,24 +4,36 @@ console_roll.py and console_paper.py."""
 
 import json
 
-from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from resident_portal import access
+from resident_portal import access, doorstep
+from resident_portal import operations as resident_operations
 from resident_portal.access import Permission, require
 from resident_portal.common import OperationError, plain_yuan
 from resident_portal.extensions import db
-from resident_portal.forms import ConfirmForm, form_status, scope_choices
+from resident_portal.forms import ConfirmForm, VisitForm, form_status, scope_choices
 from resident_portal.messages import current_locale, describe_error, describe_problem
+from resident_portal.models import VisitOutcome
 from resident_portal.privacy import mask_name, mask_phone
 from resident_portal.spreadsheets import download
 
 from .. import operations, results, roll
-from ..blueprint import bp, survey_estate
+from ..blueprint import bp, household_in_estate, survey_estate
 from ..definition import parse_definition
 from ..forms import ItemForm, SurveyForm, definition_from_form, item_definition
-from ..models import Survey, SurveyItem
+from ..models import Survey, SurveyItem, SurveyVisit
 
 
 @bp.get("/console/<estate_code>/surveys")
@@ -171,20 +183,98 @@ def console_suggestions(estate_code, survey_id):
     return download(body, f"survey-{survey_id}-suggestions.csv")
 
 
-@bp.get("/console/<estate_code>/surveys/<int:survey_id>/not-voted")
-@require(Permission.SURVEY_VIEW, estate_of=survey_estate)
-def console_not_voted(estate_code, survey_id):
+def _not_voted_page(wanted: str, *, full: bool = False, errors=None, status=200):
+    """The door-to-door list: households without a ballot, grouped by building and unit, with
+    their latest visit, filtered by it (doorstep.py). Full contacts only when `full`."""
     households = results.households_without_ballot(g.survey)
+    visits = doorstep.latest_visits(
+        SurveyVisit, SurveyVisit.survey_id, g.survey.id, (h.id for h in households)
+    )
     groups: dict[tuple, list] = {}
+    shown = 0
     for h in households:
-        groups.setdefault((h.unit.building.number, h.unit.number), []).append(h)
-    return render_template(
+        if doorstep.keeps(wanted, visits.get(h.id)):
+            groups.setdefault((h.unit.building.number, h.unit.number), []).append(h)
+            shown += 1
+    page = render_template(
         "survey/console_not_voted.html",
         estate=g.estate,
         survey=g.survey,
         groups=groups,
+        visits=visits,
         total=len(households),
-        mask_name=mask_name,
-        mask_phone=mask_phone,
+        shown=shown,
+        wanted=wanted,
+        filters=doorstep.VISIT_FILTERS,
+        full=full,
+        errors=errors or {},
+        name=(lambda x: x or "") if full else mask_name,
+        phone=(lambda x: x or "") if full else mask_phone,
         locale=current_locale(),
     )
+    response = make_response(page, status)
+    if full:
+        response.headers["Cache-Control"] = "no-store"  # personal data: keep it out of caches
+    return response
+
+
+@bp.get("/console/<estate_code>/surveys/<int:survey_id>/not-voted")
+@require(Permission.SURVEY_VIEW, estate_of=survey_estate)
+def console_not_voted(estate_code, survey_id):
+    return _not_voted_page(doorstep.visit_filter(request.args.get("visit")))
+
+
+@bp.post("/console/<estate_code>/surveys/<int:survey_id>/not-voted/contacts")
+@require(Permission.DOOR_TO_DOOR_CONTACTS, estate_of=survey_estate)
+def console_not_voted_contacts(estate_code, survey_id):
+    """The list with full names and phones, for the estate's own secretary: a POST, because
+    every such view is written in the audit log."""
+    wanted = doorstep.visit_filter(request.form.get("visit"))
+    resident_operations.audit_contacts_view(
+        staff_user=access.current_staff(),
+        estate=g.estate,
+        list_name="survey.not_voted",
+        survey=g.survey.id,
+        filter=wanted,
+    )
+    return _not_voted_page(wanted, full=True)
+
+
+@bp.post("/console/<estate_code>/surveys/<int:survey_id>/not-voted/<int:household_id>/visit")
+@require(Permission.VISITS_RECORD, estate_of=survey_estate)
+def console_visit(estate_code, survey_id, household_id):
+    household = household_in_estate(household_id)
+    wanted = doorstep.visit_filter(request.form.get("visit"))
+    form = VisitForm()
+    message = None
+    if form.validate_on_submit():
+        try:
+            operations.record_visit(
+                g.survey,
+                household,
+                form.outcome.data,
+                form.note.data,
+                staff_user=access.current_staff(),
+            )
+        except OperationError as error:
+            message = describe_error(error)
+        else:
+            flash(
+                _(
+                    "%(address)s: %(outcome)s.",
+                    address=household.address,
+                    outcome=VisitOutcome(form.outcome.data).label,
+                )
+            )
+            return redirect(
+                url_for(
+                    "survey.console_not_voted",
+                    estate_code=estate_code,
+                    survey_id=survey_id,
+                    visit=wanted or None,
+                ),
+                code=303,
+            )
+    else:
+        message = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    return _not_voted_page(wanted, errors={household.id: message}, status=422)

@@ -8,13 +8,13 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from resident_portal import access
+from resident_portal import access, doorstep
 from resident_portal.access import Permission, require
 from resident_portal.common import OperationError
 from resident_portal.extensions import db
 from resident_portal.forms import form_status
 from resident_portal.messages import current_locale, describe_error
-from resident_portal.models import Household
+from resident_portal.models import Household, natural_key
 from resident_portal.operations import record_personal_data_access
 from resident_portal.privacy import mask_name
 from resident_portal.qr import public_url, qr_svg
@@ -28,6 +28,7 @@ from ..models import (
     BallotRevision,
     BallotSource,
     SurveyStatus,
+    SurveyVisit,
 )
 from ..tally import Choice
 
@@ -48,8 +49,45 @@ def _paper_form(survey, household: Household | None):
         form.household.data = str(household.id)
     else:
         waiting = results.households_without_ballot(survey)
-        form.household.choices = [("", "—")] + [(str(h.id), h.address) for h in waiting]
+        form.household.choices = [("", "—")] + [
+            (str(h.id), h.address) for h in _picked(survey, waiting)
+        ]
     return form
+
+
+def _picked(survey, waiting: list[Household]) -> list[Household]:
+    """The entry list narrowed by ?building=&unit= and ?visit= (the door-to-door outcome, such
+    as "paper": those who said they would vote on paper)."""
+    building = request.args.get("building", "")
+    unit = request.args.get("unit", "") if building else ""
+    wanted = doorstep.visit_filter(request.args.get("visit"))
+    visits = doorstep.latest_visits(
+        SurveyVisit, SurveyVisit.survey_id, survey.id, (h.id for h in waiting)
+    )
+    return [
+        h
+        for h in waiting
+        if (not building or h.unit.building.number == building)
+        and (not unit or h.unit.number == unit)
+        and doorstep.keeps(wanted, visits.get(h.id))
+    ]
+
+
+def _picker_filter(survey) -> dict:
+    buildings: dict[str, list[str]] = {}
+    for h in results.households_without_ballot(survey):
+        units = buildings.setdefault(h.unit.building.number, [])
+        if h.unit.number not in units:
+            units.append(h.unit.number)
+    building = request.args.get("building", "")
+    return {
+        "buildings": sorted(buildings, key=natural_key),
+        "units": sorted(buildings.get(building, []), key=natural_key),
+        "building": building,
+        "unit": request.args.get("unit", "") if building else "",
+        "visit": doorstep.visit_filter(request.args.get("visit")),
+        "filters": doorstep.VISIT_FILTERS,
+    }
 
 
 def _record_paper_ballot(survey, form, household: Household):
@@ -105,6 +143,7 @@ def _paper_page(survey, form, household: Household | None):
         counted=counted,
         paper_ballots=paper,
         open=survey.status() is SurveyStatus.OPEN,
+        picker=_picker_filter(survey) if household is None else None,
         locale=current_locale(),
     ), form_status(form, request.method == "POST")
 
@@ -119,8 +158,12 @@ def console_paper(estate_code, survey_id):
     if form.validate_on_submit():
         household = household_in_estate(int(form.household.data))
         if _record_paper_ballot(survey, form, household):
+            # The next entry, from the same part of the list.
+            kept = {k: v for k in ("building", "unit", "visit") if (v := request.args.get(k))}
             return redirect(
-                url_for("survey.console_paper", estate_code=estate_code, survey_id=survey_id)
+                url_for(
+                    "survey.console_paper", estate_code=estate_code, survey_id=survey_id, **kept
+                )
             )
     return _paper_page(survey, form, None)
 

@@ -126,9 +126,15 @@ def notices(estate_code):
     surveys = db.session.scalars(
         select(Survey).where(Survey.estate_id == estate.id).order_by(Survey.closes_at.desc())
     )
+    surveys = list(surveys)
     closed = [s for s in surveys if s.status() is SurveyStatus.CLOSED]
+    cancelled = [s for s in surveys if s.status() is SurveyStatus.CANCELLED]
     return render_template(
-        "survey/notices.html", estate=estate, surveys=closed, locale=current_locale()
+        "survey/notices.html",
+        estate=estate,
+        surveys=closed,
+        cancelled=cancelled,
+        locale=current_locale(),
     )
 
 
@@ -150,6 +156,7 @@ def _notice_context(survey) -> dict:
         "estate": survey.estate,
         "results": results.compute(survey),
         "corrections": corrections,
+        "extensions": operations.extensions_of(survey),
         "share": share,
         "item_sentence": item_sentence,
         "locale": current_locale(),
