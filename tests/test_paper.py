@@ -201,11 +201,11 @@ def test_screenshots_of_the_dashboard_and_the_lists(app, page, live_server):
     assert "下一步要做的事" in phone.content()
     assert_taps(phone, "main .dashboard a, main .next-steps a")
     # In large text too, the dashboard fits the phone.
-    phone.get_by_role("button", name="大字模式").click()
+    phone.get_by_role("button", name="大字版").click()
     phone.goto(f"{live_server}/console/meiyuan")
     phone.screenshot(path=str(SHOTS / "phone-dashboard-large.png"), full_page=True)
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    phone.get_by_role("button", name="标准字号").click()
+    phone.get_by_role("button", name="标准版").click()
     phone.goto(f"{live_server}/console/meiyuan/surveys/{survey.id}/not-voted")
     phone.locator("details.record-visit summary").first.click()
     phone.screenshot(path=str(SHOTS / "phone-door-to-door.png"), full_page=True)

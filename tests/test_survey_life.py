@@ -284,7 +284,7 @@ def test_a_contractor_sees_only_the_reports_panel(app):
     estate = make_estate()
     make_survey(estate)
     page = console(app, estate, Role.CONTRACTOR).get("/console/meiyuan").get_data(as_text=True)
-    assert "质量问题反馈" in page and "正在进行的表决" not in page
+    assert "问题反馈" in page and "正在进行的表决" not in page
 
 
 def test_an_elevators_consent_vote_cannot_be_cancelled_on_its_own(app):
