@@ -66,7 +66,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from survey import figures as survey_figures
     from survey import rules as legal_rules
 
-    from . import blueprint, cli, console, figures
+    from . import blueprint, cli, console, figures, periodic, print_jobs  # noqa: F401
+    from .jobs import queue as job_queue
+    from .jobs import views as job_views
     from .reports import blueprint as reports_blueprint
     from .reports import figures as report_figures
     from .reports import open311, photos
@@ -77,6 +79,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.register_blueprint(contributions_blueprint.bp)
     app.register_blueprint(reports_blueprint.bp)
     app.register_blueprint(open311.bp)
+    app.register_blueprint(job_views.bp)
     photos.init_app(app)
     cli.init_app(app)
     survey_cli.init_app(app)
@@ -88,6 +91,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     ):
         figures.register(provider)
     cli.demo_seeder(survey_demo.demo_surveys)
+    # After every job kind and periodic task is registered (print_jobs, periodic, features).
+    job_queue.init_app(app)
 
     register_error_pages(app)
     app.before_request(refuse_nul_characters)

@@ -31,6 +31,12 @@ def from_environment(instance_path: str) -> dict:
         "PHOTO_DIR": os.environ.get("PHOTO_DIR"),
         # Namespace of the sign-in counters in Redis, when several deployments share one.
         "RATE_LIMIT_PREFIX": os.environ.get("RATE_LIMIT_PREFIX", "resident-portal"),
+        # Without Redis, each app process serves the job queue with a thread of its own;
+        # 0 turns that off (then run `flask --app resident_portal worker`).
+        "JOBS_EMBEDDED_WORKER": os.environ.get("JOBS_EMBEDDED_WORKER", "1") != "0",
+        # Nightly SQLite backups (periodic.py): where, and how many are kept.
+        "BACKUP_DIR": os.environ.get("BACKUP_DIR"),
+        "BACKUP_KEEP": int(os.environ.get("BACKUP_KEEP", "7")),
     }
 
 
@@ -67,11 +73,22 @@ DEFAULTS = {
     "HELD_CODES_LIFETIME": timedelta(minutes=30),
     # pbkdf2 work factor for household access codes; see access.hash_access_code.
     "ACCESS_CODE_HASH_METHOD": "pbkdf2:sha256:10000",
+    # Jobs (resident_portal/jobs): None means "run them inside the caller" in tests only.
+    "JOBS_IMMEDIATE": None,
+    "JOBS_SQLITE_PATH": None,  # default: instance/jobs.sqlite3
+    # A running job marks itself alive this often; one silent for JOB_STALE_SECONDS has lost
+    # its worker and is failed by the sweep (its work was never committed).
+    "JOB_HEARTBEAT_SECONDS": 15,
+    "JOB_STALE_SECONDS": 120,
+    # Up to these sizes the work is done in the request; beyond, it becomes a job.
+    "SYNC_LETTERS_LIMIT": 100,
 }
 
 
 def finish(config) -> None:
     """Settings that follow from others, once environment and overrides are applied."""
+    if config.get("JOBS_IMMEDIATE") is None:
+        config["JOBS_IMMEDIATE"] = bool(config.get("TESTING"))
     if "SESSION_COOKIE_SECURE" not in config or config["SESSION_COOKIE_SECURE"] is None:
         # Cookies are marked Secure whenever the public address is HTTPS.
         config["SESSION_COOKIE_SECURE"] = (config.get("PUBLIC_BASE_URL") or "").startswith(
