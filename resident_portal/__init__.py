@@ -64,9 +64,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from survey import cli as survey_cli
     from survey import demo as survey_demo
     from survey import figures as survey_figures
+    from survey import printing as survey_printing
     from survey import rules as legal_rules
 
-    from . import blueprint, cli, console, figures, periodic, print_jobs  # noqa: F401
+    from . import blueprint, cli, console, figures, jobs, periodic, print_jobs  # noqa: F401
     from .jobs import queue as job_queue
     from .jobs import views as job_views
     from .reports import blueprint as reports_blueprint
@@ -91,6 +92,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     ):
         figures.register(provider)
     cli.demo_seeder(survey_demo.demo_surveys)
+    jobs.register_kind(survey_printing.PAPER_SHEETS)
     # After every job kind and periodic task is registered (print_jobs, periodic, features).
     job_queue.init_app(app)
 

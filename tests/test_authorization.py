@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from resident_portal import operations
 from resident_portal.extensions import db
-from resident_portal.models import Role, StaffUser
+from resident_portal.models import Job, JobStatus, Role, StaffUser
 from resident_portal.reports import operations as report_operations
 from resident_portal.reports.models import Category, Open311Key
 from resident_portal.reports.operations import Location
@@ -99,6 +99,7 @@ EXPECTED = {
     "console.codes_zip": {SECRETARY, ADMIN},
     "survey.console_paper_household": {SECRETARY, ADMIN},
     "survey.console_paper_sheets": {SECRETARY, ADMIN},
+    "survey.console_paper_sheets_job": {SECRETARY, ADMIN},
     "survey.console_paper_evidence": {SECRETARY, ADMIN},
     "survey.console_roll": {SECRETARY, ADMIN},
     "survey.notice_print": EVERYONE,
@@ -121,6 +122,14 @@ EXPECTED = {
     "console.overview_page": {PLANNER, ADMIN},  # each over the estates in their scope
     "console.monthly_page": {PLANNER, ADMIN},
     "console.monthly_xlsx": {PLANNER, ADMIN},
+    "console.monthly_job": {PLANNER, ADMIN},
+    "console.posters_job": {SECRETARY, PLANNER, ADMIN},
+    "console.letters_job": {SECRETARY, ADMIN},  # each the codes held for its own sign-in
+    "jobs.mine": ANY_STAFF,
+    # The world's job is the stairwell posters of this estate: whoever may print its posters.
+    "jobs.page": {SECRETARY, PLANNER, ADMIN},
+    "jobs.cancel": {SECRETARY, PLANNER, ADMIN},
+    "jobs.download": {SECRETARY, PLANNER, ADMIN},
     "reports.new": {HOUSEHOLD, HOUSEHOLD_OTHER},  # each in their own estate
     "reports.board": EVERYONE,
     "reports.detail": EVERYONE,
@@ -225,8 +234,19 @@ def world(app):
         if who in (SECRETARY, ADMIN):
             upload = register_csv(SMALL_REGISTER)
             own[who]["pending_id"] = operations.hold_upload(here, user, "r.csv", upload).id
+    posters_job = Job(
+        kind="posters",
+        estate_id=here.id,
+        params={"estate_ids": [here.id]},
+        status=JobStatus.DONE,
+        result=b"%PDF-1.7",
+        result_name="meiyuan-posters.pdf",
+        result_type="application/pdf",
+    )
+    db.session.add(posters_job)
     db.session.commit()
     values = {
+        "job_id": posters_job.id,
         "estate_code": here.code,
         "building": "1",
         "unit": "1",

@@ -12,6 +12,7 @@ from resident_portal.extensions import db
 from resident_portal.forms import form_status, scope_choices
 from resident_portal.messages import current_locale, describe_error
 from resident_portal.models import Household, utcnow
+from resident_portal.pdf import pdf_response, wants_pdf
 from resident_portal.privacy import mask_name, mask_phone
 from resident_portal.spreadsheets import download
 from survey.models import Survey
@@ -105,7 +106,7 @@ def console_not_answered(estate_code, campaign_id):
         if not line.answered:
             h = line.household
             groups.setdefault((h.unit.building.number, h.unit.number), []).append(line)
-    return render_template(
+    html = render_template(
         "contributions/console_not_answered.html",
         estate=g.estate,
         campaign=g.campaign,
@@ -115,6 +116,11 @@ def console_not_answered(estate_code, campaign_id):
         now=utcnow(),
         locale=current_locale(),
     )
+    if wants_pdf(request):
+        return pdf_response(
+            html, f"{g.estate.code}-campaign-{campaign_id}-not-answered.pdf", request.host_url
+        )
+    return html
 
 
 @bp.get("/console/<estate_code>/campaigns/<int:campaign_id>/export.<fmt>")

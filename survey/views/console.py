@@ -14,6 +14,7 @@ from resident_portal.common import OperationError, plain_yuan
 from resident_portal.extensions import db
 from resident_portal.forms import ConfirmForm, form_status, scope_choices
 from resident_portal.messages import current_locale, describe_error, describe_problem
+from resident_portal.pdf import pdf_response, wants_pdf
 from resident_portal.privacy import mask_name, mask_phone
 from resident_portal.spreadsheets import download
 
@@ -163,7 +164,7 @@ def console_not_voted(estate_code, survey_id):
     groups: dict[tuple, list] = {}
     for h in households:
         groups.setdefault((h.unit.building.number, h.unit.number), []).append(h)
-    return render_template(
+    html = render_template(
         "survey/console_not_voted.html",
         estate=g.estate,
         survey=g.survey,
@@ -173,3 +174,8 @@ def console_not_voted(estate_code, survey_id):
         mask_phone=mask_phone,
         locale=current_locale(),
     )
+    if wants_pdf(request):
+        return pdf_response(
+            html, f"{g.estate.code}-survey-{survey_id}-not-voted.pdf", request.host_url
+        )
+    return html
