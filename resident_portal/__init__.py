@@ -23,10 +23,12 @@ LANGUAGE_COOKIE = "lang"
 LARGE_TEXT_COOKIE = "large_text"
 
 
-def create_app(config_overrides: dict | None = None) -> Flask:
+def create_app(config_overrides: dict | None = None, instance_path: str | None = None) -> Flask:
+    """`instance_path`: this server's own folder (default `instance/` of the project)."""
     app = Flask(
         __name__,
         instance_relative_config=True,
+        instance_path=instance_path,
         template_folder=str(PROJECT_ROOT / "templates"),
     )
     os.makedirs(app.instance_path, exist_ok=True)

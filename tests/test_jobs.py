@@ -321,3 +321,51 @@ def test_staff_ids_are_recorded(app):
     job = db.session.get(Job, job_id)
     assert db.session.get(StaffUser, job.staff_user_id).grants[0].role == Role.PLANNER
     assert audit_rows("job.posters") == 1
+
+
+# --- periodic tasks -------------------------------------------------------------------------
+
+
+def test_nightly_backup_copies_the_database_and_keeps_the_newest(app, tmp_path):
+    from datetime import UTC, datetime
+
+    from resident_portal.periodic import nightly_backup
+
+    if db.engine.dialect.name != "sqlite":
+        assert nightly_backup(app) is None  # PostgreSQL: pg_dump, as the README says
+        return
+    app.config.update(BACKUP_DIR=str(tmp_path), BACKUP_KEEP=2)
+    make_estate()
+    for day in (1, 2, 3):
+        nightly_backup(app, now=datetime(2026, 11, day, 19, 0, tzinfo=UTC))
+    kept = sorted(path.name for path in tmp_path.iterdir())
+    assert kept == [
+        "resident_portal-20261102-190000.sqlite3",
+        "resident_portal-20261103-190000.sqlite3",
+    ]
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / kept[-1]) as copy:
+        assert copy.execute("SELECT code FROM estate").fetchall() == [("meiyuan",)]
+    copy.close()
+
+
+def test_periodic_tasks_run_once_a_minute_whoever_schedules_them(database_url, tmp_path):
+    """Every consumer schedules the periodic tasks; the first to claim the minute runs one.
+    The privacy purge is a registration point: registering under its name replaces it."""
+    from .conftest import make_app
+
+    runs = []
+    original = jobs.PERIODIC["privacy-purge"]
+    jobs.register_periodic(jobs.PeriodicTask("privacy-purge", runs.append, "30", "19"))
+    try:
+        app = make_app(
+            database_url, JOBS_IMMEDIATE=False, JOBS_SQLITE_PATH=str(tmp_path / "q.sqlite3")
+        )
+        queue = job_queue(app)
+        assert {"sweep-jobs", "nightly-backup", "privacy-purge"} <= set(queue.periodic)
+        queue.periodic["privacy-purge"].call_local()
+        queue.periodic["privacy-purge"].call_local()  # a second consumer, the same minute
+        assert runs == [app]
+    finally:
+        jobs.register_periodic(original)

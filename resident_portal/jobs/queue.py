@@ -45,8 +45,7 @@ class JobQueue:
 
         self.run_job = run_job
 
-        for task in PERIODIC.values():
-            self._schedule(task)
+        self.periodic = {task.name: self._schedule(task) for task in PERIODIC.values()}
 
     def _schedule(self, task):
         huey = self.huey
@@ -60,6 +59,8 @@ class JobQueue:
                 return
             with self.app.app_context():
                 task.run(self.app)
+
+        return periodic
 
     def enqueue(self, job_id: int, secrets: dict | None = None) -> None:
         self.start_embedded_worker()
