@@ -61,6 +61,7 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     # The only place in resident_portal/ that imports the features: to register them
     # (tests/test_layering.py checks it).
     from contributions import blueprint as contributions_blueprint
+    from contributions import export_job as contribution_export_job
     from contributions import figures as contribution_figures
     from survey import blueprint as survey_blueprint
     from survey import cli as survey_cli
@@ -69,7 +70,7 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     from survey import printing as survey_printing
     from survey import rules as legal_rules
 
-    from . import blueprint, cli, console, figures, jobs, periodic, print_jobs  # noqa: F401
+    from . import blueprint, cli, console, figures, jobs, periodic, print_jobs, registry_job  # noqa: F401, I001
     from .jobs import queue as job_queue
     from .jobs import views as job_views
     from .reports import blueprint as reports_blueprint
@@ -95,6 +96,7 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
         figures.register(provider)
     cli.demo_seeder(survey_demo.demo_surveys)
     jobs.register_kind(survey_printing.PAPER_SHEETS)
+    jobs.register_kind(contribution_export_job.CAMPAIGN_EXPORT)
     # After every job kind and periodic task is registered (print_jobs, periodic, features).
     job_queue.init_app(app)
 

@@ -109,8 +109,16 @@ def _write_codes(estate: Estate, out: Path, reissue: bool) -> int:
                 "Set PUBLIC_BASE_URL to the address residents' phones use, e.g. https://portal.example.cn"
             )
         )
-    with current_app.test_request_context("/", base_url=base_url):
-        issued = operations.issue_codes(estate, reissue=reissue)
+    with (
+        current_app.test_request_context("/", base_url=base_url),
+        click.progressbar(length=0, label=_("Issuing codes"), file=sys.stderr) as bar,
+    ):
+
+        def progress(done, total):
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        issued = operations.issue_codes(estate, reissue=reissue, progress=progress)
         out.write_bytes(codes_csv(letters_for(issued)))
     return len(issued)
 

@@ -82,6 +82,8 @@ DEFAULTS = {
     "JOB_STALE_SECONDS": 120,
     # Up to these sizes the work is done in the request; beyond, it becomes a job.
     "SYNC_LETTERS_LIMIT": 100,
+    "REGISTRY_JOB_ROWS": 5_000,
+    "EXPORT_JOB_ROWS": 10_000,
 }
 
 

@@ -231,6 +231,17 @@ def registry_confirm(estate_code, pending_id):
     if pending.estate_id != g.estate.id or pending.staff_user_id != access.current_staff().id:
         abort(404)
     parsed = parse_registry(pending.content, pending.filename)
+    if len(parsed.rows) > current_app.config["REGISTRY_JOB_ROWS"]:
+        # A big register is written by a job (registry_job.py): same check, same import.
+        job = job_operations.submit(
+            "registry_import",
+            staff_user=access.current_staff(),
+            estates=[g.estate],
+            estate=g.estate,
+            params={"pending_id": pending.id},
+            base_url=request.host_url,
+        )
+        return redirect(url_for("jobs.page", job_id=job.id), code=303)
     try:
         plan = operations.import_registry(g.estate, parsed, staff_user=access.current_staff())
     except operations.OperationError as error:

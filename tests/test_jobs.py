@@ -369,3 +369,89 @@ def test_periodic_tasks_run_once_a_minute_whoever_schedules_them(database_url, t
         assert runs == [app]
     finally:
         jobs.register_periodic(original)
+
+
+# --- big registers ------------------------------------------------------------------------
+
+
+def upload_register(client, rows) -> int:
+    from resident_portal.models import PendingImport
+
+    from .conftest import register_csv
+
+    response = client.post(
+        "/console/meiyuan/registry",
+        data={"register": (io.BytesIO(register_csv(rows)), "register.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    return db.session.scalar(select(PendingImport.id))
+
+
+def households_in_database() -> int:
+    from resident_portal.models import Household
+
+    return db.session.scalar(select(func.count()).select_from(Household))
+
+
+def test_a_big_register_is_imported_by_a_job_committed_with_it(app):
+    from resident_portal import operations
+
+    from .conftest import SMALL_REGISTER
+
+    estate = operations.create_estate("meiyuan", "美苑小区")
+    app.config["REGISTRY_JOB_ROWS"] = 3  # SMALL_REGISTER's 5 rows count as big here
+    client = signed_in(app, Role.SECRETARY, estate)
+    pending_id = upload_register(client, SMALL_REGISTER)
+    job_id = job_id_of(client.post(f"/console/meiyuan/registry/{pending_id}"))
+    assert db.session.get(Job, job_id).status == JobStatus.DONE
+    assert households_in_database() == 5 and audit_rows("registry.import") == 1
+    page = client.get(f"/console/jobs/{job_id}").get_data(as_text=True)
+    assert "业主名册已导入：新增5户，更新0户，未变0户。" in page
+
+
+def test_a_big_register_refused_by_the_job_writes_nothing(app):
+    from resident_portal import operations
+    from resident_portal.models import PendingImport
+
+    from .conftest import SMALL_REGISTER, register_csv
+
+    estate = operations.create_estate("meiyuan", "美苑小区")
+    app.config["REGISTRY_JOB_ROWS"] = 3
+    client = signed_in(app, Role.SECRETARY, estate)
+    pending_id = upload_register(client, SMALL_REGISTER)
+    # Between preview and import the held file goes bad (two rows for one room).
+    bad = list(SMALL_REGISTER) + [SMALL_REGISTER[0]]
+    db.session.execute(
+        update(PendingImport)
+        .where(PendingImport.id == pending_id)
+        .values(content=register_csv(bad))
+    )
+    db.session.commit()
+    job_id = job_id_of(client.post(f"/console/meiyuan/registry/{pending_id}"))
+    job = db.session.get(Job, job_id)
+    assert job.status == JobStatus.FAILED
+    assert "业主名册有问题，未导入任何数据。" in client.get(f"/console/jobs/{job_id}").get_data(
+        as_text=True
+    )
+    assert households_in_database() == 0 and audit_rows("registry.import") == 0
+    assert db.session.get(PendingImport, pending_id) is not None  # kept, to try again
+
+
+def test_a_big_pledge_export_is_offered_as_a_job_with_the_same_file(app):
+    from .conftest import make_campaign
+
+    estate = make_estate()
+    campaign = make_campaign(estate)
+    client = signed_in(app, Role.PLANNER, estate)
+    url = f"/console/meiyuan/campaigns/{campaign.id}/export.csv"
+    small = client.get(url)
+    assert small.mimetype == "text/csv"
+    app.config["EXPORT_JOB_ROWS"] = 2  # the estate's 5 households count as many here
+    offer = client.get(url)
+    assert offer.status_code == 200 and "这个文件有 5 行" in offer.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Job)) == 0  # a GET starts nothing
+    job_id = job_id_of(client.post(url + "/job"))
+    made = client.get(f"/console/jobs/{job_id}/download")
+    assert made.data == small.data
+    assert f"campaign-{campaign.id}.csv" in made.headers["Content-Disposition"]

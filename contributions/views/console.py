@@ -1,7 +1,7 @@
 """Contribution console pages: campaigns, their tracker and exports, who has not answered, and
 pledges and payments entered by staff. Elevator projects are in console_elevators.py."""
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -9,7 +9,8 @@ from resident_portal import access
 from resident_portal.access import Permission, require
 from resident_portal.common import OperationError, in_china
 from resident_portal.extensions import db
-from resident_portal.forms import form_status, scope_choices
+from resident_portal.forms import ConfirmForm, form_status, scope_choices
+from resident_portal.jobs import operations as job_operations
 from resident_portal.messages import current_locale, describe_error
 from resident_portal.models import Household, utcnow
 from resident_portal.pdf import pdf_response, wants_pdf
@@ -17,7 +18,7 @@ from resident_portal.privacy import mask_name, mask_phone
 from resident_portal.spreadsheets import download
 from survey.models import Survey
 
-from .. import operations, tracker
+from .. import export_job, operations, tracker
 from ..blueprint import bp, campaign_estate
 from ..forms import CampaignForm, PaymentForm, StaffPledgeForm, campaign_fields
 from ..models import Campaign, Channel, Payment
@@ -126,13 +127,42 @@ def console_not_answered(estate_code, campaign_id):
 @bp.get("/console/<estate_code>/campaigns/<int:campaign_id>/export.<fmt>")
 @require(Permission.CAMPAIGN_VIEW, estate_of=campaign_estate)
 def console_export(estate_code, campaign_id, fmt):
+    """The export; over EXPORT_JOB_ROWS households, a page that offers to make it as a job
+    (a GET starts nothing)."""
+    if fmt not in export_job.FORMATS:
+        abort(404)
     state = tracker.progress(g.campaign)
-    name = f"campaign-{campaign_id}"
-    if fmt == "csv":
-        return download(tracker.export_csv(state), f"{name}.csv")
-    if fmt == "xlsx":
-        return download(tracker.export_xlsx(state), f"{name}.xlsx")
-    abort(404)
+    if len(state.lines) > current_app.config["EXPORT_JOB_ROWS"]:
+        return render_template(
+            "jobs/too_big.html",
+            estate=g.estate,
+            rows=len(state.lines),
+            action=url_for(
+                "contributions.console_export_job",
+                estate_code=estate_code,
+                campaign_id=campaign_id,
+                fmt=fmt,
+            ),
+        )
+    return download(*export_job.export(g.campaign, fmt, state))
+
+
+@bp.post("/console/<estate_code>/campaigns/<int:campaign_id>/export.<fmt>/job")
+@require(Permission.CAMPAIGN_VIEW, estate_of=campaign_estate)
+def console_export_job(estate_code, campaign_id, fmt):
+    if fmt not in export_job.FORMATS:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    job = job_operations.submit(
+        export_job.CAMPAIGN_EXPORT.name,
+        staff_user=access.current_staff(),
+        estates=[g.estate],
+        estate=g.estate,
+        params={"campaign_id": g.campaign.id, "fmt": fmt},
+        base_url=request.host_url,
+    )
+    return redirect(url_for("jobs.page", job_id=job.id), code=303)
 
 
 def _household_choices(campaign: Campaign) -> list[tuple[str, str]]:

@@ -85,6 +85,8 @@ class Progress:
         self.done = 0
         self.total = 0
         self._last = 0.0
+        # What the page says when done: (untranslated msgid, fields), set by the kind.
+        self.summary: tuple[str, dict] | None = None
 
     def __call__(self, done: int, total: int | None = None) -> None:
         import time
@@ -160,7 +162,11 @@ def execute(job_id: int, secrets: dict) -> None:
     if not claimed:
         return  # cancelled before it started, or run already
     job = db.session.get(Job, job_id)
-    kind = KINDS[job.kind]
+    kind = KINDS.get(job.kind)
+    if kind is None:  # queued by a newer version of the app than this worker's
+        logger.error("job %s: unknown kind %s", job_id, job.kind)
+        fail(job_id, UNEXPECTED, {})
+        return
     progress = Progress(job_id)
     app = current_app._get_current_object()
     base_url = job.params.get("base_url") or app.config.get("PUBLIC_BASE_URL") or None
@@ -174,6 +180,9 @@ def execute(job_id: int, secrets: dict) -> None:
         values = {"status": JobStatus.DONE, "finished_at": utcnow()}
         if progress.total:
             values |= {"done": progress.total, "total": progress.total}
+        if progress.summary:
+            message, fields = progress.summary
+            values["params"] = {**job.params, "summary": {"message": message, "params": fields}}
         if result is not None:
             values |= {
                 "result": result.body,

@@ -71,6 +71,7 @@ def mine():
 def page(job_id):
     job = visible_job_or_abort(job_id)
     status, failure, failure_params = shown_status(job)
+    summary = job.params.get("summary") if status == JobStatus.DONE else None
     response = Response(
         render_template(
             "jobs/job.html",
@@ -78,6 +79,7 @@ def page(job_id):
             kind=KINDS[job.kind],
             status=status,
             failure=_(failure, **failure_params) if failure else None,
+            summary=_(summary["message"], **summary["params"]) if summary else None,
             form=ConfirmForm(),
         )
     )
