@@ -455,3 +455,15 @@ def test_a_big_pledge_export_is_offered_as_a_job_with_the_same_file(app):
     made = client.get(f"/console/jobs/{job_id}/download")
     assert made.data == small.data
     assert f"campaign-{campaign.id}.csv" in made.headers["Content-Disposition"]
+
+
+def test_sweep_jobs_command_says_what_it_did(app):
+    estate = make_estate()
+    job = Job(kind="posters", estate_id=estate.id, params={"estate_ids": [estate.id]})
+    job.status, job.heartbeat_at = JobStatus.RUNNING, utcnow() - timedelta(hours=1)
+    db.session.add(job)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["sweep-jobs"])
+    assert result.exit_code == 0
+    assert "1 个中断的任务标为失败，0 个过期文件已删除。" in result.output
+    assert app.test_cli_runner().invoke(args=["worker", "--help"]).exit_code == 0
