@@ -35,6 +35,7 @@ class JobQueue:
             self.embedded = config["JOBS_EMBEDDED_WORKER"]
         self._consumer = None
         self._lock = threading.Lock()
+        self._claims: dict[str, str] = {}  # the last minute each periodic task was claimed
 
         @self.huey.task(name="run_job")
         def run_job(job_id: int, secrets: dict | None = None):
@@ -54,8 +55,15 @@ class JobQueue:
         def periodic():
             # Every consumer (each gunicorn worker's thread, each `flask worker`) schedules
             # periodic tasks: the first to claim this minute runs it, the others skip.
-            minute = datetime.now().strftime("%Y%m%d%H%M")
-            if not huey.put_if_empty(f"periodic:{task.name}:{minute}", b"1"):
+            key = f"periodic:{task.name}:{datetime.now():%Y%m%d%H%M}"
+            claimed = huey.put_if_empty(key, b"1")
+            # The previous minute's claim is of no use any more: read it out (deleting it), so
+            # the claims do not pile up in the queue's storage.
+            previous = self._claims.get(task.name)
+            if previous and previous != key:
+                huey.get(previous, peek=False)
+            self._claims[task.name] = key
+            if not claimed:
                 return
             with self.app.app_context():
                 task.run(self.app)
