@@ -23,11 +23,15 @@ LANGUAGE_COOKIE = "lang"
 LARGE_TEXT_COOKIE = "large_text"
 
 
-def create_app(config_overrides: dict | None = None) -> Flask:
+def create_app(config_overrides: dict | None = None, instance_path: str | None = None) -> Flask:
     # The instance folder holds the SQLite database, photos and keys of one server. Flask's
     # default is instance/ beside a checkout, or <venv>/var/resident_portal-instance when
-    # installed; INSTANCE_PATH (environment or override) puts it elsewhere.
-    instance_path = (config_overrides or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
+    # installed; `instance_path`, or INSTANCE_PATH (override or environment), puts it elsewhere.
+    instance_path = (
+        instance_path
+        or (config_overrides or {}).get("INSTANCE_PATH")
+        or os.environ.get("INSTANCE_PATH")
+    )
     app = Flask(
         __name__,
         instance_path=os.path.abspath(instance_path) if instance_path else None,
@@ -70,15 +74,30 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from contributions import api as contributions_api
     from contributions import blueprint as contributions_blueprint
     from contributions import demo as contribution_demo
+    from contributions import export_job as contribution_export_job
     from contributions import figures as contribution_figures
     from survey import blueprint as survey_blueprint
     from survey import cli as survey_cli
     from survey import demo as survey_demo
     from survey import figures as survey_figures
     from survey import openapi as survey_openapi
+    from survey import printing as survey_printing
     from survey import rules as legal_rules
 
-    from . import api, blueprint, cli, console, figures, personal_data
+    from . import (  # noqa: F401, I001
+        api,
+        blueprint,
+        cli,
+        console,
+        figures,
+        jobs,
+        periodic,
+        personal_data,
+        print_jobs,
+        registry_job,
+    )
+    from .jobs import queue as job_queue
+    from .jobs import views as job_views
     from .reports import api as reports_api
     from .reports import blueprint as reports_blueprint
     from .reports import figures as report_figures
@@ -91,6 +110,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.register_blueprint(reports_blueprint.bp)
     app.register_blueprint(open311.bp)
     app.register_blueprint(personal_data.bp)
+    app.register_blueprint(job_views.bp)
     photos.init_app(app)
     cli.init_app(app)
     survey_cli.init_app(app)
@@ -106,6 +126,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     for part in (survey_openapi.PART, contributions_api.PART, reports_api.PART):
         api.register_openapi(part)
     cli.demo_seeder(contribution_demo.demo_elevator)
+    jobs.register_kind(survey_printing.PAPER_SHEETS)
+    jobs.register_kind(contribution_export_job.CAMPAIGN_EXPORT)
+    # After every job kind and periodic task is registered (print_jobs, periodic, features).
+    job_queue.init_app(app)
 
     register_error_pages(app)
     app.before_request(refuse_nul_characters)

@@ -333,6 +333,8 @@ def revoke_api_tokens(staff_user_id: int) -> int:
         ApiToken.expires_at > now,
     )
     return db.session.execute(query.values(revoked_at=now)).rowcount
+
+
 def replaced_letter() -> Household | None:
     """The household this phone was signed in for, when that sign-in ended because the
     household's letter was replaced (codes reissued) after it began; else None."""

@@ -17,7 +17,8 @@ from .extensions import db
 from .letters import codes_csv, letters_for
 from .messages import describe_error, describe_problem
 from .models import Estate, Role, utcnow
-from .privacy import PURGE_RULES, write_private
+from .privacy import purge as run_purge
+from .privacy import write_private
 from .registry import ParsedRegistry, parse_registry
 
 estate_cli = AppGroup("estate", help="Create and list estates.")
@@ -135,8 +136,16 @@ def _write_codes(estate: Estate, out: Path, reissue: bool) -> int:
                 "Set PUBLIC_BASE_URL to the address residents' phones use, e.g. https://portal.example.cn"
             )
         )
-    with current_app.test_request_context("/", base_url=base_url):
-        issued = operations.issue_codes(estate, reissue=reissue)
+    with (
+        current_app.test_request_context("/", base_url=base_url),
+        click.progressbar(length=0, label=_("Issuing codes"), file=sys.stderr) as bar,
+    ):
+
+        def progress(done, total):
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        issued = operations.issue_codes(estate, reissue=reissue, progress=progress)
         # Access codes in clear: readable by their owner only, and the export audited (issue 12).
         write_private(out, codes_csv(letters_for(issued)))
         operations.record_personal_data_access(
@@ -269,9 +278,7 @@ def demo():
 @click.command("purge")
 def purge():
     """Delete personal data past its retention (docs/domain.md); safe to run from cron."""
-    now = utcnow()
-    for what, rule in PURGE_RULES:
-        removed = rule(now)
+    for what, removed in run_purge(utcnow()):
         click.echo(_("%(what)s: %(count)s removed", what=_(what), count=removed))
 
 

@@ -52,6 +52,12 @@ def from_environment(instance_path: str) -> dict:
         "METRICS_ALLOWED_ADDRESSES": os.environ.get("METRICS_ALLOWED_ADDRESSES", "127.0.0.1 ::1"),
         # The language of pages before a visitor chooses one, and of the command line.
         "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LANGUAGE") or "zh_Hans_CN",
+        # Without Redis, each app process serves the job queue with a thread of its own;
+        # 0 turns that off (then run `flask --app resident_portal worker`).
+        "JOBS_EMBEDDED_WORKER": os.environ.get("JOBS_EMBEDDED_WORKER", "1") != "0",
+        # Nightly SQLite backups (periodic.py): where, and how many are kept.
+        "BACKUP_DIR": os.environ.get("BACKUP_DIR"),
+        "BACKUP_KEEP": int(os.environ.get("BACKUP_KEEP", "7")),
     }
 
 
@@ -97,11 +103,24 @@ DEFAULTS = {
     "HELD_CODES_LIFETIME": timedelta(minutes=30),
     # pbkdf2 work factor for household access codes; see access.hash_access_code.
     "ACCESS_CODE_HASH_METHOD": "pbkdf2:sha256:10000",
+    # Jobs (resident_portal/jobs): None means "run them inside the caller" in tests only.
+    "JOBS_IMMEDIATE": None,
+    "JOBS_SQLITE_PATH": None,  # default: instance/jobs.sqlite3
+    # A running job marks itself alive this often; one silent for JOB_STALE_SECONDS has lost
+    # its worker and is failed by the sweep (its work was never committed).
+    "JOB_HEARTBEAT_SECONDS": 15,
+    "JOB_STALE_SECONDS": 120,
+    # Up to these sizes the work is done in the request; beyond, it becomes a job.
+    "SYNC_LETTERS_LIMIT": 100,
+    "REGISTRY_JOB_ROWS": 5_000,
+    "EXPORT_JOB_ROWS": 10_000,
 }
 
 
 def finish(config) -> None:
     """Settings that follow from others, once environment and overrides are applied."""
+    if config.get("JOBS_IMMEDIATE") is None:
+        config["JOBS_IMMEDIATE"] = bool(config.get("TESTING"))
     if "SESSION_COOKIE_SECURE" not in config or config["SESSION_COOKIE_SECURE"] is None:
         # Cookies are marked Secure whenever the public address is HTTPS.
         config["SESSION_COOKIE_SECURE"] = (config.get("PUBLIC_BASE_URL") or "").startswith(

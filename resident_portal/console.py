@@ -16,11 +16,11 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import force_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import distinct, func, select
 
-from . import access, dashboard, figures, operations, overview, two_factor
+from . import access, dashboard, figures, operations, overview, print_jobs, two_factor
 from .access import Permission, public, require
 from .blueprint import safe_next
 from .extensions import db
@@ -35,6 +35,7 @@ from .forms import (
     StaffSignInForm,
     form_status,
 )
+from .jobs import operations as job_operations
 from .letters import letters_for, letters_zip, open_items
 from .messages import current_locale, describe_error, describe_problem
 from .models import (
@@ -52,16 +53,14 @@ from .models import (
     Unit,
     utcnow,
 )
+from .pdf import pdf_response, wants_pdf
 from .privacy import mask_name, mask_phone
-from .qr import public_url, qr_svg
+from .qr import qr_svg
 from .ratelimit import Blocked, sign_in_limiter
 from .registry import parse_registry
 from .spreadsheets import download
 
 bp = Blueprint("console", __name__, url_prefix="/console")
-
-# Posters and letters are for residents: always in Chinese, whatever the secretary reads.
-RESIDENT_LOCALE = "zh_Hans_CN"
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -461,6 +460,17 @@ def registry_confirm(estate_code, pending_id):
     if pending.estate_id != g.estate.id or pending.staff_user_id != access.current_staff().id:
         abort(404)
     parsed = parse_registry(pending.content, pending.filename)
+    if len(parsed.rows) > current_app.config["REGISTRY_JOB_ROWS"]:
+        # A big register is written by a job (registry_job.py): same check, same import.
+        job = job_operations.submit(
+            "registry_import",
+            staff_user=access.current_staff(),
+            estates=[g.estate],
+            estate=g.estate,
+            params={"pending_id": pending.id},
+            base_url=request.host_url,
+        )
+        return redirect(url_for("jobs.page", job_id=job.id), code=303)
     try:
         plan = operations.import_registry(g.estate, parsed, staff_user=access.current_staff())
     except operations.OperationError as error:
@@ -603,6 +613,8 @@ def codes_issued(estate_code, batch_id):
         count=len(issued),
         left_out=left_out,
         contact=_print_contact(),
+        sync_limit=current_app.config["SYNC_LETTERS_LIMIT"],
+        form=ConfirmForm(),
     )
     return _no_store(Response(page))
 
@@ -610,6 +622,8 @@ def codes_issued(estate_code, batch_id):
 @bp.get("/<estate_code>/codes/issued/<int:batch_id>/letters")
 @require(Permission.CODES_ISSUE)
 def codes_letters(estate_code, batch_id):
+    """The letters to print; `?format=pdf` the same as a PDF (up to SYNC_LETTERS_LIMIT letters:
+    more are made by a job, letters_job)."""
     batch, key = _held_batch(batch_id)
     issued, _left_out = operations.held_codes(batch, key)
     operations.record_personal_data_access(
@@ -619,19 +633,49 @@ def codes_letters(estate_code, batch_id):
         batch=batch.id,
         households=len(issued),
     )
-    with force_locale(RESIDENT_LOCALE):
-        html = render_template(
-            "console/letters.html",
-            estate=g.estate,
-            estate_url=public_url("portal.estate", estate_code=g.estate.code),
-            privacy_url=public_url("privacy.estate_notice", estate_code=g.estate.code),
-            letters=letters_for(issued),
-            available_until=batch.expires_at,
-            issued_at=batch.issued_at,
-            open_items=open_items(g.estate, utcnow()),
-            contact=_print_contact(),
-        )
+    pdf = wants_pdf(request)
+    if pdf and len(issued) > current_app.config["SYNC_LETTERS_LIMIT"]:
+        abort(404)
+    html = print_jobs.letters_html(
+        g.estate,
+        letters_for(issued),
+        batch.expires_at,
+        contact=_print_contact(),
+        issued_at=batch.issued_at,
+    )
+    if pdf:
+        response = pdf_response(html, f"{g.estate.code}-letters.pdf", request.host_url)
+        return _no_store(response)
     return _no_store(Response(html))
+
+
+@bp.post("/<estate_code>/codes/issued/<int:batch_id>/job")
+@require(Permission.CODES_ISSUE)
+def letters_job(estate_code, batch_id):
+    """The letters of a held batch as a PDF or a ZIP, made in the background. The key of the
+    codes goes with the queued task only; the result serves this sign-in until the batch
+    expires, then it is deleted."""
+    batch, key = _held_batch(batch_id)
+    kind = request.form.get("format") if request.form.get("format") in ("pdf", "zip") else "pdf"
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    job = job_operations.submit(
+        "letters",
+        staff_user=access.current_staff(),
+        estates=[g.estate],
+        estate=g.estate,
+        params={
+            "batch_id": batch.id,
+            "format": kind,
+            "estate_code": g.estate.code,
+            "contact": _print_contact(),
+        },
+        secrets={"key": key},
+        auth_session_id=access.current_session().id,
+        expires_at=batch.expires_at,
+        base_url=request.host_url,
+    )
+    return redirect(url_for("jobs.page", job_id=job.id), code=303)
 
 
 PRINT_CONTACT = "print.contact"  # the organiser and phone last printed on letters and posters
@@ -684,46 +728,41 @@ def posters(estate_code):
 @bp.get("/<estate_code>/posters/print")
 @require(Permission.POSTERS_PRINT)
 def poster_print(estate_code):
-    """The estate poster, or the stairwell poster of every unit (or of one, with ?unit=ID)."""
+    """The estate poster, or the stairwell poster of every unit (or of one, with ?unit=ID).
+    `?format=pdf`: the estate poster or one unit's as a PDF; every unit's is a job
+    (posters_job)."""
     estate = g.estate
-    sheets = []
     what = request.args.get("what", "estate")
-    if what == "estate":
-        url = public_url("portal.estate", estate_code=estate.code)
-        sheets.append({"title": estate.name, "subtitle": None, "url": url, "svg": qr_svg(url)})
-    elif what == "units":
-        unit_id = request.args.get("unit", type=int)
-        for building in estate.sorted_buildings:
-            for unit in building.sorted_units:
-                if unit_id is not None and unit.id != unit_id:
-                    continue
-                url = public_url(
-                    "portal.unit",
-                    estate_code=estate.code,
-                    building=building.number,
-                    unit=unit.number,
-                )
-                sheets.append(
-                    {
-                        "title": estate.name,
-                        "subtitle": (building.number, unit.number),
-                        "url": url,
-                        "svg": qr_svg(url),
-                    }
-                )
-        if not sheets:
-            abort(404)
-    else:
+    unit_id = request.args.get("unit", type=int)
+    if what not in ("estate", "units"):
         abort(404)
-    contact = _print_contact()
-    with force_locale(RESIDENT_LOCALE):
-        return render_template(
-            "console/poster_print.html",
-            estate=estate,
-            sheets=sheets,
-            privacy_url=public_url("privacy.estate_notice", estate_code=estate.code),
-            contact=contact,
-        )
+    pdf = wants_pdf(request)
+    if pdf and what == "units" and unit_id is None:
+        abort(404)
+    sheets = print_jobs.poster_sheets(estate, what, unit_id)
+    if not sheets:
+        abort(404)
+    html = print_jobs.posters_html(estate, sheets, contact=_print_contact())
+    if pdf:
+        return pdf_response(html, f"{estate.code}-poster.pdf", request.host_url)
+    return html
+
+
+@bp.post("/<estate_code>/posters/job")
+@require(Permission.POSTERS_PRINT)
+def posters_job(estate_code):
+    """The stairwell posters of every unit as one PDF, made in the background."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    job = job_operations.submit(
+        "posters",
+        staff_user=access.current_staff(),
+        estates=[g.estate],
+        estate=g.estate,
+        params={"estate_code": g.estate.code, "contact": _print_contact()},
+        base_url=request.host_url,
+    )
+    return redirect(url_for("jobs.page", job_id=job.id), code=303)
 
 
 @bp.get("/<estate_code>/audit")
@@ -879,3 +918,28 @@ def monthly_xlsx():
     district, month, (rows, total, activity) = _monthly_from_request()
     body = overview.monthly_workbook(rows, total, activity, month, district, _)
     return download(body, f"monthly-{month}.xlsx")
+
+
+@bp.post("/overview/monthly/job")
+@require(Permission.OVERVIEW)
+def monthly_job():
+    """The monthly workbook of a district or the city, made in the background. It covers the
+    estates this planner sees, and only staff who see all of them may open it."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    district = request.form.get("district") or None
+    month = request.form.get("month") or _this_month()
+    lang = request.form.get("lang") if request.form.get("lang") in ("zh_Hans_CN", "en") else None
+    try:
+        overview.parse_month(month)
+    except ValueError:
+        abort(400)
+    job = job_operations.submit(
+        "monthly",
+        staff_user=access.current_staff(),
+        estates=_overview_estates(district),
+        district=district,
+        params={"month": month, "lang": lang or str(get_locale())},
+        base_url=request.host_url,
+    )
+    return redirect(url_for("jobs.page", job_id=job.id), code=303)

@@ -93,11 +93,14 @@ def codes_csv(letters: list[Letter]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
-def letters_zip(letters: list[Letter]) -> bytes:
+def letters_zip(letters: list[Letter], progress=None) -> bytes:
+    """`progress(done, total)`, when given, is told after each household (jobs.Progress)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("codes.csv", codes_csv(letters))
-        for letter in letters:
+        for done, letter in enumerate(letters, start=1):
+            if progress:
+                progress(done, len(letters))
             png, svg = qr_png_and_svg(letter.url)
             # PNG is compressed already: deflating it again costs time and saves nothing
             archive.writestr(f"qr/{letter.file_stem}.png", png, zipfile.ZIP_STORED)

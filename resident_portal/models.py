@@ -414,6 +414,8 @@ __all__ = [
     "DistrictGrant",
     "Estate",
     "Household",
+    "Job",
+    "JobStatus",
     "PendingImport",
     "RecoveryCode",
     "Role",
@@ -494,3 +496,78 @@ class VisitRecord:
     @declared_attr
     def staff_user(cls) -> Mapped[StaffUser]:
         return relationship()
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+
+    @property
+    def label(self):
+        return JOB_STATUS_LABELS[self]
+
+
+JOB_STATUS_LABELS = {
+    JobStatus.QUEUED: _l("Waiting to start"),
+    JobStatus.RUNNING: _l("Working"),
+    JobStatus.DONE: _l("Done"),
+    JobStatus.FAILED: _l("Failed"),
+    JobStatus.CANCELLED: _l("Cancelled"),
+}
+
+
+class Job(db.Model):
+    """Long work done in the background (resident_portal/jobs.py), visible from every server.
+
+    The work of a job and its move to `done` are one transaction, so a job is never done
+    without its rows, nor its rows written without it being done. A running job whose
+    heartbeat stops (its worker was killed) is failed by the next sweep."""
+
+    __tablename__ = "job"
+    __table_args__ = (
+        CheckConstraint("done >= 0 AND total >= 0", name="progress_not_negative"),
+        CheckConstraint("total = 0 OR done <= total", name="done_within_total"),
+        # A failure always says why; nothing else carries a reason.
+        CheckConstraint(
+            "(status = 'failed') = (failure IS NOT NULL)", name="failure_reason_iff_failed"
+        ),
+        CheckConstraint("status = 'done' OR result IS NULL", name="result_only_when_done"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    # Who queued it (none for periodic tasks); the sign-in, for results that serve only it.
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    auth_session_id: Mapped[int | None] = mapped_column(ForeignKey("auth_session.id"))
+    # Scope: one estate, or a district (estate_id empty), or the whole city (both empty).
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"), index=True)
+    district: Mapped[str | None] = mapped_column(String(100))
+    # What the kind needs to run, and `estate_ids`: every estate whose data the result holds.
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[JobStatus] = mapped_column(
+        enum_column(JobStatus, "job_status"), default=JobStatus.QUEUED, index=True
+    )
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    # An untranslated msgid and its fields, translated for whoever reads the page.
+    failure: Mapped[str | None] = mapped_column(String(500))
+    failure_params: Mapped[dict | None] = mapped_column(JSON)
+    result: Mapped[bytes | None] = mapped_column(LargeBinary)
+    result_name: Mapped[str | None] = mapped_column(String(200))
+    result_type: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Results holding access codes are deleted then (the held codes' lifetime).
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    estate: Mapped[Estate | None] = relationship()
+    staff_user: Mapped[StaffUser | None] = relationship()

@@ -208,8 +208,11 @@ def plan_import(estate: Estate, parsed: ParsedRegistry) -> ImportPlan:
     return plan
 
 
-def import_registry(estate: Estate, parsed: ParsedRegistry, *, staff_user=None) -> ImportPlan:
-    """Write the register: all of it or, on any problem, nothing."""
+def import_registry(
+    estate: Estate, parsed: ParsedRegistry, *, staff_user=None, commit: bool = True
+) -> ImportPlan:
+    """Write the register: all of it or, on any problem, nothing. With `commit=False` the
+    caller commits (a job commits the import with its own completion)."""
     if not parsed.ok:
         raise OperationError(N_("The register has problems; nothing was imported."))
     try:
@@ -267,7 +270,8 @@ def import_registry(estate: Estate, parsed: ParsedRegistry, *, staff_user=None) 
             unchanged=plan.unchanged,
             owner_changes=len(plan.owner_changes),
         )
-        db.session.commit()
+        if commit:
+            db.session.commit()
     except Exception:
         db.session.rollback()
         raise
@@ -302,8 +306,9 @@ def discard_upload(pending: PendingImport) -> None:
 # --- access codes -------------------------------------------------------------------------
 
 
-def _issue_codes(estate, staff_user, reissue, household_ids, new_code):
-    """issue_codes without the commit: (issued, sessions ended, the moment of issue)."""
+def _issue_codes(estate, staff_user, reissue, household_ids, new_code, progress=None):
+    """issue_codes without the commit: (issued, sessions ended, the moment of issue).
+    `progress(done, total)`, when given, is told after each household (hashing takes time)."""
     households = sorted(_estate_households(estate).values(), key=lambda h: h.sort_key)
     if household_ids is not None:
         households = [h for h in households if h.id in set(household_ids)]
@@ -321,6 +326,8 @@ def _issue_codes(estate, staff_user, reissue, household_ids, new_code):
         household.access_code_hash = access.hash_access_code(code)
         household.code_issued_at = now
         issued.append((household, code))
+        if progress:
+            progress(len(issued), len(households))
     audit(
         "codes.issue",
         staff_user=staff_user,
@@ -339,6 +346,7 @@ def issue_codes(
     staff_user: StaffUser | None = None,
     reissue: bool = False,
     household_ids: list[int] | None = None,
+    progress=None,
 ) -> list[tuple[Household, str]]:
     """Give new access codes and return them; this is the only time they exist in clear.
 
@@ -346,7 +354,7 @@ def issue_codes(
     gets a new code, which invalidates its old code and every session made with it.
     """
     issued, _ended, _now = _issue_codes(
-        estate, staff_user, reissue, household_ids, lambda _h: access.new_access_code()
+        estate, staff_user, reissue, household_ids, lambda _h: access.new_access_code(), progress
     )
     db.session.commit()
     return issued

@@ -42,6 +42,7 @@ from .spreadsheets import download, safe
 
 bp = Blueprint("privacy", __name__)
 
+
 class CorrectionForm(FlaskForm):
     text = TextAreaField(
         _l("What is wrong, and what should it be?"),

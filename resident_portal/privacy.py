@@ -168,3 +168,9 @@ def purge_rule(what: str):
         return function
 
     return register
+
+
+def purge(now: datetime) -> list[tuple[str, int]]:
+    """Run every purge rule: (what, rows removed) each. The command line and the nightly
+    periodic task (periodic.py) both call this."""
+    return [(what, rule(now)) for what, rule in PURGE_RULES]

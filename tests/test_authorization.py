@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from resident_portal import operations
 from resident_portal.extensions import db
-from resident_portal.models import Role, StaffUser
+from resident_portal.models import Job, JobStatus, Role, StaffUser
 from resident_portal.reports import operations as report_operations
 from resident_portal.reports.models import Category, Open311Key
 from resident_portal.reports.operations import Location
@@ -113,6 +113,7 @@ EXPECTED = {
     "console.codes_zip": {SECRETARY, ADMIN},
     "survey.console_paper_household": {SECRETARY, ADMIN},
     "survey.console_paper_sheets": {SECRETARY, ADMIN},
+    "survey.console_paper_sheets_job": {SECRETARY, ADMIN},
     "survey.console_paper_evidence": {SECRETARY, ADMIN},
     "survey.console_roll": {SECRETARY, ADMIN},
     "survey.notice_print": EVERYONE,
@@ -133,6 +134,7 @@ EXPECTED = {
     "contributions.console_not_answered_contacts": {SECRETARY},
     "contributions.console_visit": {SECRETARY, ADMIN},
     "contributions.console_export": {SECRETARY, PLANNER, ADMIN},
+    "contributions.console_export_job": {SECRETARY, PLANNER, ADMIN},
     "contributions.console_pledge": {SECRETARY, ADMIN},
     "contributions.console_payment": {SECRETARY, ADMIN},
     "contributions.elevator_new": {SECRETARY, PLANNER, ADMIN},
@@ -141,6 +143,14 @@ EXPECTED = {
     "console.overview_page": {PLANNER, ADMIN},  # each over the estates in their scope
     "console.monthly_page": {PLANNER, ADMIN},
     "console.monthly_xlsx": {PLANNER, ADMIN},
+    "console.monthly_job": {PLANNER, ADMIN},
+    "console.posters_job": {SECRETARY, PLANNER, ADMIN},
+    "console.letters_job": {SECRETARY, ADMIN},  # each the codes held for its own sign-in
+    "jobs.mine": ANY_STAFF,
+    # The world's job is the stairwell posters of this estate: whoever may print its posters.
+    "jobs.page": {SECRETARY, PLANNER, ADMIN},
+    "jobs.cancel": {SECRETARY, PLANNER, ADMIN},
+    "jobs.download": {SECRETARY, PLANNER, ADMIN},
     "reports.new": {HOUSEHOLD, HOUSEHOLD_OTHER},  # each in their own estate
     "reports.board": EVERYONE,
     "reports.detail": EVERYONE,
@@ -279,8 +289,19 @@ def world(app):
             upload = register_csv(SMALL_REGISTER)
             own[who]["pending_id"] = operations.hold_upload(here, user, "r.csv", upload).id
     correction = operations.request_correction(target, "面积应为60.50平方米")
+    posters_job = Job(
+        kind="posters",
+        estate_id=here.id,
+        params={"estate_ids": [here.id]},
+        status=JobStatus.DONE,
+        result=b"%PDF-1.7",
+        result_name="meiyuan-posters.pdf",
+        result_type="application/pdf",
+    )
+    db.session.add(posters_job)
     db.session.commit()
     values = {
+        "job_id": posters_job.id,
         "estate_code": here.code,
         "building": "1",
         "unit": "1",
@@ -344,6 +365,7 @@ FORMATS = {
     "portal.unit_qr": "png",
     "survey.console_export": "csv",
     "contributions.console_export": "csv",
+    "contributions.console_export_job": "csv",
     "reports.export": "csv",
     "open311.discovery": "json",
     "open311.services": "json",

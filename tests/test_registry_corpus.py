@@ -509,6 +509,7 @@ CHECKED_APART = {
     # A household's own data (JSON, CSV): test_my_data_csv_neutralises_formulas in
     # tests/test_personal_data.py.
     "privacy.my_data_download",
+    "contributions.console_export_job",  # the same export, made by a job: its file
 }
 
 
@@ -536,6 +537,14 @@ def test_every_spreadsheet_export_neutralises_formulas(app, poisoned, tmp_path):
             assert response.status_code == 200, url
             fmt = "csv" if response.mimetype == "text/csv" else "xlsx"
             assert_nothing_runs(response.data, fmt, f"{endpoint} {url}")
+    # files made by jobs (the big pledge export, the monthly workbook): the same code
+    for url in [
+        f"/console/meiyuan/campaigns/{campaign.id}/export.{fmt}/job" for fmt in ("csv", "xlsx")
+    ] + ["/console/overview/monthly/job"]:
+        job_page = client.post(url, data={"month": "2026-11"}).headers["Location"]
+        made = client.get(job_page + "/download")
+        fmt = "csv" if made.mimetype == "text/csv" else "xlsx"
+        assert_nothing_runs(made.data, fmt, f"job of {url}")
     # the mail-merge file of household letters (web ZIP and CLI), and the CLI monthly report
     response = client.get(reissue_all_codes(client, "meiyuan") + "/codes.zip")
     archive = zipfile.ZipFile(io.BytesIO(response.data))

@@ -5,6 +5,7 @@ from datetime import date
 
 from flask import (
     abort,
+    current_app,
     flash,
     g,
     make_response,
@@ -22,15 +23,17 @@ from resident_portal import operations as resident_operations
 from resident_portal.access import Permission, require
 from resident_portal.common import OperationError, in_china, plain_yuan
 from resident_portal.extensions import db
-from resident_portal.forms import VisitForm, form_status, scope_choices
+from resident_portal.forms import ConfirmForm, VisitForm, form_status, scope_choices
+from resident_portal.jobs import operations as job_operations
 from resident_portal.messages import current_locale, describe_error
 from resident_portal.models import Household, VisitOutcome, natural_key, utcnow
 from resident_portal.operations import record_personal_data_access
+from resident_portal.pdf import pdf_response, wants_pdf
 from resident_portal.privacy import mask_name, mask_phone
 from resident_portal.spreadsheets import download
 from survey.models import Survey
 
-from .. import operations, tracker
+from .. import export_job, operations, tracker
 from ..blueprint import bp, campaign_estate
 from ..forms import CampaignForm, PaymentForm, StaffPledgeForm, campaign_fields
 from ..models import Campaign, CampaignVisit, Channel, Payment
@@ -145,6 +148,10 @@ def _not_answered_page(wanted: str, *, full: bool = False, errors=None, status=2
         now=utcnow(),
         locale=current_locale(),
     )
+    if wants_pdf(request) and not full:
+        return pdf_response(
+            page, f"{g.estate.code}-campaign-{g.campaign.id}-not-answered.pdf", request.host_url
+        )
     response = make_response(page, status)
     if full:
         response.headers["Cache-Control"] = "no-store"  # personal data: keep it out of caches
@@ -218,10 +225,23 @@ def console_visit(estate_code, campaign_id, household_id):
 @bp.get("/console/<estate_code>/campaigns/<int:campaign_id>/export.<fmt>")
 @require(Permission.CAMPAIGN_VIEW, estate_of=campaign_estate)
 def console_export(estate_code, campaign_id, fmt):
-    state = tracker.progress(g.campaign)
-    name = f"campaign-{campaign_id}"
-    if fmt not in ("csv", "xlsx"):
+    """The export; over EXPORT_JOB_ROWS households, a page that offers to make it as a job
+    (a GET starts nothing)."""
+    if fmt not in export_job.FORMATS:
         abort(404)
+    state = tracker.progress(g.campaign)
+    if len(state.lines) > current_app.config["EXPORT_JOB_ROWS"]:
+        return render_template(
+            "jobs/too_big.html",
+            estate=g.estate,
+            rows=len(state.lines),
+            action=url_for(
+                "contributions.console_export_job",
+                estate_code=estate_code,
+                campaign_id=campaign_id,
+                fmt=fmt,
+            ),
+        )
     # Every household's address and pledge: who exported them is written down (issue 12).
     record_personal_data_access(
         "export.pledges",
@@ -230,11 +250,25 @@ def console_export(estate_code, campaign_id, fmt):
         campaign=campaign_id,
         format=fmt,
     )
-    if fmt == "csv":
-        return download(tracker.export_csv(state), f"{name}.csv")
-    if fmt == "xlsx":
-        return download(tracker.export_xlsx(state), f"{name}.xlsx")
-    abort(404)
+    return download(*export_job.export(g.campaign, fmt, state))
+
+
+@bp.post("/console/<estate_code>/campaigns/<int:campaign_id>/export.<fmt>/job")
+@require(Permission.CAMPAIGN_VIEW, estate_of=campaign_estate)
+def console_export_job(estate_code, campaign_id, fmt):
+    if fmt not in export_job.FORMATS:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    job = job_operations.submit(
+        export_job.CAMPAIGN_EXPORT.name,
+        staff_user=access.current_staff(),
+        estates=[g.estate],
+        estate=g.estate,
+        params={"campaign_id": g.campaign.id, "fmt": fmt},
+        base_url=request.host_url,
+    )
+    return redirect(url_for("jobs.page", job_id=job.id), code=303)
 
 
 # --- staff entry: pledges and payments, in batches -------------------------------------------

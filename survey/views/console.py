@@ -26,6 +26,7 @@ from resident_portal.extensions import db
 from resident_portal.forms import ConfirmForm, VisitForm, form_status, scope_choices
 from resident_portal.messages import current_locale, describe_error, describe_problem
 from resident_portal.models import VisitOutcome
+from resident_portal.pdf import pdf_response, wants_pdf
 from resident_portal.privacy import mask_name, mask_phone
 from resident_portal.spreadsheets import download
 
@@ -212,6 +213,10 @@ def _not_voted_page(wanted: str, *, full: bool = False, errors=None, status=200)
         phone=(lambda x: x or "") if full else mask_phone,
         locale=current_locale(),
     )
+    if wants_pdf(request) and not full:
+        return pdf_response(
+            page, f"{g.estate.code}-survey-{g.survey.id}-not-voted.pdf", request.host_url
+        )
     response = make_response(page, status)
     if full:
         response.headers["Cache-Control"] = "no-store"  # personal data: keep it out of caches

@@ -12,15 +12,15 @@ from resident_portal import access, doorstep
 from resident_portal.access import Permission, require
 from resident_portal.common import OperationError
 from resident_portal.extensions import db
-from resident_portal.forms import form_status
+from resident_portal.forms import ConfirmForm, form_status
+from resident_portal.jobs import operations as job_operations
 from resident_portal.messages import current_locale, describe_error
 from resident_portal.models import Household, natural_key
 from resident_portal.operations import record_personal_data_access
-from resident_portal.privacy import mask_name
-from resident_portal.qr import public_url, qr_svg
+from resident_portal.pdf import pdf_response, wants_pdf
 from resident_portal.reports.photos import KEY, PhotoError, photo_store, reencode
 
-from .. import operations, results, roll
+from .. import operations, printing, results, roll
 from ..blueprint import bp, household_in_estate, survey_estate
 from ..forms import ballot_form
 from ..models import (
@@ -31,13 +31,6 @@ from ..models import (
     SurveyVisit,
 )
 from ..tally import Choice
-
-
-def _households_on_roll(survey) -> list[Household]:
-    ids = [p.household_id for p in roll.parts(survey)]
-    households = db.session.scalars(select(Household).where(Household.id.in_(ids))) if ids else []
-    return sorted(households, key=lambda h: h.sort_key)
-
 
 # --- paper ballots -----------------------------------------------------------------------
 
@@ -193,47 +186,44 @@ def console_paper_household(estate_code, survey_id, household_id):
 def console_paper_sheets(estate_code, survey_id):
     """Printable paper ballot sheets: one A4 per owner (all their parts on the roll), with a QR
     code that opens the owner's entry form in the console. Only owners who have not voted,
-    unless ?all=1."""
+    unless ?all=1. `?format=pdf`: the same as a PDF, up to printing.sync_limit() sheets (more
+    are made by console_paper_sheets_job)."""
     survey = g.survey
     everyone = request.args.get("all") == "1"
-    households = (
-        _households_on_roll(survey) if everyone else (results.households_without_ballot(survey))
-    )
-    owners: dict[str, list[Household]] = {}
-    owner_of = {p.household_id: p.owner_ref for p in roll.parts(survey)}
-    for h in households:
-        owners.setdefault(owner_of[h.id], []).append(h)
-    sheets = [
-        {
-            "households": parts,
-            "owner": mask_name(parts[0].owner_name),
-            "qr": qr_svg(
-                public_url(
-                    "survey.console_paper_household",
-                    estate_code=estate_code,
-                    survey_id=survey_id,
-                    household_id=parts[0].id,
-                )
-            ),
-        }
-        for parts in owners.values()
-    ]
+    owners = printing.owners_for_sheets(survey, everyone)
+    pdf = wants_pdf(request)
+    if pdf and len(owners) > printing.sync_limit():
+        abort(404)
     # Addresses and owners, to print: who printed them is written down (issue 12).
     record_personal_data_access(
         "export.paper_sheets",
         staff_user=access.current_staff(),
         estate=g.estate,
         survey=survey_id,
-        sheets=len(sheets),
+        sheets=len(owners),
     )
-    return render_template(
-        "survey/paper_sheets.html",
+    html = printing.sheets_html(survey, owners, everyone)
+    if pdf:
+        name = f"{g.estate.code}-survey-{survey.id}-ballot-sheets.pdf"
+        return pdf_response(html, name, request.host_url)
+    return html
+
+
+@bp.post("/console/<estate_code>/surveys/<int:survey_id>/paper/sheets/job")
+@require(Permission.SURVEY_PAPER, estate_of=survey_estate)
+def console_paper_sheets_job(estate_code, survey_id):
+    """Every sheet of the estate as one PDF, made in the background."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    job = job_operations.submit(
+        printing.PAPER_SHEETS.name,
+        staff_user=access.current_staff(),
+        estates=[g.estate],
         estate=g.estate,
-        survey=survey,
-        sheets=sheets,
-        everyone=everyone,
-        locale=current_locale(),
+        params={"survey_id": g.survey.id, "all": request.form.get("all") == "1"},
+        base_url=request.host_url,
     )
+    return redirect(url_for("jobs.page", job_id=job.id), code=303)
 
 
 @bp.get("/console/<estate_code>/surveys/<int:survey_id>/paper/evidence/<key>.jpg")

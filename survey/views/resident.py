@@ -11,6 +11,7 @@ from resident_portal.estates import estate_or_404
 from resident_portal.extensions import db
 from resident_portal.forms import form_status
 from resident_portal.messages import current_locale, describe_error
+from resident_portal.pdf import pdf_response, wants_pdf
 from resident_portal.qr import public_url, qr_svg
 
 from .. import operations, results, roll
@@ -174,9 +175,14 @@ def notice(estate_code, survey_id):
 @bp.get("/e/<estate_code>/results/<int:survey_id>/print")
 @public
 def notice_print(estate_code, survey_id):
-    """The notice on A4, to post in the estate, with a QR code of the online notice."""
+    """The notice on A4, to post in the estate, with a QR code of the online notice;
+    `?format=pdf` the same as a PDF."""
     survey = _closed_survey(estate_code, survey_id)
     url = public_url("survey.notice", estate_code=estate_code, survey_id=survey_id)
-    return render_template(
+    html = render_template(
         "survey/notice_print.html", **_notice_context(survey), url=url, qr=qr_svg(url)
     )
+    if wants_pdf(request):
+        name = f"{estate_code}-survey-{survey_id}-notice.pdf"
+        return pdf_response(html, name, request.host_url)
+    return html
