@@ -70,6 +70,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from .reports import blueprint as reports_blueprint
     from .reports import figures as report_figures
     from .reports import open311, photos
+    from .renovation import blueprint as renovation_blueprint
 
     app.register_blueprint(blueprint.bp)
     app.register_blueprint(console.bp)
@@ -77,6 +78,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.register_blueprint(contributions_blueprint.bp)
     app.register_blueprint(reports_blueprint.bp)
     app.register_blueprint(open311.bp)
+    app.register_blueprint(renovation_blueprint.bp)
     photos.init_app(app)
     cli.init_app(app)
     survey_cli.init_app(app)

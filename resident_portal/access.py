@@ -59,6 +59,10 @@ class Permission(enum.StrEnum):
     REPORTS_HANDLE = "reports.handle"  # acknowledge, work on, resolve, hide reports
     OPEN311_KEYS = "reports.open311_keys"  # API keys for city systems
     OVERVIEW = "overview.view"  # the cross-estate overview and the monthly report
+    RENOVATION_VIEW = "renovation.view"  # the project record in the console
+    RENOVATION_MANAGE = "renovation.manage"  # projects, stages, budget, parties, import
+    RENOVATION_PROGRESS = "renovation.progress"  # progress notes and photos
+    RENOVATION_TARGETS = "renovation.targets"  # districts' yearly targets
 
 
 HOUSEHOLD_PERMISSIONS = frozenset(
@@ -96,6 +100,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PAYMENTS_RECORD,
             Permission.REPORT_PHOTOS,
             Permission.REPORTS_VIEW,
+            Permission.RENOVATION_VIEW,
         }
     ),
     # Planners review the estate and its results, with personal data masked.
@@ -115,6 +120,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REPORTS_HANDLE,
             Permission.OPEN311_KEYS,
             Permission.OVERVIEW,
+            Permission.RENOVATION_VIEW,
+            Permission.RENOVATION_MANAGE,
+            Permission.RENOVATION_PROGRESS,
+            Permission.RENOVATION_TARGETS,
         }
     ),
     # Contractors answer quality reports.
@@ -124,6 +133,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REPORT_PHOTOS,
             Permission.REPORTS_VIEW,
             Permission.REPORTS_HANDLE,
+            Permission.RENOVATION_VIEW,
+            Permission.RENOVATION_PROGRESS,
         }
     ),
 }

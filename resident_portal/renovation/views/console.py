@@ -1,0 +1,272 @@
+"""Renovation console pages: an estate's projects, one project's record (details, parties,
+scope, stages, budget, progress notes) and the planner's spreadsheet import."""
+
+from flask import abort, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from ... import access
+from ...access import Permission, require
+from ...common import OperationError
+from ...extensions import db
+from ...forms import ConfirmForm, form_status
+from ...models import utcnow
+from ...reports.forms import photos_from
+from ...reports.photos import PhotoError
+from .. import money, operations, record
+from ..blueprint import bp, describe, project_estate
+from ..forms import (
+    BudgetForm,
+    CompleteForm,
+    DetailsForm,
+    NewProjectForm,
+    NoteForm,
+    PartiesForm,
+    PlanForm,
+    ReopenForm,
+    ScopeForm,
+    budget_of,
+    fen_of,
+    fill_budget,
+    fill_details,
+    fill_parties,
+    fill_plan,
+    parties_of,
+    plan_of,
+)
+from ..models import ScopeItem, Stage
+
+
+@bp.get("/console/<estate_code>/renovation")
+@require(Permission.RENOVATION_VIEW)
+def console_list(estate_code):
+    return _render_list(NewProjectForm(formdata=None), [])
+
+
+def _render_list(form, errors):
+    projects = record.projects_of(g.estate)
+    return render_template(
+        "renovation/console_list.html",
+        estate=g.estate,
+        projects=projects,
+        stages=record.stage_of([p.id for p in projects]),
+        form=form,
+        errors=errors,
+    ), form_status(form, errors)
+
+
+@bp.post("/console/<estate_code>/renovation/new")
+@require(Permission.RENOVATION_MANAGE)
+def console_new(estate_code):
+    form = NewProjectForm()
+    errors = []
+    if form.validate_on_submit():
+        try:
+            project = operations.create_project(
+                g.estate,
+                form.name.data,
+                form.batch_year.data,
+                form.hotline.data or "",
+                staff_user=access.current_staff(),
+            )
+        except OperationError as error:
+            errors.append(describe(error))
+        else:
+            return redirect(
+                url_for(
+                    "renovation.console_project", estate_code=estate_code, renovation_id=project.id
+                ),
+                303,
+            )
+    return _render_list(form, errors)
+
+
+def _render_project(errors=(), **forms):
+    project = g.project
+    defaults = {
+        "details": DetailsForm(formdata=None),
+        "parties": PartiesForm(formdata=None),
+        "plan": PlanForm(formdata=None),
+        "budget_form": BudgetForm(formdata=None),
+    }
+    fill_details(defaults["details"], project)
+    fill_parties(defaults["parties"], project)
+    fill_plan(defaults["plan"], project)
+    fill_budget(defaults["budget_form"], project)
+    defaults.update({k: v for k, v in forms.items() if k in defaults})
+    lines = record.funding_lines(project)
+    current = project.current_stage
+    complete = forms.get("complete") or CompleteForm(formdata=None)
+    if current is not None and "complete" not in forms:
+        complete.stage.data = current.value
+    return render_template(
+        "renovation/console_project.html",
+        estate=g.estate,
+        project=project,
+        stages=record.stage_lines(project),
+        lines=lines,
+        budget=record.budget(lines),
+        percent=money.percent_text,
+        complete=complete,
+        reopen=forms.get("reopen") or ReopenForm(formdata=None),
+        scope=forms.get("scope") or ScopeForm(formdata=None),
+        note=forms.get("note") or NoteForm(formdata=None),
+        remove_form=ConfirmForm(),
+        errors=list(errors),
+        now=utcnow(),
+        **defaults,
+    ), form_status(None, errors, *(f.errors for f in forms.values()))
+
+
+def _back():
+    return redirect(
+        url_for(
+            "renovation.console_project", estate_code=g.estate.code, renovation_id=g.project.id
+        ),
+        303,
+    )
+
+
+@bp.get("/console/<estate_code>/renovation/<int:renovation_id>")
+@require(Permission.RENOVATION_VIEW, estate_of=project_estate)
+def console_project(estate_code, renovation_id):
+    return _render_project()
+
+
+def _attempt(change, form_name, form):
+    """Run an operation for a validated form; re-render with the message if refused."""
+    if not form.validate_on_submit():
+        return _render_project(**{form_name: form})
+    try:
+        change()
+    except OperationError as error:
+        return _render_project([describe(error)], **{form_name: form})
+    flash(_("Saved."))
+    return _back()
+
+
+@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/details")
+@require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
+def console_details(estate_code, renovation_id):
+    form = DetailsForm()
+    return _attempt(
+        lambda: operations.update_details(
+            g.project,
+            form.name.data,
+            form.batch_year.data,
+            form.hotline.data or "",
+            fen_of(form.invested.data),
+            staff_user=access.current_staff(),
+        ),
+        "details",
+        form,
+    )
+
+
+@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/parties")
+@require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
+def console_parties(estate_code, renovation_id):
+    form = PartiesForm()
+
+    def change():
+        for role, (name, contact, phone) in parties_of(form).items():
+            operations.set_party(
+                g.project, role, name, contact, phone, staff_user=access.current_staff()
+            )
+
+    return _attempt(change, "parties", form)
+
+
+@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/plan")
+@require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
+def console_plan(estate_code, renovation_id):
+    form = PlanForm()
+    return _attempt(
+        lambda: operations.plan_stages(g.project, plan_of(form), staff_user=access.current_staff()),
+        "plan",
+        form,
+    )
+
+
+@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/complete")
+@require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
+def console_complete(estate_code, renovation_id):
+    form = CompleteForm()
+    return _attempt(
+        lambda: operations.complete_stage(
+            g.project, Stage(form.stage.data), form.on.data, staff_user=access.current_staff()
+        ),
+        "complete",
+        form,
+    )
+
+
+@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/reopen")
+@require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
+def console_reopen(estate_code, renovation_id):
+    form = ReopenForm()
+    return _attempt(
+        lambda: operations.reopen_stage(
+            g.project, Stage(form.stage.data), form.reason.data, staff_user=access.current_staff()
+        ),
+        "reopen",
+        form,
+    )
+
+
+@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/budget")
+@require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
+def console_budget(estate_code, renovation_id):
+    form = BudgetForm()
+    return _attempt(
+        lambda: operations.set_budget(
+            g.project, budget_of(form, g.project), staff_user=access.current_staff()
+        ),
+        "budget_form",
+        form,
+    )
+
+
+@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/scope")
+@require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
+def console_scope(estate_code, renovation_id):
+    form = ScopeForm()
+    return _attempt(
+        lambda: operations.add_scope_item(
+            g.project, form.title.data, staff_user=access.current_staff()
+        ),
+        "scope",
+        form,
+    )
+
+
+@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/scope/<int:scope_item_id>/remove")
+@require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
+def console_scope_remove(estate_code, renovation_id, scope_item_id):
+    item = db.session.get(ScopeItem, scope_item_id)
+    if item is None or item.project_id != g.project.id:
+        abort(404)
+    operations.remove_scope_item(g.project, item, staff_user=access.current_staff())
+    return _back()
+
+
+@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/notes")
+@require(Permission.RENOVATION_PROGRESS, estate_of=project_estate)
+def console_note(estate_code, renovation_id):
+    form = NoteForm()
+    if not form.validate_on_submit():
+        return _render_project(note=form)
+    try:
+        photos = photos_from(form.photos.data)
+        operations.add_note(g.project, form.text.data, photos, staff_user=access.current_staff())
+    except OperationError as error:
+        return _render_project([describe(error)], note=form)
+    except PhotoError as error:
+        return _render_project([_(error.message)], note=form)
+    flash(_("Saved."))
+    return _back()
+
+
+@bp.route("/console/<estate_code>/renovation/import", methods=["GET", "POST"])
+@require(Permission.RENOVATION_MANAGE)
+def console_import(estate_code):
+    return "", 501
