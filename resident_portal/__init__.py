@@ -67,10 +67,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from survey import rules as legal_rules
 
     from . import blueprint, cli, console, figures
+    from .renovation import blueprint as renovation_blueprint
     from .reports import blueprint as reports_blueprint
     from .reports import figures as report_figures
     from .reports import open311, photos
-    from .renovation import blueprint as renovation_blueprint
 
     app.register_blueprint(blueprint.bp)
     app.register_blueprint(console.bp)

@@ -27,7 +27,8 @@ def project_estate(kwargs: dict) -> Estate:
 
 
 def describe(error) -> str:
-    """A refused change in the reader's language, its stage, source and field names too."""
+    """A refused change (or a spreadsheet problem) in the reader's language, its stage, source
+    and field names too; a problem on a line says which."""
     params = dict(error.params)
     for key in ("stage", "earlier"):
         if params.get(key) in {s.value for s in Stage}:
@@ -37,7 +38,10 @@ def describe(error) -> str:
     for key in ("field", "which"):
         if key in params:
             params[key] = _(params[key])
-    return _(error.message, **params)
+    text = _(error.message, **params)
+    if getattr(error, "line", 0):
+        return _("Line %(line)s: %(problem)s", line=error.line, problem=text)
+    return text
 
 
 @bp.app_context_processor

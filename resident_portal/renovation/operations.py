@@ -10,9 +10,11 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from ..common import CHINA, MAX_FEN, N_, OperationError
+from ..estates import estate_by_code
 from ..extensions import db
 from ..models import Estate, Role, StaffUser, utcnow
 from ..operations import audit
+from ..registry import Problem
 from ..reports.photos import Photo, photo_store
 from .models import (
     STAGES,
@@ -468,3 +470,123 @@ def set_target(
         return target
 
     return _committed(change)
+
+
+# --- the planner's spreadsheet ----------------------------------------------------------------
+
+
+def _apply_actuals(project: Project, actual: dict[Stage, date], staff_user) -> None:
+    """Completion dates from a spreadsheet: added or corrected, never taken away (going back
+    needs a reason, in the console)."""
+    merged = {row.stage: actual.get(row.stage, row.actual_on) for row in project.stages}
+    if any(on is not None and on > today_in_china() for on in merged.values()):
+        raise OperationError(N_("A stage cannot be completed in the future."))
+    gap = None
+    for stage in STAGES:
+        if merged[stage] is None:
+            gap = gap or stage
+        elif gap is not None:
+            raise OperationError(
+                N_("Complete %(stage)s first: stages are completed in their order."),
+                stage=gap.value,
+            )
+    _check_order([(s, merged[s]) for s in STAGES], N_("actual"))
+    for row in project.stages:
+        if merged[row.stage] != row.actual_on:
+            audit(
+                "renovation.complete_stage",
+                staff_user=staff_user,
+                estate=project.estate,
+                project=project.id,
+                stage=row.stage.value,
+                on=merged[row.stage].isoformat(),
+                previous=row.actual_on.isoformat() if row.actual_on else None,
+                source="import",
+            )
+            row.actual_on = merged[row.stage]
+            project.updated_at = utcnow()
+
+
+def import_projects(parsed, *, staff_user, may_manage: Callable[[Estate], bool]):
+    """Create or update every project of a checked spreadsheet (spreadsheet.parse_projects) in
+    one transaction, through the same rules as the console. Returns (created, updated) or the
+    problems by line, in which case nothing is written."""
+    problems, created, updated = list(parsed.problems), 0, 0
+    if problems:
+        return None, problems
+    try:
+        for row in parsed.rows:
+            estate = estate_by_code(row.estate_code)
+            if estate is None or not may_manage(estate):
+                problems.append(
+                    Problem(
+                        row.line, N_("No estate has the code %(code)s."), {"code": row.estate_code}
+                    )
+                )
+                continue
+            try:
+                # A refused row may leave changes half made: the whole file is rolled back.
+                _import_row(estate, row, staff_user)
+            except OperationError as error:
+                problems.append(Problem(row.line, error.message, error.params))
+                continue
+            if row.created:
+                created += 1
+            else:
+                updated += 1
+        if problems:
+            db.session.rollback()
+            return None, problems
+        audit("renovation.import", staff_user=staff_user, created=created, updated=updated)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return (created, updated), []
+
+
+def _import_row(estate: Estate, row, staff_user) -> None:
+    project = db.session.scalar(
+        select(Project).where(
+            Project.estate_id == estate.id,
+            Project.batch_year == row.batch_year,
+            Project.name == row.name,
+        )
+    )
+    row.created = project is None
+    if project is None:
+        project = _apply_create(estate, row.name, row.batch_year, row.hotline or "", staff_user)
+    if row.hotline is not None or row.invested_fen is not None:
+        _apply_details(
+            project,
+            project.name,
+            project.batch_year,
+            row.hotline if row.hotline is not None else project.hotline,
+            row.invested_fen if row.invested_fen is not None else project.invested_fen,
+            staff_user,
+        )
+    for role, typed in row.parties.items():
+        party = project.party(role)
+        _apply_party(
+            project,
+            role,
+            typed["name"] or (party.name if party else ""),
+            typed["contact"] or (party.contact if party else ""),
+            typed["phone"] or (party.phone if party else ""),
+            staff_user,
+        )
+    if row.planned:
+        _apply_planned(project, row.planned, staff_user)
+    if row.actual:
+        _apply_actuals(project, row.actual, staff_user)
+    for source, (planned, received) in row.funding.items():
+        line = project.funding_line(source)
+        _apply_funding(
+            project,
+            source,
+            planned if planned is not None else (line.planned_fen if line else 0),
+            received if received is not None else (line.received_fen if line else 0),
+            row.note or (line.note if line else ""),
+            staff_user,
+        )
+    db.session.flush()

@@ -18,6 +18,7 @@ from ..forms import (
     BudgetForm,
     CompleteForm,
     DetailsForm,
+    ImportForm,
     NewProjectForm,
     NoteForm,
     PartiesForm,
@@ -34,6 +35,7 @@ from ..forms import (
     plan_of,
 )
 from ..models import ScopeItem, Stage
+from ..spreadsheet import HEADERS, parse_projects
 
 
 @bp.get("/console/<estate_code>/renovation")
@@ -243,7 +245,9 @@ def console_scope(estate_code, renovation_id):
 @require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
 def console_scope_remove(estate_code, renovation_id, scope_item_id):
     item = db.session.get(ScopeItem, scope_item_id)
-    if item is None or item.project_id != g.project.id:
+    if item is None:
+        return _back()  # removed already (a second tap, another tab): nothing left to do
+    if item.project_id != g.project.id:
         abort(404)
     operations.remove_scope_item(g.project, item, staff_user=access.current_staff())
     return _back()
@@ -266,7 +270,27 @@ def console_note(estate_code, renovation_id):
     return _back()
 
 
-@bp.route("/console/<estate_code>/renovation/import", methods=["GET", "POST"])
+@bp.route("/console/renovation/import", methods=["GET", "POST"])
 @require(Permission.RENOVATION_MANAGE)
-def console_import(estate_code):
-    return "", 501
+def console_import():
+    """The planner's spreadsheet: every row applied, or none (problems listed by line)."""
+    form = ImportForm()
+    problems, result = [], None
+    if form.validate_on_submit():
+        upload = form.workbook.data
+        parsed = parse_projects(upload.read(), upload.filename or "projects.xlsx")
+        user = access.current_staff()
+        result, found = operations.import_projects(
+            parsed,
+            staff_user=user,
+            may_manage=lambda estate: access.staff_may(user, Permission.RENOVATION_MANAGE, estate),
+        )
+        problems = [describe(p) for p in found]
+    return render_template(
+        "renovation/console_import.html",
+        estate=None,
+        form=form,
+        problems=problems,
+        result=result,
+        headers=HEADERS,
+    ), form_status(form, problems)
