@@ -68,6 +68,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     from . import blueprint, cli, console, figures
     from .renovation import blueprint as renovation_blueprint
+    from .renovation import demo as renovation_demo
     from .reports import blueprint as reports_blueprint
     from .reports import figures as report_figures
     from .reports import open311, photos
@@ -90,6 +91,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     ):
         figures.register(provider)
     cli.demo_seeder(survey_demo.demo_surveys)
+    cli.demo_seeder(renovation_demo.demo_project)
 
     register_error_pages(app)
     app.before_request(refuse_nul_characters)

@@ -390,7 +390,16 @@ def author_role(staff_user: StaffUser, estate: Estate) -> str:
     return Role.ADMIN.value
 
 
-def add_note(project: Project, text: str, photos: list[Photo], *, staff_user: StaffUser):
+def add_note(
+    project: Project,
+    text: str,
+    photos: list[Photo],
+    *,
+    staff_user: StaffUser | None,
+    role: Role | None = None,
+):
+    """A note on the timeline; `role` only where no staff member writes it (the demo)."""
+
     def change():
         body = (text or "").strip()
         if not body:
@@ -401,10 +410,16 @@ def add_note(project: Project, text: str, photos: list[Photo], *, staff_user: St
             )
         if len(photos) > MAX_PHOTOS:
             raise OperationError(N_("Attach at most 3 photos."))
+        if role is not None:
+            written_by = role.value
+        elif staff_user is not None:
+            written_by = author_role(staff_user, project.estate)
+        else:
+            written_by = Role.PLANNER.value
         note = ProgressNote(
             text=body,
-            author_role=author_role(staff_user, project.estate),
-            staff_user_id=staff_user.id,
+            author_role=written_by,
+            staff_user_id=staff_user.id if staff_user else None,
         )
         project.notes.append(note)
         store = photo_store()
