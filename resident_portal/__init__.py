@@ -69,6 +69,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from . import blueprint, cli, console, figures
     from .renovation import blueprint as renovation_blueprint
     from .renovation import demo as renovation_demo
+    from .renovation import figures as renovation_figures
     from .reports import blueprint as reports_blueprint
     from .reports import figures as report_figures
     from .reports import open311, photos
@@ -88,6 +89,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         survey_figures.PROVIDER,
         contribution_figures.PROVIDER,
         report_figures.PROVIDER,
+        renovation_figures.PROVIDER,
     ):
         figures.register(provider)
     cli.demo_seeder(survey_demo.demo_surveys)

@@ -161,6 +161,7 @@ EXPECTED = {
     "renovation.console_scope_remove": {PLANNER, ADMIN},
     "renovation.console_import": {PLANNER, ADMIN},  # rows of estates in their scope
     "renovation.console_note": {PLANNER, CONTRACTOR, ADMIN},
+    "renovation.console_targets": {PLANNER, ADMIN},  # the districts of their estates
 }
 
 # These end the principal's session; it signs in again before each of them.

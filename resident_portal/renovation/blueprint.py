@@ -11,6 +11,7 @@ from ..common import format_fen
 from ..extensions import db
 from ..models import Estate
 from .models import FUNDING_LABELS, PARTY_LABELS, STAGE_LABELS, FundingSource, Project, Stage
+from .money import percent_text
 
 bp = Blueprint("renovation", __name__)
 
@@ -51,6 +52,7 @@ def renovation_labels():
         "RENOVATION_PARTY_LABELS": PARTY_LABELS,
         "RENOVATION_FUNDING_LABELS": FUNDING_LABELS,
         "format_fen": format_fen,
+        "renovation_percent": percent_text,
     }
 
 

@@ -82,3 +82,12 @@ def permille(value: Fraction | None) -> int | None:
     if value is None:
         return None
     return value.numerator * 1000 // value.denominator
+
+
+def percent_decimal(value: Fraction | None, decimals: int = 2):
+    """A share in % as an exact Decimal, rounded half up as percent_text: workbook cells."""
+    from decimal import Decimal
+
+    if value is None:
+        return None
+    return Decimal(percent_text(value, decimals).rstrip("%"))

@@ -1,15 +1,17 @@
 """Renovation console pages: an estate's projects, one project's record (details, parties,
 scope, stages, budget, progress notes) and the planner's spreadsheet import."""
 
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
+from wtforms import SelectChoice
 
 from ... import access
 from ...access import Permission, require
 from ...common import OperationError
 from ...extensions import db
 from ...forms import ConfirmForm, form_status
-from ...models import utcnow
+from ...models import Estate, utcnow
 from ...reports.forms import photos_from
 from ...reports.photos import PhotoError
 from .. import money, operations, record
@@ -25,6 +27,7 @@ from ..forms import (
     PlanForm,
     ReopenForm,
     ScopeForm,
+    TargetForm,
     budget_of,
     fen_of,
     fill_budget,
@@ -34,7 +37,7 @@ from ..forms import (
     parties_of,
     plan_of,
 )
-from ..models import ScopeItem, Stage
+from ..models import DistrictTarget, ScopeItem, Stage
 from ..spreadsheet import HEADERS, parse_projects
 
 
@@ -294,3 +297,52 @@ def console_import():
         result=result,
         headers=HEADERS,
     ), form_status(form, problems)
+
+
+def _target_districts(user) -> list[str]:
+    """Districts of the estates in which the user may set targets (every district: admins)."""
+    estates = access.estates_with(user, Permission.RENOVATION_TARGETS)
+    if estates is None:
+        estates = db.session.scalars(select(Estate)).all()
+    return sorted({e.district for e in estates if e.district})
+
+
+@bp.route("/console/renovation/targets", methods=["GET", "POST"])
+@require(Permission.RENOVATION_TARGETS)
+def console_targets():
+    """Each district's yearly targets: projects to start, finish and accept; investment."""
+    user = access.current_staff()
+    districts = _target_districts(user)
+    form = TargetForm()
+    form.district.choices = [SelectChoice(d, d) for d in districts]
+    if request.method == "GET":
+        form.year.data = form.year.data or operations.today_in_china().year
+    errors = []
+    if form.validate_on_submit():
+        try:
+            operations.set_target(
+                form.district.data,
+                form.year.data,
+                form.to_start.data or 0,
+                form.to_finish.data or 0,
+                form.to_accept.data or 0,
+                fen_of(form.investment.data),
+                staff_user=user,
+            )
+        except OperationError as error:
+            errors.append(describe(error))
+        else:
+            flash(_("Saved."))
+            return redirect(url_for("renovation.console_targets"), 303)
+    targets = db.session.scalars(
+        select(DistrictTarget)
+        .where(DistrictTarget.district.in_(districts))
+        .order_by(DistrictTarget.year.desc(), DistrictTarget.district)
+    ).all()
+    return render_template(
+        "renovation/console_targets.html",
+        estate=None,
+        form=form,
+        errors=errors,
+        targets=targets,
+    ), form_status(form, errors)
