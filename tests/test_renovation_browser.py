@@ -40,3 +40,39 @@ def test_the_notice_board_reads_on_a_phone(app, live_server, browser, database_u
     path = shot(page, "renovation-board", database_url)
     SHOTS.mkdir(exist_ok=True)
     (SHOTS / path.name).write_bytes(path.read_bytes())
+
+
+def test_the_bulletin_page_with_the_renovation_by_district(
+    app,
+    live_server,  # noqa: F811
+    browser,  # noqa: F811
+    database_url,
+):
+    from datetime import timedelta
+
+    from resident_portal.models import Role, utcnow
+    from resident_portal.renovation import operations
+
+    from .conftest import make_staff
+    from .test_renovation_bulletin import admin, generated_district
+
+    user = admin()
+    generated_district(user, "东城区", behind=2)
+    generated_district(user, "西城区", estates=4, behind=1)
+    year = operations.today_in_china().year
+    operations.set_target("东城区", year, 8, 4, 3, 50_000_000, staff_user=user)
+    username, password = make_staff(Role.ADMIN, None)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server}/console/sign-in")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.press("#password", "Enter")
+    page.wait_for_load_state("networkidle")
+    month = f"{(utcnow() + timedelta(hours=8)):%Y-%m}"
+    page.goto(f"{live_server}/console/overview/monthly?month={month}")
+    assert page.get_by_role("heading", name="分区县改造进展").count() == 1
+    assert page.get_by_text("东城区：2 个项目落后于计划").is_visible()
+    path = shot(page, "renovation-bulletin", database_url)
+    SHOTS.mkdir(exist_ok=True)
+    (SHOTS / path.name).write_bytes(path.read_bytes())
