@@ -66,7 +66,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from survey import figures as survey_figures
     from survey import rules as legal_rules
 
-    from . import blueprint, cli, console, figures
+    from . import api_documents, blueprint, cli, console, figures
+    from .renovation import api as renovation_api
     from .renovation import blueprint as renovation_blueprint
     from .renovation import demo as renovation_demo
     from .renovation import figures as renovation_figures
@@ -94,6 +95,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         figures.register(provider)
     cli.demo_seeder(survey_demo.demo_surveys)
     cli.demo_seeder(renovation_demo.demo_project)
+    api_documents.add(renovation_api.OPENAPI_PATHS, renovation_api.OPENAPI_SCHEMAS)
 
     register_error_pages(app)
     app.before_request(refuse_nul_characters)

@@ -6,6 +6,8 @@ English, as on the ballots and notices.
 
 import copy
 
+from resident_portal import api_documents
+
 from . import rules
 
 COUNT = {
@@ -171,7 +173,7 @@ def _with_rules() -> dict:
 
 def document() -> dict:
     with_rules = _with_rules()
-    return {
+    found = {
         "openapi": "3.1.0",
         "info": {
             "title": "Resident Portal results API",
@@ -257,3 +259,7 @@ def document() -> dict:
             },
         },
     }
+    # Other features' endpoints (resident_portal/api_documents.py), same tokens and servers.
+    found["paths"].update(api_documents.PATHS)
+    found["components"]["schemas"].update(api_documents.SCHEMAS)
+    return found

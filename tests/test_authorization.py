@@ -162,6 +162,9 @@ EXPECTED = {
     "renovation.console_import": {PLANNER, ADMIN},  # rows of estates in their scope
     "renovation.console_note": {PLANNER, CONTRACTOR, ADMIN},
     "renovation.console_targets": {PLANNER, ADMIN},  # the districts of their estates
+    "renovation.api_projects": {SECRETARY, SECRETARY_OTHER, PLANNER, CONTRACTOR, ADMIN},
+    "renovation.api_project": {SECRETARY, PLANNER, CONTRACTOR, ADMIN},
+    "renovation.api_districts": {PLANNER, ADMIN},  # each over the estates in their scope
 }
 
 # These end the principal's session; it signs in again before each of them.

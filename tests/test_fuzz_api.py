@@ -147,6 +147,9 @@ def test_results_api_conforms_to_its_openapi_document(app, api, caller):
     assert {o.label for o in operations_} == {
         "GET /surveys",
         "GET /surveys/{survey_id}/results",
+        "GET /renovation/projects",
+        "GET /renovation/projects/{renovation_id}",
+        "GET /renovation/districts",
     }, "the document lost an operation"
     for operation in operations_:
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):

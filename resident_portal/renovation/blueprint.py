@@ -57,4 +57,4 @@ def renovation_labels():
 
 
 # The views register on `bp` (imported last: they import `bp` from here).
-from .views import console, public  # noqa: E402, F401
+from .views import api, console, public  # noqa: E402, F401

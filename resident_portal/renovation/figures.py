@@ -156,8 +156,8 @@ def targets_of(year: int) -> dict[str, bulletin.Targets]:
     }
 
 
-def summarise(figures: list[EstateRenovation]) -> RenovationTotals:
-    year = figures[0].year if figures else None
+def summarise(figures: list[EstateRenovation], year: int | None = None) -> RenovationTotals:
+    year = figures[0].year if figures else year
     projects = [p for f in figures for p in f.projects]
     pledged: dict[str, int] = {}
     for f in figures:
