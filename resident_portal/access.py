@@ -63,6 +63,7 @@ class Permission(enum.StrEnum):
     RENOVATION_MANAGE = "renovation.manage"  # projects, stages, budget, parties, import
     RENOVATION_PROGRESS = "renovation.progress"  # progress notes and photos
     RENOVATION_TARGETS = "renovation.targets"  # districts' yearly targets
+    RENOVATION_SIGNOFF = "renovation.signoff"  # type the residents' representatives' sign-off
 
 
 HOUSEHOLD_PERMISSIONS = frozenset(
@@ -101,6 +102,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REPORT_PHOTOS,
             Permission.REPORTS_VIEW,
             Permission.RENOVATION_VIEW,
+            Permission.RENOVATION_SIGNOFF,
         }
     ),
     # Planners review the estate and its results, with personal data masked.

@@ -161,6 +161,8 @@ EXPECTED = {
     "renovation.console_scope_remove": {PLANNER, ADMIN},
     "renovation.console_import": {PLANNER, ADMIN},  # rows of estates in their scope
     "renovation.console_note": {PLANNER, CONTRACTOR, ADMIN},
+    "renovation.console_signoff": {SECRETARY, ADMIN},
+    "renovation.console_accept": {PLANNER, ADMIN},
     "renovation.console_targets": {PLANNER, ADMIN},  # the districts of their estates
     "renovation.api_projects": {SECRETARY, SECRETARY_OTHER, PLANNER, CONTRACTOR, ADMIN},
     "renovation.api_project": {SECRETARY, PLANNER, CONTRACTOR, ADMIN},

@@ -388,3 +388,85 @@ def test_a_secretary_sees_the_record_but_cannot_change_it(app, client, estate, p
         client.post(f"/console/{estate.code}/renovation/{project.id}/budget", data={}).status_code
         == 403
     )
+
+
+# --- completion acceptance ------------------------------------------------------------------
+
+
+def finished(project, planner):
+    for step, stage in enumerate(STAGES_BEFORE_ACCEPTANCE):
+        operations.complete_stage(
+            project, stage, TODAY - timedelta(days=30 - step), staff_user=planner
+        )
+
+
+STAGES_BEFORE_ACCEPTANCE = list(Stage)[: Stage.ACCEPTED.index]
+
+
+def test_acceptance_needs_the_sign_off_and_completes_the_stage(app, estate, project, planner):
+    finished(project, planner)
+    with pytest.raises(OperationError, match="acceptance record"):
+        operations.complete_stage(project, Stage.ACCEPTED, TODAY, staff_user=planner)
+    with pytest.raises(OperationError, match="sign-off first"):
+        operations.pass_acceptance(project, TODAY, staff_user=planner)
+    with pytest.raises(OperationError, match="names"):
+        operations.record_signoff(project, "  \n ", TODAY, staff_user=make_staff_user(estate))
+    operations.record_signoff(
+        project, "张三\n李四\n王五", TODAY, staff_user=make_staff_user(estate)
+    )
+    operations.pass_acceptance(project, TODAY, staff_user=planner)
+    assert project.current_stage is Stage.HANDOVER
+    assert project.acceptance.passed_on == TODAY
+    assert project.acceptance.names == ["张三", "李四", "王五"]
+    [entry] = audits("renovation.accept")
+    assert entry.detail["open_safety_reports"] == 0
+
+
+def test_open_safety_reports_block_acceptance_unless_a_planner_gives_a_reason(
+    app, estate, project, planner
+):
+    finished(project, planner)
+    make_report(estate, household(estate, "1", "1", "101"), category="fire_safety")
+    make_report(estate, household(estate, "1", "1", "201"), category="noise")
+    operations.record_signoff(project, "张三", TODAY, staff_user=make_staff_user(estate))
+    with pytest.raises(OperationError) as refused:
+        operations.pass_acceptance(project, TODAY, staff_user=planner)
+    assert refused.value.params == {"count": 1}
+    assert project.current_stage is Stage.ACCEPTED
+    operations.pass_acceptance(
+        project, TODAY, "消防通道已临时疏通，整改限期一周", staff_user=planner
+    )
+    record = project.acceptance
+    assert (record.open_reports, record.open_safety_reports) == (2, 1)
+    assert record.override_reason.startswith("消防通道")
+
+
+def test_going_back_before_acceptance_voids_the_record(app, estate, project, planner):
+    finished(project, planner)
+    operations.record_signoff(project, "张三", TODAY, staff_user=make_staff_user(estate))
+    operations.pass_acceptance(project, TODAY, staff_user=planner)
+    operations.reopen_stage(project, Stage.COMPLETED, "外墙脱落，重新施工", staff_user=planner)
+    assert project.acceptance is None
+    assert audits("renovation.reopen_stage")[0].detail["cleared"]["acceptance"][
+        "representatives"
+    ] == ["张三"]
+
+
+def test_the_secretary_types_the_sign_off_and_the_board_shows_only_counts(
+    app, client, estate, project, planner
+):
+    finished(project, planner)
+    secretary = app.test_client()
+    sign_in_staff(secretary, *make_staff(Role.SECRETARY, estate))
+    base = f"/console/{estate.code}/renovation/{project.id}"
+    refused = secretary.post(f"{base}/signoff", data={"representatives": "", "signed_on": ""})
+    assert refused.status_code == 422
+    saved = secretary.post(
+        f"{base}/signoff", data={"representatives": "张三\n李四", "signed_on": TODAY.isoformat()}
+    )
+    assert saved.status_code == 303
+    assert secretary.post(f"{base}/accept", data={"on": TODAY.isoformat()}).status_code == 403
+    operations.pass_acceptance(project, TODAY, staff_user=planner)
+    board = client.get(f"/e/{estate.code}/project").get_data(as_text=True)
+    assert "2 位居民代表" in board
+    assert "张三" not in board

@@ -41,9 +41,12 @@ def generated_district(user, district="东城区", estates=9, behind=0):
         )
         project = operations.create_project(estate, "综合改造", YEAR, staff_user=user)
         for step, stage in enumerate(STAGES[:i]):
-            operations.complete_stage(
-                project, stage, TODAY - timedelta(days=60 - step), staff_user=user
-            )
+            on = TODAY - timedelta(days=60 - step)
+            if stage is Stage.ACCEPTED:  # through the acceptance record
+                operations.record_signoff(project, "张三\n李四", on, staff_user=user)
+                operations.pass_acceptance(project, on, staff_user=user)
+            else:
+                operations.complete_stage(project, stage, on, staff_user=user)
         if i < behind and i < len(STAGES):
             operations.plan_stages(project, {STAGES[i]: TODAY - timedelta(days=7)}, staff_user=user)
         operations.set_funding(

@@ -229,3 +229,32 @@ def budget_of(form, project) -> dict:
         if any((t or "").strip() for t in typed) or project.funding_line(source):
             lines[source] = (fen_of(typed[0]), fen_of(typed[1]), typed[2] or "")
     return lines
+
+
+class SignoffForm(FlaskForm):
+    representatives = TextAreaField(
+        _l("Residents' representatives who signed (one name a line)"),
+        validators=[
+            DataRequired(
+                message=_l("Type the names of the residents' representatives who signed.")
+            ),
+            Length(max=1000),
+        ],
+    )
+    signed_on = DateField(
+        _l("Signed on"),
+        validators=[DataRequired(message=_l("Give the date the representatives signed."))],
+        render_kw={"type": "date"},
+    )
+
+
+class AcceptForm(FlaskForm):
+    on = DateField(
+        _l("Acceptance passed on"),
+        validators=[DataRequired(message=_l("Give the date the stage was completed."))],
+        render_kw={"type": "date"},
+    )
+    override_reason = StringField(
+        _l("Reason for passing with safety reports open"),
+        validators=[Optional(), Length(max=500)],
+    )

@@ -144,6 +144,7 @@ class Project(db.Model):
     notes: Mapped[list["ProgressNote"]] = relationship(
         order_by="ProgressNote.id.desc()", cascade="all, delete-orphan"
     )
+    acceptance: Mapped["Acceptance | None"] = relationship(cascade="all, delete-orphan")
 
     def stage_row(self, stage: Stage) -> "ProjectStage":
         return next(row for row in self.stages if row.stage == stage)
@@ -288,3 +289,36 @@ class DistrictTarget(db.Model):
     to_finish: Mapped[int] = mapped_column(Integer, default=0)
     to_accept: Mapped[int] = mapped_column(Integer, default=0)
     investment_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Acceptance(db.Model):
+    """The completion acceptance record (竣工验收): the residents' representatives' sign-off,
+    typed by the secretary, and then the planner's result, with the quality reports open at that
+    moment. Passing it completes the 竣工验收 stage; while reports marked as safety issues are
+    open it passes only with a planner's override and its reason."""
+
+    __tablename__ = "renovation_acceptance"
+    __table_args__ = (
+        UniqueConstraint("project_id"),
+        CheckConstraint("length(representatives) >= 1", name="representatives_not_empty"),
+        CheckConstraint(
+            "passed_on IS NULL OR open_safety_reports = 0 OR length(override_reason) > 0",
+            name="safety_override_has_reason",
+        ),
+        CheckConstraint("open_reports >= 0 AND open_safety_reports >= 0", name="counts_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("renovation_project.id"), index=True)
+    representatives: Mapped[str] = mapped_column(String(1000))  # one name a line
+    signed_on: Mapped[date] = mapped_column(Date)
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    passed_on: Mapped[date | None] = mapped_column(Date)
+    passed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    open_reports: Mapped[int] = mapped_column(Integer, default=0)
+    open_safety_reports: Mapped[int] = mapped_column(Integer, default=0)
+    override_reason: Mapped[str] = mapped_column(String(500), default="")
+
+    @property
+    def names(self) -> list[str]:
+        return [n for n in self.representatives.splitlines() if n.strip()]

@@ -18,6 +18,7 @@ from ..registry import Problem
 from ..reports.photos import Photo, photo_store
 from .models import (
     STAGES,
+    Acceptance,
     DistrictTarget,
     Funding,
     FundingSource,
@@ -258,7 +259,13 @@ def plan_stages(project: Project, planned: dict[Stage, date | None], *, staff_us
     _committed(lambda: _apply_planned(project, planned, staff_user))
 
 
-def _apply_complete(project: Project, stage: Stage, on: date, staff_user) -> None:
+def _apply_complete(
+    project: Project, stage: Stage, on: date, staff_user, *, accepting: bool = False
+) -> None:
+    if stage is Stage.ACCEPTED and not accepting:
+        raise OperationError(
+            N_("Completion acceptance is completed by passing the acceptance record.")
+        )
     if on is None:
         raise OperationError(N_("Give the date the stage was completed."))
     if on > today_in_china():
@@ -297,6 +304,15 @@ def _apply_reopen(project: Project, stage: Stage, reason: str, staff_user) -> No
     if row.actual_on is None:
         raise OperationError(N_("That stage is not completed yet."))
     cleared = {}
+    if project.acceptance is not None and stage.index <= Stage.ACCEPTED.index:
+        # The acceptance was of the works as they stood: going back before it voids it.
+        record = project.acceptance
+        cleared["acceptance"] = {
+            "representatives": record.names,
+            "signed_on": record.signed_on.isoformat(),
+            "passed_on": record.passed_on.isoformat() if record.passed_on else None,
+        }
+        project.acceptance = None
     for later in project.stages[stage.index :]:
         if later.actual_on is not None:
             cleared[later.stage.value] = later.actual_on.isoformat()
@@ -506,6 +522,11 @@ def _apply_actuals(project: Project, actual: dict[Stage, date], staff_user) -> N
                 stage=gap.value,
             )
     _check_order([(s, merged[s]) for s in STAGES], N_("actual"))
+    accepted = project.stage_row(Stage.ACCEPTED).actual_on
+    if merged[Stage.ACCEPTED] != accepted:
+        raise OperationError(
+            N_("Completion acceptance is completed by passing the acceptance record.")
+        )
     for row in project.stages:
         if merged[row.stage] != row.actual_on:
             audit(
@@ -605,3 +626,92 @@ def _import_row(estate: Estate, row, staff_user) -> None:
             staff_user,
         )
     db.session.flush()
+
+
+# --- completion acceptance (竣工验收) ----------------------------------------------------------
+
+
+def _names(text: str) -> list[str]:
+    return [line.strip()[:50] for line in (text or "").splitlines() if line.strip()]
+
+
+def record_signoff(project: Project, representatives: str, signed_on: date, *, staff_user):
+    """The residents' representatives' sign-off, their names typed by the secretary from the
+    signed paper, once 完工 is completed. Typing it again replaces it until acceptance passes."""
+
+    def change():
+        names = _names(representatives)
+        if not names:
+            raise OperationError(N_("Type the names of the residents' representatives who signed."))
+        if len(names) > 20:
+            raise OperationError(N_("Type at most 20 names."))
+        if signed_on is None:
+            raise OperationError(N_("Give the date the representatives signed."))
+        if project.current_stage is not Stage.ACCEPTED:
+            raise OperationError(N_("The sign-off is recorded once construction is finished."))
+        finished = project.stage_row(Stage.COMPLETED).actual_on
+        if signed_on > today_in_china() or signed_on < finished:
+            raise OperationError(
+                N_("The sign-off date must be between the end of construction and today.")
+            )
+        record = project.acceptance
+        if record is None:
+            record = Acceptance(representatives="\n".join(names), signed_on=signed_on)
+            project.acceptance = record
+        record.representatives = "\n".join(names)
+        record.signed_on = signed_on
+        record.signed_by_id = staff_user.id if staff_user else None
+        project.updated_at = utcnow()
+        audit(
+            "renovation.signoff",
+            staff_user=staff_user,
+            estate=project.estate,
+            project=project.id,
+            representatives=len(names),
+            signed_on=signed_on.isoformat(),
+        )
+        return record
+
+    return _committed(change)
+
+
+def pass_acceptance(project: Project, on: date, override_reason: str = "", *, staff_user):
+    """The planner passes the acceptance: it needs the representatives' sign-off, and no open
+    safety report unless the planner overrides with a reason. The open reports are kept with
+    the record as they were; the 竣工验收 stage is completed on `on`."""
+    from .record import report_summary
+
+    def change():
+        record = project.acceptance
+        if record is None:
+            raise OperationError(N_("Record the residents' representatives' sign-off first."))
+        reports = report_summary(project.estate)
+        reason = _text(override_reason, 500)
+        if reports.open_safety and not reason:
+            raise OperationError(
+                N_(
+                    "%(count)s safety reports are still open: acceptance passes only with the "
+                    "reason for going ahead."
+                ),
+                count=reports.open_safety,
+            )
+        if on is not None and on < record.signed_on:
+            raise OperationError(N_("Acceptance cannot pass before the representatives signed."))
+        _apply_complete(project, Stage.ACCEPTED, on, staff_user, accepting=True)
+        record.passed_on = on
+        record.passed_by_id = staff_user.id if staff_user else None
+        record.open_reports = reports.open
+        record.open_safety_reports = reports.open_safety
+        record.override_reason = reason if reports.open_safety else ""
+        audit(
+            "renovation.accept",
+            staff_user=staff_user,
+            estate=project.estate,
+            project=project.id,
+            on=on.isoformat(),
+            open_reports=reports.open,
+            open_safety_reports=reports.open_safety,
+            override_reason=record.override_reason,
+        )
+
+    _committed(change)

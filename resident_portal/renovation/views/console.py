@@ -17,6 +17,7 @@ from ...reports.photos import PhotoError
 from .. import money, operations, record
 from ..blueprint import bp, describe, project_estate
 from ..forms import (
+    AcceptForm,
     BudgetForm,
     CompleteForm,
     DetailsForm,
@@ -27,6 +28,7 @@ from ..forms import (
     PlanForm,
     ReopenForm,
     ScopeForm,
+    SignoffForm,
     TargetForm,
     budget_of,
     fen_of,
@@ -115,11 +117,22 @@ def _render_project(errors=(), **forms):
         reopen=forms.get("reopen") or ReopenForm(formdata=None),
         scope=forms.get("scope") or ScopeForm(formdata=None),
         note=forms.get("note") or NoteForm(formdata=None),
+        signoff=forms.get("signoff") or _signoff_defaults(project),
+        accept=forms.get("accept") or AcceptForm(formdata=None),
+        reports=record.report_summary(g.estate),
         remove_form=ConfirmForm(),
         errors=list(errors),
         now=utcnow(),
         **defaults,
     ), form_status(None, errors, *(f.errors for f in forms.values()))
+
+
+def _signoff_defaults(project):
+    form = SignoffForm(formdata=None)
+    if project.acceptance is not None:
+        form.representatives.data = project.acceptance.representatives
+        form.signed_on.data = project.acceptance.signed_on
+    return form
 
 
 def _back():
@@ -346,3 +359,35 @@ def console_targets():
         errors=errors,
         targets=targets,
     ), form_status(form, errors)
+
+
+@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/signoff")
+@require(Permission.RENOVATION_SIGNOFF, estate_of=project_estate)
+def console_signoff(estate_code, renovation_id):
+    form = SignoffForm()
+    return _attempt(
+        lambda: operations.record_signoff(
+            g.project,
+            form.representatives.data,
+            form.signed_on.data,
+            staff_user=access.current_staff(),
+        ),
+        "signoff",
+        form,
+    )
+
+
+@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/accept")
+@require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
+def console_accept(estate_code, renovation_id):
+    form = AcceptForm()
+    return _attempt(
+        lambda: operations.pass_acceptance(
+            g.project,
+            form.on.data,
+            form.override_reason.data or "",
+            staff_user=access.current_staff(),
+        ),
+        "accept",
+        form,
+    )
