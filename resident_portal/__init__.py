@@ -64,6 +64,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from survey import cli as survey_cli
     from survey import demo as survey_demo
     from survey import figures as survey_figures
+    from survey import renovation_scope
     from survey import rules as legal_rules
 
     from . import api_documents, blueprint, cli, console, figures
@@ -71,6 +72,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from .renovation import blueprint as renovation_blueprint
     from .renovation import demo as renovation_demo
     from .renovation import figures as renovation_figures
+    from .renovation import record as renovation_record
     from .reports import blueprint as reports_blueprint
     from .reports import figures as report_figures
     from .reports import open311, photos
@@ -96,6 +98,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     cli.demo_seeder(survey_demo.demo_surveys)
     cli.demo_seeder(renovation_demo.demo_project)
     api_documents.add(renovation_api.OPENAPI_PATHS, renovation_api.OPENAPI_SCHEMAS)
+    if renovation_scope.approved_items not in renovation_record.APPROVED_ITEM_SOURCES:
+        renovation_record.APPROVED_ITEM_SOURCES.append(renovation_scope.approved_items)
 
     register_error_pages(app)
     app.before_request(refuse_nul_characters)

@@ -470,3 +470,31 @@ def test_the_secretary_types_the_sign_off_and_the_board_shows_only_counts(
     board = client.get(f"/e/{estate.code}/project").get_data(as_text=True)
     assert "2 位居民代表" in board
     assert "张三" not in board
+
+
+def test_scope_items_come_from_what_the_residents_approved(app, client, estate, project, planner):
+    from survey import operations as survey_operations
+    from survey.tally import Choice
+
+    from .conftest import close_survey, make_survey
+
+    survey = make_survey(estate, items=("roof", "lighting"))
+    for room in (("1", "1", "101"), ("1", "1", "301"), ("2", "1", "101")):  # A1, A3, A4 of 4
+        survey_operations.submit_ballot(
+            survey,
+            household(estate, *room),
+            {survey.items[0].id: Choice.SUPPORT, survey.items[1].id: Choice.OPPOSE},
+        )
+    close_survey(survey)
+    roof, lighting = survey.items
+    assert record.approved_items(estate) == [(roof.id, roof.title)]
+    with pytest.raises(OperationError, match="did not approve"):
+        operations.add_scope_item(project, "", lighting.id, staff_user=planner)
+    item = operations.add_scope_item(project, "", roof.id, staff_user=planner)
+    assert (item.title, item.survey_item_id) == (roof.title, roof.id)
+    sign_in_staff(client, *make_staff(Role.PLANNER, estate))
+    base = f"/console/{estate.code}/renovation/{project.id}"
+    assert roof.title in client.get(base).get_data(as_text=True)
+    assert client.post(f"{base}/scope", data={"survey_item": str(lighting.id)}).status_code == 422
+    assert client.post(f"{base}/scope", data={"title": ""}).status_code == 422
+    assert client.post(f"{base}/scope", data={"survey_item": str(roof.id)}).status_code == 303

@@ -133,10 +133,19 @@ class ReopenForm(FlaskForm):
 
 
 class ScopeForm(FlaskForm):
-    title = StringField(
-        _l("What is renovated"),
-        validators=[DataRequired(message=_l("Say what is renovated.")), Length(max=200)],
-    )
+    survey_item = SelectField(_l("An item the residents approved"), validators=[Optional()])
+    title = StringField(_l("What is renovated"), validators=[Optional(), Length(max=200)])
+
+
+def scope_choices(approved: list[tuple[int, str]]) -> list[SelectChoice]:
+    return [SelectChoice("", _l("None: type it below"))] + [
+        SelectChoice(str(item_id), title) for item_id, title in approved
+    ]
+
+
+def survey_item_of(form) -> int | None:
+    value = form.survey_item.data or ""
+    return int(value) if value.isdigit() else None
 
 
 class NoteForm(FlaskForm):

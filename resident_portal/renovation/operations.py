@@ -182,6 +182,13 @@ def set_party(project, role: PartyRole, name, contact="", phone="", *, staff_use
 def add_scope_item(project: Project, title: str, survey_item_id: int | None = None, *, staff_user):
     def change():
         text = _text(title, 200)
+        if survey_item_id is not None:
+            from .record import approved_items
+
+            approved = dict(approved_items(project.estate))
+            if survey_item_id not in approved:
+                raise OperationError(N_("The residents did not approve that item."))
+            text = text or approved[survey_item_id][:200]
         if not text:
             raise OperationError(N_("Say what is renovated."))
         item = ScopeItem(title=text, survey_item_id=survey_item_id)

@@ -5,6 +5,7 @@ estate's pledge campaigns, read through the figures registry (resident_portal/fi
 that this package neither imports the campaigns nor repeats their arithmetic.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,6 +20,15 @@ from .models import FundingSource, Project, ProjectStage, Stage
 from .operations import today_in_china
 
 SAFETY_CATEGORIES = (Category.FIRE_SAFETY, Category.SITE_SAFETY)
+
+# The survey feature registers what residents approved (create_app), offered as scope items:
+# this package does not import it.
+APPROVED_ITEM_SOURCES: list[Callable[[Estate], list[tuple[int, str]]]] = []
+
+
+def approved_items(estate: Estate) -> list[tuple[int, str]]:
+    """(survey item id, title) of the items the estate's residents approved."""
+    return [item for source in APPROVED_ITEM_SOURCES for item in source(estate)]
 
 
 def campaign_money(estate_ids: list[int]) -> dict[int, tuple[int, int]]:

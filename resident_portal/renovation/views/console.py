@@ -38,6 +38,8 @@ from ..forms import (
     fill_plan,
     parties_of,
     plan_of,
+    scope_choices,
+    survey_item_of,
 )
 from ..models import DistrictTarget, ScopeItem, Stage
 from ..spreadsheet import HEADERS, parse_projects
@@ -115,7 +117,7 @@ def _render_project(errors=(), **forms):
         percent=money.percent_text,
         complete=complete,
         reopen=forms.get("reopen") or ReopenForm(formdata=None),
-        scope=forms.get("scope") or ScopeForm(formdata=None),
+        scope=_with_choices(forms.get("scope") or ScopeForm(formdata=None), project),
         note=forms.get("note") or NoteForm(formdata=None),
         signoff=forms.get("signoff") or _signoff_defaults(project),
         accept=forms.get("accept") or AcceptForm(formdata=None),
@@ -125,6 +127,11 @@ def _render_project(errors=(), **forms):
         now=utcnow(),
         **defaults,
     ), form_status(None, errors, *(f.errors for f in forms.values()))
+
+
+def _with_choices(form, project):
+    form.survey_item.choices = scope_choices(record.approved_items(project.estate))
+    return form
 
 
 def _signoff_defaults(project):
@@ -247,10 +254,13 @@ def console_budget(estate_code, renovation_id):
 @bp.post("/console/<estate_code>/renovation/<int:renovation_id>/scope")
 @require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
 def console_scope(estate_code, renovation_id):
-    form = ScopeForm()
+    form = _with_choices(ScopeForm(), g.project)
     return _attempt(
         lambda: operations.add_scope_item(
-            g.project, form.title.data, staff_user=access.current_staff()
+            g.project,
+            form.title.data or "",
+            survey_item_of(form),
+            staff_user=access.current_staff(),
         ),
         "scope",
         form,
