@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..common import parse_yuan, plain_yuan
 from ..forms import IntegerRange
-from .models import FUNDING_LABELS, PARTY_LABELS, STAGE_LABELS, FundingSource, PartyRole, Stage
+from .models import PARTY_LABELS, STAGE_LABELS, FundingSource, PartyRole, Stage
 
 
 def yuan_amount(form, field):
@@ -89,20 +89,25 @@ def _budget_form():
     class BudgetForm(FlaskForm):
         pass
 
-    for source, label in FUNDING_LABELS.items():
+    for source in FundingSource:
         setattr(
-            BudgetForm, f"planned_{source.value}", StringField(label, [Optional(), yuan_amount])
+            BudgetForm,
+            f"planned_{source.value}",
+            StringField(_l("Planned (yuan)"), [Optional(), yuan_amount]),
         )
         if source is not FundingSource.RESIDENTS:
             setattr(
                 BudgetForm,
                 f"received_{source.value}",
-                StringField(_l("Received (yuan)"), [Optional(), yuan_amount]),
+                StringField(_l("Arrived (yuan)"), [Optional(), yuan_amount]),
             )
             setattr(
                 BudgetForm,
                 f"note_{source.value}",
-                StringField(_l("Note"), [Optional(), Length(max=500)]),
+                StringField(
+                    _l("Note (needed when more arrived than planned)"),
+                    [Optional(), Length(max=500)],
+                ),
             )
     return BudgetForm
 
