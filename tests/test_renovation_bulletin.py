@@ -165,3 +165,13 @@ def test_the_city_is_the_sum_of_its_districts_to_the_fen(projects, to_start):
     ranked = bulletin.behind_schedule(districts)
     assert [d.late for d in ranked] == sorted((d.late for d in ranked), reverse=True)
     assert all(d.late for d in ranked)
+
+
+def test_the_overview_shows_the_districts_too(app, client):
+    user = admin()
+    generated_district(user, "东城区", estates=7, behind=1)
+    operations.set_target("东城区", YEAR, 8, 4, 3, 0, staff_user=user)
+    sign_in_staff(client, *make_staff(Role.ADMIN, None))
+    page = client.get("/console/overview").get_data(as_text=True)
+    assert "分区县改造进展" in page and "1 / 8 (12.50%)" in page
+    assert "东城区：1 个项目落后于计划" in page
