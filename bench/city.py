@@ -3,8 +3,10 @@
 Each estate has 5 buildings × 2 units × 30 households (6 floors, 5 per floor), about 5 % of
 owners holding two households, one 15-item formal decision (about 70 % of owners voted,
 half the estates closed), a campaign with pledges from 30 % of households and payments from
-half of those, and 5 quality reports. It is written with PostgreSQL COPY into a database of its
-own (the schema comes from the migrations), so generating takes seconds, not minutes.
+half of those, 5 quality reports, and a renovation project of this year's batch (estates
+spread over every stage, a fifth of them behind schedule, each district with yearly targets).
+It is written with PostgreSQL COPY into a database of its own (the schema comes from the
+migrations), so generating takes seconds, not minutes.
 
     python -m bench.city [--estates 500] [--households 300]
 """
@@ -70,6 +72,10 @@ def generate(url: str, estates: int = 500, households_per_estate: int = 300, see
             "payment",
             "report",
             "staff_user",
+            "renovation_project",
+            "renovation_stage",
+            "renovation_funding",
+            "renovation_target",
         )
     }
     rows["staff_user"].append((1, "bench-secretary", "!", "", True, now))
@@ -92,6 +98,7 @@ def generate(url: str, estates: int = 500, households_per_estate: int = 300, see
                 now,
             )
         )
+        renovation(rows, next_id, rng, estate_id, e, now)
         owners: list[str] = []
         households: list[tuple[int, str, int]] = []  # id, owner, area
         for b in range(1, 6):
@@ -302,6 +309,10 @@ def generate(url: str, estates: int = 500, households_per_estate: int = 300, see
                 )
             )
 
+    for d in range(10):  # each district's targets: most of its projects to start this year
+        rows["renovation_target"].append(
+            (next_id("renovation_target"), f"区{d + 1:02d}", now.year, 40, 25, 10, 4_000_000_000)
+        )
     columns = {
         "staff_user": "id, username, password_hash, display_name, is_active, created_at",
         "estate": "id, code, name, district, street, created_at",
@@ -330,6 +341,11 @@ def generate(url: str, estates: int = 500, households_per_estate: int = 300, see
         "report": "id, estate_id, category, building_id, unit_id, household_id, common_area, "
         "description, status, status_notes, reporter_id, source, created_at, "
         "updated_at, resolved_at, hidden_at, hidden_reason",
+        "renovation_project": "id, estate_id, name, batch_year, hotline, invested_fen, "
+        "created_at, updated_at",
+        "renovation_stage": "id, project_id, stage, position, planned_on, actual_on",
+        "renovation_funding": "id, project_id, source, position, planned_fen, received_fen, note",
+        "renovation_target": "id, district, year, to_start, to_finish, to_accept, investment_fen",
     }
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo) as connection, connection.cursor() as cursor:
@@ -345,6 +361,51 @@ def generate(url: str, estates: int = 500, households_per_estate: int = 300, see
         cursor.execute("ANALYZE")
     take_rolls(url)
     return {table: len(r) for table, r in rows.items()}
+
+
+RENOVATION_STAGES = [
+    "initiation",
+    "consultation",
+    "design",
+    "approval",
+    "tender",
+    "started",
+    "completed",
+    "accepted",
+    "handover",
+]
+
+
+def renovation(rows, next_id, rng, estate_id: int, e: int, now: datetime) -> None:
+    """One project of this year's batch per estate, at every stage in every district: estate
+    e (of district e % 10) has completed the first (e // 10 + e) % 10 stages (9: all of them).
+    Stages are planned 30 days apart; about a fifth of the projects are a fortnight behind
+    their next planned date."""
+    project_id = next_id("renovation_project")
+    done = (e // 10 + e) % 10
+    invested = rng.randint(0, 3_000_000_00) * done // 9
+    rows["renovation_project"].append(
+        (project_id, estate_id, "综合改造", now.year, "12345", invested, now, now)
+    )
+    today = now.date()
+    late = rng.random() < 0.2
+    # The next stage's planned date falls 14 days ago (late) or 14 days from now.
+    anchor = today - timedelta(days=14 if late else -14)
+    for position, stage in enumerate(RENOVATION_STAGES):
+        planned = anchor + timedelta(days=30 * (position - done))
+        actual = planned - timedelta(days=rng.randint(0, 5)) if position < done else None
+        if actual is not None and actual > today:
+            actual = today
+        rows["renovation_stage"].append(
+            (next_id("renovation_stage"), project_id, stage, position, planned, actual)
+        )
+    for position, (source, planned) in enumerate(
+        (("central", 2_000_000_00), ("local", 1_000_000_00), ("residents", 300_000_00))
+    ):
+        received = 0 if source == "residents" else planned * min(done, 6) // 6
+        rows["renovation_funding"].append(
+            (next_id("renovation_funding"), project_id, source, position, planned, received, "")
+        )
 
 
 def take_rolls(url: str) -> None:

@@ -82,6 +82,7 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     from survey import figures as survey_figures
     from survey import openapi as survey_openapi
     from survey import printing as survey_printing
+    from survey import renovation_scope
     from survey import rules as legal_rules
 
     from . import (  # noqa: F401, I001
@@ -98,6 +99,11 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     )
     from .jobs import queue as job_queue
     from .jobs import views as job_views
+    from .renovation import api as renovation_api
+    from .renovation import blueprint as renovation_blueprint
+    from .renovation import demo as renovation_demo
+    from .renovation import figures as renovation_figures
+    from .renovation import record as renovation_record
     from .reports import api as reports_api
     from .reports import blueprint as reports_blueprint
     from .reports import figures as report_figures
@@ -111,6 +117,7 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     app.register_blueprint(open311.bp)
     app.register_blueprint(personal_data.bp)
     app.register_blueprint(job_views.bp)
+    app.register_blueprint(renovation_blueprint.bp)
     photos.init_app(app)
     cli.init_app(app)
     survey_cli.init_app(app)
@@ -119,17 +126,26 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
         survey_figures.PROVIDER,
         contribution_figures.PROVIDER,
         report_figures.PROVIDER,
+        renovation_figures.PROVIDER,
     ):
         figures.register(provider)
     cli.demo_seeder(survey_demo.demo_surveys)
     # Their paths and schemas in the API's one OpenAPI document (/api/v1/openapi.json).
-    for part in (survey_openapi.PART, contributions_api.PART, reports_api.PART):
+    for part in (
+        survey_openapi.PART,
+        contributions_api.PART,
+        reports_api.PART,
+        renovation_api.PART,
+    ):
         api.register_openapi(part)
     cli.demo_seeder(contribution_demo.demo_elevator)
     jobs.register_kind(survey_printing.PAPER_SHEETS)
     jobs.register_kind(contribution_export_job.CAMPAIGN_EXPORT)
     # After every job kind and periodic task is registered (print_jobs, periodic, features).
     job_queue.init_app(app)
+    cli.demo_seeder(renovation_demo.demo_project)
+    if renovation_scope.approved_items not in renovation_record.APPROVED_ITEM_SOURCES:
+        renovation_record.APPROVED_ITEM_SOURCES.append(renovation_scope.approved_items)
 
     register_error_pages(app)
     app.before_request(refuse_nul_characters)

@@ -64,6 +64,11 @@ class Permission(enum.StrEnum):
     # Full names and phones on the door-to-door lists: the estate's own secretary only (not
     # administrators, planners or district staff, who see them masked). Each view is audited.
     DOOR_TO_DOOR_CONTACTS = "visits.contacts"
+    RENOVATION_VIEW = "renovation.view"  # the project record in the console
+    RENOVATION_MANAGE = "renovation.manage"  # projects, stages, budget, parties, import
+    RENOVATION_PROGRESS = "renovation.progress"  # progress notes and photos
+    RENOVATION_TARGETS = "renovation.targets"  # districts' yearly targets
+    RENOVATION_SIGNOFF = "renovation.signoff"  # type the residents' representatives' sign-off
 
 
 HOUSEHOLD_PERMISSIONS = frozenset(
@@ -103,6 +108,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REPORTS_VIEW,
             Permission.VISITS_RECORD,
             Permission.DOOR_TO_DOOR_CONTACTS,
+            Permission.RENOVATION_VIEW,
+            Permission.RENOVATION_SIGNOFF,
         }
     ),
     # Planners review the estate and its results, with personal data masked.
@@ -122,6 +129,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REPORTS_HANDLE,
             Permission.OPEN311_KEYS,
             Permission.OVERVIEW,
+            Permission.RENOVATION_VIEW,
+            Permission.RENOVATION_MANAGE,
+            Permission.RENOVATION_PROGRESS,
+            Permission.RENOVATION_TARGETS,
         }
     ),
     # Contractors answer quality reports.
@@ -131,6 +142,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REPORT_PHOTOS,
             Permission.REPORTS_VIEW,
             Permission.REPORTS_HANDLE,
+            Permission.RENOVATION_VIEW,
+            Permission.RENOVATION_PROGRESS,
         }
     ),
 }

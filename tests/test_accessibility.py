@@ -188,6 +188,9 @@ def build_estate():
         resolved, Status.RESOLVED, "已要求22点后停工", staff_user=contractor
     )
     make_report(estate, neighbour, category="leak", description="楼道顶棚渗水")
+    from resident_portal.renovation.demo import demo_project
+
+    demo_project(estate)  # the renovation's notice board
     return {
         "estate": estate,
         "me": me,
@@ -233,6 +236,7 @@ def test_public_pages_have_no_serious_violations(app, live_server, chromium, axe
                 200,
             ),
             ("report board", "/e/meiyuan/reports", 200),
+            ("renovation notice board", "/e/meiyuan/project", 200),
             ("report", f"/e/meiyuan/reports/{data['report'].id}", 200),
             ("not found", "/e/nowhere", 404),
         ],

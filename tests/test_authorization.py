@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from resident_portal import operations
 from resident_portal.extensions import db
 from resident_portal.models import Job, JobStatus, Role, StaffUser
+from resident_portal.renovation import operations as renovation_operations
 from resident_portal.reports import operations as report_operations
 from resident_portal.reports.models import Category, Open311Key
 from resident_portal.reports.operations import Location
@@ -173,6 +174,29 @@ EXPECTED = {
     "open311.requests_list": EVERYONE,
     "open311.requests_create": EVERYONE,
     "open311.request_detail": EVERYONE,
+    # The renovation's notice board and its progress photos are public, like the poster.
+    "renovation.board": EVERYONE,
+    "renovation.board_project": EVERYONE,
+    "renovation.photo": EVERYONE,
+    "renovation.console_list": {SECRETARY, PLANNER, CONTRACTOR, ADMIN},
+    "renovation.console_project": {SECRETARY, PLANNER, CONTRACTOR, ADMIN},
+    "renovation.console_new": {PLANNER, ADMIN},
+    "renovation.console_details": {PLANNER, ADMIN},
+    "renovation.console_parties": {PLANNER, ADMIN},
+    "renovation.console_plan": {PLANNER, ADMIN},
+    "renovation.console_complete": {PLANNER, ADMIN},
+    "renovation.console_reopen": {PLANNER, ADMIN},
+    "renovation.console_budget": {PLANNER, ADMIN},
+    "renovation.console_scope": {PLANNER, ADMIN},
+    "renovation.console_scope_remove": {PLANNER, ADMIN},
+    "renovation.console_import": {PLANNER, ADMIN},  # rows of estates in their scope
+    "renovation.console_note": {PLANNER, CONTRACTOR, ADMIN},
+    "renovation.console_signoff": {SECRETARY, ADMIN},
+    "renovation.console_accept": {PLANNER, ADMIN},
+    "renovation.console_targets": {PLANNER, ADMIN},  # the districts of their estates
+    "renovation.api_projects": {SECRETARY, SECRETARY_OTHER, PLANNER, CONTRACTOR, ADMIN},
+    "renovation.api_project": {SECRETARY, PLANNER, CONTRACTOR, ADMIN},
+    "renovation.api_districts": {PLANNER, ADMIN},  # each over the estates in their scope
     # For operators and load balancers; /metrics answers by client address (the walk's is
     # 127.0.0.1, allowed by default), not by who is signed in: tests/test_monitoring.py.
     "ops.healthz": EVERYONE,
@@ -299,6 +323,14 @@ def world(app):
         result_type="application/pdf",
     )
     db.session.add(posters_job)
+    # A renovation project with a scope item and a progress note carrying the same picture.
+    renovation = renovation_operations.create_project(
+        here, "综合改造", 2026, staff_user=users[PLANNER]
+    )
+    scope_item = renovation_operations.add_scope_item(
+        renovation, "屋面防水", staff_user=users[PLANNER]
+    )
+    renovation_operations.add_note(renovation, "开工", [photo], staff_user=users[PLANNER])
     db.session.commit()
     values = {
         "job_id": posters_job.id,
@@ -317,6 +349,8 @@ def world(app):
         "code": "leak",
         "request_id": report.id,
         "correction_id": correction.id,
+        "renovation_id": renovation.id,
+        "scope_item_id": scope_item.id,
     }
 
     # What a real client sends besides the URL: Open311 names the estate in the query string

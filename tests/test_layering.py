@@ -85,3 +85,22 @@ def test_every_way_of_importing_is_seen(source):
 )
 def test_the_ground_own_imports_are_not_flagged(source):
     assert not feature_imports(source)
+
+
+def test_the_renovation_is_hosted_not_imported():
+    """resident_portal/renovation/ is a feature hosted by the ground package, like the reports:
+    only the app factory imports it (docs/architecture.md)."""
+    renovation = GROUND / "renovation"
+    offending = []
+    for path in ground_modules():
+        if path.is_relative_to(renovation):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            names = []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [a.name for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if any("renovation" in name for name in names):
+                offending.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offending, "\n".join(offending)

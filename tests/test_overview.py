@@ -177,13 +177,14 @@ def test_monthly_report_has_the_dashboards_numbers_both_ways(app, client, tmp_pa
         assert values[2] == total.estates == 2 and values[3] == total.households == 10
         assert values[5] * 100 == total.pledged_fen and values[6] * 100 == total.paid_fen
         assert values[8] == total.reports_open and values[9] == total.reports_overdue
-        assert values[10] == 4 and values[14] == 2  # this month: 4 ballots, 2 reports filed
-        assert values[13] == 0  # no elevator consent ballot (counted under elevators)
+        # this month: 4 ballots, 2 reports filed (by label: other providers add rows before)
+        assert summary["本月：提交表决票"] == 4 and summary["本月：新增反馈"] == 2
+        assert summary["本月：加装电梯表决票"] == 0  # elevator consent ballots: under elevators
         pledges = workbook.worksheets[2]
         by_estate = {r[0].value: r for r in pledges.iter_rows(min_row=2)}
         meiyuan = next(r for r in rows if r.estate.code == "meiyuan")
         assert by_estate["美苑小区"][2].value * 100 == meiyuan.pledged_fen == 50_000
-        assert len(workbook.sheetnames) == 5
+        assert len(workbook.sheetnames) == 8
     english = tmp_path / "monthly-en.xlsx"
     result = app.test_cli_runner().invoke(
         args=["report", "monthly", "--month", month, "--lang", "en", "--out", str(english)]
@@ -195,6 +196,9 @@ def test_monthly_report_has_the_dashboards_numbers_both_ways(app, client, tmp_pa
         "Pledges",
         "Elevators",
         "Reports",
+        "Renovation by district",
+        "Renovation funds by source",
+        "Districts behind schedule",
     ]
     page = client.get(f"/console/overview/monthly?district=东城区&month={month}").get_data(
         as_text=True

@@ -32,8 +32,13 @@ def make_campaign(estate):
 
 
 def test_the_features_provide_in_the_pages_order(app):
-    assert [p.name for p in figures.providers()] == ["survey", "contributions", "reports"]
-    assert 3 + sum(p.columns for p in figures.providers()) == 13  # the overview's columns
+    assert [p.name for p in figures.providers()] == [
+        "survey",
+        "contributions",
+        "reports",
+        "renovation",
+    ]
+    assert 3 + sum(p.columns for p in figures.providers()) == 16  # the overview's columns
     assert [f.key for _, f in overview.filters()] == [
         "attention",
         "no_decision",

@@ -1,0 +1,48 @@
+"""The renovation API: projects, one project, and the districts' bulletin figures, as JSON for
+staff tokens (the same tokens and OpenAPI document as the survey results)."""
+
+from flask import abort, g, jsonify, request
+from sqlalchemy import select
+
+from ... import access
+from ...access import Permission, require
+from ...extensions import db
+from ...models import Estate, utcnow
+from .. import api, figures
+from ..blueprint import bp, project_estate
+from ..models import Project
+from ..operations import today_in_china
+
+
+@bp.get("/api/v1/renovation/projects")
+@require(Permission.RENOVATION_VIEW)
+def api_projects():
+    query = select(Project).order_by(Project.id)
+    if g.estate is not None:
+        query = query.where(Project.estate_id == g.estate.id)
+    else:
+        estates = access.estates_with(access.current_staff(), Permission.RENOVATION_VIEW)
+        if estates is not None:
+            query = query.where(Project.estate_id.in_([e.id for e in estates]))
+    return jsonify({"projects": [api.project_summary(p) for p in db.session.scalars(query)]})
+
+
+@bp.get("/api/v1/renovation/projects/<int:renovation_id>")
+@require(Permission.RENOVATION_VIEW, estate_of=project_estate)
+def api_project(renovation_id):
+    return jsonify(api.project_detail(g.project))
+
+
+@bp.get("/api/v1/renovation/districts")
+@require(Permission.OVERVIEW)
+def api_districts():
+    """The same computation as the monthly report, over the estates the caller may overview."""
+    typed = request.args.get("year", "")
+    if typed and not (typed.isascii() and typed.isdigit() and 2000 <= int(typed) <= 2100):
+        abort(404)
+    estates = access.estates_with(access.current_staff(), Permission.OVERVIEW)
+    if estates is None:
+        estates = list(db.session.scalars(select(Estate)))
+    year = int(typed) if typed else figures.year_of(utcnow())
+    data = figures.facts([e.id for e in estates], year, today_in_china())
+    return jsonify(api.districts_document(figures.summarise(list(data.values()))))
