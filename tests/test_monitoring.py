@@ -172,7 +172,9 @@ def test_request_latency_by_endpoint(app, client):
 
 
 def test_job_queue_depth_comes_from_a_registered_source(app, client):
-    assert "resident_portal_job_queue_depth" not in client.get("/metrics").get_data(as_text=True)
+    # The job queue registers itself (jobs/queue.py); tests run jobs at once, so none waits.
+    before = client.get("/metrics").get_data(as_text=True)
+    assert 'resident_portal_job_queue_depth{queue="jobs"} 0.0' in before
     try:
         monitoring.queue_depth_source("letters")(lambda: 7)
         monitoring.queue_depth_source("broken")(lambda: 1 / 0)  # skipped, the scrape works
