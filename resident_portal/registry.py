@@ -33,6 +33,8 @@ FIELD_LABELS = {
     "unit": N_("unit"),
     "room": N_("room"),
     "floor": N_("floor"),
+    # The register's column as secretaries' spreadsheets head it (建筑面积), so that a message
+    # names the column they see; legal text says 专有部分面积 (survey/rules.py).
     "area": N_("area"),
     "owner_ref": N_("owner number"),
     "owner_name": N_("owner name"),

@@ -139,7 +139,7 @@ def write_table(sheet, table: Table) -> None:
         sheet.column_dimensions[letter].width = min(max(widths[i - 1] + 2, MIN_WIDTH), MAX_WIDTH)
     if table.columns:
         sheet.freeze_panes = "A2"
-        if table.filter and table.rows:
+        if table.filter:  # on the header alone too, so every sheet reads the same
             last = get_column_letter(len(table.columns))
             sheet.auto_filter.ref = f"A1:{last}{len(table.rows) + 1}"
 

@@ -53,7 +53,8 @@ def test_a_job_queued_on_server_a_runs_on_a_worker_and_downloads_from_server_b(t
             username, password = make_staff(Role.SECRETARY, estate)
         try:
             on_a = a.test_client()
-            sign_in_staff(on_a, username, password)
+            with a.app_context():  # the code step reads the account's second factor
+                sign_in_staff(on_a, username, password)
             job_page = on_a.post("/console/meiyuan/posters/job").headers["Location"]
             waiting = on_a.get(job_page)
             assert waiting.headers["Refresh"] == "3" and "排队中" in waiting.get_data(as_text=True)
@@ -74,7 +75,8 @@ def test_a_job_queued_on_server_a_runs_on_a_worker_and_downloads_from_server_b(t
                 consumer.stop(graceful=True)
 
             on_b = b.test_client()
-            sign_in_staff(on_b, username, password)
+            with b.app_context():
+                sign_in_staff(on_b, username, password)
             with b.app_context():
                 assert db.session.get(Job, job_id).status == JobStatus.DONE
             download = on_b.get(job_page + "/download")

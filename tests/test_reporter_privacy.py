@@ -164,8 +164,9 @@ def test_photos_of_a_home_are_for_the_reporter_and_staff_who_handle_reports(app)
 
 def test_the_report_form_says_what_becomes_public_before_sending(app):
     estate = make_estate()
-    phone, _h = resident(app, estate, "1", "1", "101")
-    page = phone.get("/reports/new").get_data(as_text=True)
+    phone, h = resident(app, estate, "1", "1", "101")
+    # Step 2 of the form, once the kind and the place are chosen.
+    page = phone.get(f"/reports/new?category=leak&where=h:{h.id}").get_data(as_text=True)
     form = page[page.index('method="post" action="/reports/new"') :]
     notice = form.index('id="what-is-public"')
     assert notice < form.index('class="primary" type="submit"')  # read before sending

@@ -154,7 +154,7 @@ def test_vote_change_and_receipts(app):
     counted = public.get(f"/e/meiyuan/receipt?code={second_receipt}").get_data(as_text=True)
     assert "该表决票已计入统计。" in counted and "替代" not in counted
     replaced = public.get(f"/e/meiyuan/receipt?code={first_receipt}").get_data(as_text=True)
-    assert "已被同一业主之后提交的表决票替代" in replaced and "已计入" not in replaced
+    assert "同一业主之后又提交了表决票" in replaced and "已计入" not in replaced
     assert "反对" not in counted.split("<main")[1].split("</main>")[0].replace("反对票", "")
     unknown = public.get("/e/meiyuan/receipt?code=XXXXXXXX").get_data(as_text=True)
     assert "本小区没有使用该回执码的表决票" in unknown
