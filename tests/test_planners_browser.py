@@ -3,7 +3,6 @@ and on a desktop screen. Screenshots go to tests/artifacts/ (and to $PLANNER_SHO
 for people to look at."""
 
 import os
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,35 +23,12 @@ from .conftest import (
     make_staff,
     make_survey,
 )
+from .test_browser import PHONE, browser  # noqa: F401 (the Chromium fixture)
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
 
 pytestmark = pytest.mark.browser
-
-
-def _require_chromium():
-    if not shutil.which(CHROMIUM):
-        message = f"{CHROMIUM} is not installed (apt-get install chromium fonts-noto-cjk)"
-        if os.environ.get("REQUIRE_CHROMIUM"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@pytest.fixture
-def browser():
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 def shot(page, name, database_url):
@@ -100,7 +76,11 @@ def sign_in(page, base_url, username, password):
 
 @pytest.mark.parametrize("screen", ["phone", "desktop"])
 def test_planner_reads_results_and_the_monthly_report(
-    app, live_server, browser, database_url, screen
+    app,
+    live_server,
+    browser,  # noqa: F811 (the imported fixture)
+    database_url,
+    screen,
 ):
     _estate, survey = planner_estate()
     username, password = make_staff(Role.PLANNER, _estate)
