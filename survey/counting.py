@@ -121,9 +121,18 @@ def initialise(survey: Survey) -> None:
     _upsert(survey.id, counts)
 
 
-def record_ballot(survey: Survey, owner_ref: str, old: Vote | None, new: Vote) -> None:
-    """Replace the owner's previous ballot (None: a first one) by `new` in the kept tally."""
-    weights = _weights(roll.parts_of_owner(survey, owner_ref))[owner_ref]
+def record_ballot(
+    survey: Survey,
+    owner_ref: str,
+    old: Vote | None,
+    new: Vote,
+    parts: list[tally.Part] | None = None,
+) -> None:
+    """Replace the owner's previous ballot (None: a first one) by `new` in the kept tally.
+    `parts`: the owner's parts on the roll, when the caller has read them already."""
+    if parts is None:
+        parts = roll.parts_of_owner(survey, owner_ref)
+    weights = _weights(parts)[owner_ref]
     item_ids = [item.id for item in survey.items]
     deltas = ballot_counts(weights, new, item_ids)
     if old is not None:

@@ -26,7 +26,7 @@ from ..tally import Choice
 def ballot(survey_id):
     survey = g.survey
     household = access.current_household()
-    owner_ref = roll.owner_on_roll(survey, household)
+    owner_ref, owner_parts = roll.owner_and_parts(survey, household)
     status = survey.status()
     if status is SurveyStatus.CLOSED:
         return redirect(
@@ -71,7 +71,7 @@ def ballot(survey_id):
         survey=survey,
         status=status,
         # the flats this ballot counts for: only for the page (a submission finds them itself)
-        covered=roll.covered_households(survey, household, owner_ref),
+        covered=roll.covered_households(survey, household, owner_ref, owner_parts),
         current=current,
         form=form,
         locale=current_locale(),
