@@ -13,6 +13,7 @@ head, whatever number of parts they hold there (docs/domain.md).
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -98,18 +99,24 @@ def _upsert(survey_id: int, deltas: Counts) -> None:
             rows.append(row)
     if not rows:
         return
+    db.session.execute(_upsert_statement(db.session.get_bind().dialect.name), rows)
+
+
+@cache
+def _upsert_statement(dialect_name: str):
+    """The kept-count upsert, built once per dialect: building it and its cache key on every
+    ballot cost more than executing it (all values are bound parameters)."""
     table = KeptCount.__table__
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table).values(
         survey_id=bindparam("k_survey_id"),
         **{name: bindparam("k_" + name) for name in KEY_COLUMNS},
         **{name: bindparam("p_" + name) for name in COUNT_COLUMNS},
     )
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[c.name for c in table.primary_key.columns],
         set_={name: table.c[name] + bindparam("d_" + name) for name in COUNT_COLUMNS},
     )
-    db.session.execute(statement, rows)
 
 
 def initialise(survey: Survey) -> None:
