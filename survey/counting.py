@@ -152,7 +152,9 @@ def record_ballot(
 
 
 def stored(survey: Survey) -> Counts:
-    rows = db.session.execute(
+    # On the session's connection, as plain rows: a results page reads a thousand or more of
+    # them, and the ORM's result wrapping cost as much as the query.
+    rows = db.session.connection().execute(
         select(
             KeptCount.grp,
             KeptCount.building,
@@ -165,7 +167,11 @@ def stored(survey: Survey) -> Counts:
             KeptCount.area,
         ).where(KeptCount.survey_id == survey.id)
     )
-    return {tuple(row[:6]): [row[6], row[7], row[8]] for row in rows if any(row[6:])}
+    return {
+        (grp, building, unit, floor, item_id, measure): [households, heads, area]
+        for grp, building, unit, floor, item_id, measure, households, heads, area in rows
+        if households or heads or area
+    }
 
 
 def tallies(counts: Counts, item_ids: list[int], rule) -> dict[GroupKey, tally.Tally]:
@@ -175,18 +181,20 @@ def tallies(counts: Counts, item_ids: list[int], rule) -> dict[GroupKey, tally.T
         by_group[(grp, building, unit, floor)][(item_id, measure)] = tally.Count(h, heads, area)
     by_group.setdefault(SCOPE, {})
     empty = tally.Count()
+    # The (item, measure) keys of every item, made once rather than once per group.
+    item_keys = [
+        (item_id, [(item_id, str(c)) for c in tally.CHOICES], (item_id, PRIORITY))
+        for item_id in item_ids
+    ]
     results = {}
     for group, found in by_group.items():
+        get = found.get
         results[group] = tally.decide(
-            found.get((0, ELIGIBLE), empty),
-            found.get((0, PARTICIPATED), empty),
+            get((0, ELIGIBLE), empty),
+            get((0, PARTICIPATED), empty),
             [
-                (
-                    item_id,
-                    *(found.get((item_id, str(c)), empty) for c in tally.CHOICES),
-                    found.get((item_id, PRIORITY), empty).heads,
-                )
-                for item_id in item_ids
+                (item_id, *[get(key, empty) for key in choice_keys], get(priority, empty).heads)
+                for item_id, choice_keys, priority in item_keys
             ],
             rule if group == SCOPE else None,
         )

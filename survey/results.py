@@ -103,7 +103,7 @@ def scope_results(surveys: list[Survey]) -> dict[int, tally.Tally]:
     frozen = [s for s in surveys if roll.is_frozen(s)]
     counts: dict[int, counting.Counts] = {s.id: {} for s in frozen}
     if frozen:
-        rows = db.session.execute(
+        rows = db.session.connection().execute(  # plain rows, as counting.stored reads them
             select(
                 KeptCount.survey_id,
                 KeptCount.item_id,
