@@ -73,8 +73,13 @@ def main(argv=None):
         vote(client, n)
     statements = []
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+        def count(*args):
+            statements.append(args[2])
+
+        event.listen(db.engine, "before_cursor_execute", count)
         vote(clients[-1], 1)
+        event.remove(db.engine, "before_cursor_execute", count)
 
     profiler = None
     if args.profile == "pyinstrument":
