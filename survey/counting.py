@@ -13,6 +13,7 @@ head, whatever number of parts they hold there (docs/domain.md).
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -98,18 +99,24 @@ def _upsert(survey_id: int, deltas: Counts) -> None:
             rows.append(row)
     if not rows:
         return
+    db.session.execute(_upsert_statement(db.session.get_bind().dialect.name), rows)
+
+
+@cache
+def _upsert_statement(dialect_name: str):
+    """The kept-count upsert, built once per dialect: building it and its cache key on every
+    ballot cost more than executing it (all values are bound parameters)."""
     table = KeptCount.__table__
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table).values(
         survey_id=bindparam("k_survey_id"),
         **{name: bindparam("k_" + name) for name in KEY_COLUMNS},
         **{name: bindparam("p_" + name) for name in COUNT_COLUMNS},
     )
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[c.name for c in table.primary_key.columns],
         set_={name: table.c[name] + bindparam("d_" + name) for name in COUNT_COLUMNS},
     )
-    db.session.execute(statement, rows)
 
 
 def initialise(survey: Survey) -> None:
@@ -121,9 +128,18 @@ def initialise(survey: Survey) -> None:
     _upsert(survey.id, counts)
 
 
-def record_ballot(survey: Survey, owner_ref: str, old: Vote | None, new: Vote) -> None:
-    """Replace the owner's previous ballot (None: a first one) by `new` in the kept tally."""
-    weights = _weights(roll.parts_of_owner(survey, owner_ref))[owner_ref]
+def record_ballot(
+    survey: Survey,
+    owner_ref: str,
+    old: Vote | None,
+    new: Vote,
+    parts: list[tally.Part] | None = None,
+) -> None:
+    """Replace the owner's previous ballot (None: a first one) by `new` in the kept tally.
+    `parts`: the owner's parts on the roll, when the caller has read them already."""
+    if parts is None:
+        parts = roll.parts_of_owner(survey, owner_ref)
+    weights = _weights(parts)[owner_ref]
     item_ids = [item.id for item in survey.items]
     deltas = ballot_counts(weights, new, item_ids)
     if old is not None:
@@ -136,7 +152,9 @@ def record_ballot(survey: Survey, owner_ref: str, old: Vote | None, new: Vote) -
 
 
 def stored(survey: Survey) -> Counts:
-    rows = db.session.execute(
+    # On the session's connection, as plain rows: a results page reads a thousand or more of
+    # them, and the ORM's result wrapping cost as much as the query.
+    rows = db.session.connection().execute(
         select(
             KeptCount.grp,
             KeptCount.building,
@@ -149,7 +167,11 @@ def stored(survey: Survey) -> Counts:
             KeptCount.area,
         ).where(KeptCount.survey_id == survey.id)
     )
-    return {tuple(row[:6]): [row[6], row[7], row[8]] for row in rows if any(row[6:])}
+    return {
+        (grp, building, unit, floor, item_id, measure): [households, heads, area]
+        for grp, building, unit, floor, item_id, measure, households, heads, area in rows
+        if households or heads or area
+    }
 
 
 def tallies(counts: Counts, item_ids: list[int], rule) -> dict[GroupKey, tally.Tally]:
@@ -159,18 +181,20 @@ def tallies(counts: Counts, item_ids: list[int], rule) -> dict[GroupKey, tally.T
         by_group[(grp, building, unit, floor)][(item_id, measure)] = tally.Count(h, heads, area)
     by_group.setdefault(SCOPE, {})
     empty = tally.Count()
+    # The (item, measure) keys of every item, made once rather than once per group.
+    item_keys = [
+        (item_id, [(item_id, str(c)) for c in tally.CHOICES], (item_id, PRIORITY))
+        for item_id in item_ids
+    ]
     results = {}
     for group, found in by_group.items():
+        get = found.get
         results[group] = tally.decide(
-            found.get((0, ELIGIBLE), empty),
-            found.get((0, PARTICIPATED), empty),
+            get((0, ELIGIBLE), empty),
+            get((0, PARTICIPATED), empty),
             [
-                (
-                    item_id,
-                    *(found.get((item_id, str(c)), empty) for c in tally.CHOICES),
-                    found.get((item_id, PRIORITY), empty).heads,
-                )
-                for item_id in item_ids
+                (item_id, *[get(key, empty) for key in choice_keys], get(priority, empty).heads)
+                for item_id, choice_keys, priority in item_keys
             ],
             rule if group == SCOPE else None,
         )

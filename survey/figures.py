@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import selectinload
 
 from resident_portal.common import format_percent, percent, percent_points
 from resident_portal.extensions import db
@@ -132,9 +131,8 @@ def _latest(surveys) -> dict:
 
 
 def latest_decisions(estate_ids: list[int], now: datetime) -> dict[int, Survey]:
-    # one query for all items, not one per survey
-    query = _decisions(estate_ids, now, Survey).options(selectinload(Survey.items))
-    return _latest(db.session.scalars(query))
+    # Without their items: scope_results reads the item ids it needs as plain rows.
+    return _latest(db.session.scalars(_decisions(estate_ids, now, Survey)))
 
 
 def owners_on_roll(survey_ids: list[int]):

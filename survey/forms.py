@@ -1,6 +1,8 @@
 """Forms of surveys and ballots. Ballot forms are built per survey: one radio group per item.
 At the end: what a filled survey or item form means for survey/operations.py."""
 
+from functools import lru_cache
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -126,26 +128,45 @@ class RollCorrectionForm(FlaskForm):
 
 def ballot_form(survey: Survey, locale: str, *, paper: bool = False, formdata=None):
     """A form with `item_<id>` radio groups, priority picks and a suggestion when asked for."""
+    form_class = _ballot_form_class(
+        tuple((item.id, item.localized_title(locale)) for item in survey.items),
+        survey.max_priorities,
+        survey.allow_suggestion,
+        paper,
+    )
+    form = form_class(formdata=formdata) if formdata is not None else form_class()
+    form.item_fields = [(item, form[f"item_{item.id}"]) for item in survey.items]
+    return form
+
+
+@lru_cache(maxsize=512)
+def _ballot_form_class(items: tuple, max_priorities: int, allow_suggestion: bool, paper: bool):
+    """The form class for these items (id, title in the page's language) and options.
+
+    Built once per distinct key and reused: making a FlaskForm class (and its fields) was a
+    tenth of a ballot page's CPU. The key holds everything the class depends on, so an edited
+    title or a changed option makes a new class; the lazy labels still follow each request's
+    language."""
 
     class BallotForm(FlaskForm):
         pass
 
-    for item in survey.items:
+    for item_id, title in items:
         setattr(
             BallotForm,
-            f"item_{item.id}",
+            f"item_{item_id}",
             RadioField(
-                item.localized_title(locale),
+                title,
                 choices=[SelectChoice(c.value, label) for c, label in CHOICE_LABELS.items()],
                 validators=[InputRequired(message=_l("Choose support, oppose or abstain."))],
             ),
         )
-    if survey.max_priorities:
+    if max_priorities:
         BallotForm.priorities = MultiCheckboxField(
-            _l("Your priorities (choose up to %(count)s)", count=survey.max_priorities),
-            choices=[SelectChoice(str(i.id), i.localized_title(locale)) for i in survey.items],
+            _l("Your priorities (choose up to %(count)s)", count=max_priorities),
+            choices=[SelectChoice(str(item_id), title) for item_id, title in items],
         )
-    if survey.allow_suggestion:
+    if allow_suggestion:
         BallotForm.suggestion = TextAreaField(
             _l("Your suggestion (optional)"), validators=[Length(max=MAX_SUGGESTION)]
         )
@@ -156,9 +177,7 @@ def ballot_form(survey: Survey, locale: str, *, paper: bool = False, formdata=No
             _l("Why is this ballot entered by staff?"),
             validators=[DataRequired(message=_l("Give the reason.")), Length(max=500)],
         )
-    form = BallotForm(formdata=formdata) if formdata is not None else BallotForm()
-    form.item_fields = [(item, form[f"item_{item.id}"]) for item in survey.items]
-    return form
+    return BallotForm
 
 
 # --- forms to domain -----------------------------------------------------------------------

@@ -223,7 +223,9 @@ def submit_ballot(
         # A fresh receipt each attempt: a receipt collision is retried too.
         receipt = new_receipt()
         roll.freeze(survey)
-        owner_ref = roll.owner_on_roll(survey, household)
+        # The owner and their parts before the ballot changes: a query after them would flush
+        # the changes early, taking SQLite's write lock sooner and holding it longer.
+        owner_ref, owner_parts = roll.owner_and_parts(survey, household)
         if owner_ref is None:
             raise OperationError(N_("This household is not part of the survey."))
         if source is BallotSource.ONLINE and owner_ref != household.owner_ref:
@@ -290,7 +292,7 @@ def submit_ballot(
                 evidence_key=ballot.evidence_key,
             )
         )
-        counting.record_ballot(survey, owner_ref, old_vote, new_vote)
+        counting.record_ballot(survey, owner_ref, old_vote, new_vote, owner_parts)
         if staff_user:
             audit(
                 "survey.paper_ballot",

@@ -155,17 +155,45 @@ def parts_of_owner(survey: Survey, owner_ref: str) -> list[tally.Part]:
     return [tally.Part(*row) for row in rows]
 
 
+def owner_and_parts(survey: Survey, household: Household) -> tuple[str | None, list[tally.Part]]:
+    """`owner_on_roll` and that owner's `parts_of_owner` together, in one query once the roll
+    is taken (a ballot page and a ballot both need the two; None and [] when `household` is
+    not on the roll)."""
+    if not is_frozen(survey):
+        owner_ref = owner_on_roll(survey, household)
+        return owner_ref, ([] if owner_ref is None else parts_of_owner(survey, owner_ref))
+    owner_of_household = (
+        select(RollEntry.owner_ref)
+        .where(RollEntry.survey_id == survey.id, RollEntry.household_id == household.id)
+        .scalar_subquery()
+    )
+    parts = [
+        tally.Part(*row)
+        for row in db.session.execute(
+            _roll_query(survey).where(RollEntry.owner_ref == owner_of_household)
+        )
+    ]
+    return (parts[0].owner_ref if parts else None), parts
+
+
 def covered_households(
-    survey: Survey, household: Household, owner_ref: str | None = ""
+    survey: Survey,
+    household: Household,
+    owner_ref: str | None = "",
+    parts: list[tally.Part] | None = None,
 ) -> list[Household]:
     """The households one ballot cast from `household` covers: its owner's parts on the roll
-    (the register's, before the roll is taken). `owner_ref`, when the caller has looked it up
-    already (None: not on the roll)."""
+    (the register's, before the roll is taken). `owner_ref` and `parts`, when the caller has
+    looked them up already (owner_ref None: not on the roll)."""
     if owner_ref == "":
         owner_ref = owner_on_roll(survey, household)
     if owner_ref is None:
         return []
-    ids = [p.household_id for p in parts_of_owner(survey, owner_ref)]
+    if parts is None:
+        parts = parts_of_owner(survey, owner_ref)
+    ids = [p.household_id for p in parts]
+    if ids == [household.id]:
+        return [household]  # the usual case, one flat: already loaded with the session
     households = db.session.scalars(select(Household).where(Household.id.in_(ids)))
     return sorted(households, key=lambda h: h.sort_key)
 

@@ -27,7 +27,7 @@ from ..tally import Choice
 def ballot(survey_id):
     survey = g.survey
     household = access.current_household()
-    owner_ref = roll.owner_on_roll(survey, household)
+    owner_ref, owner_parts = roll.owner_and_parts(survey, household)
     status = survey.status()
     if status is SurveyStatus.CLOSED:
         return redirect(
@@ -68,7 +68,7 @@ def ballot(survey_id):
     if request.method != "GET":
         current = current_ballot()  # the page is shown again: with the ballot that counts
     # the flats this ballot counts for: only for the page (a submission finds them itself)
-    covered = roll.covered_households(survey, household, owner_ref)
+    covered = roll.covered_households(survey, household, owner_ref, owner_parts)
     panels = [(template, panel(survey, covered)) for template, panel in BALLOT_PANELS]
     return render_template(
         "survey/ballot.html",
