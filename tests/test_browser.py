@@ -223,7 +223,7 @@ def test_resident_votes_changes_the_vote_and_checks_the_receipt(
     page.goto(f"{live_server}/e/meiyuan/receipt")
     page.get_by_label("回执码").fill(first_receipt)
     page.get_by_role("button", name="查询").click()
-    assert "替代" in page.locator("main").inner_text()
+    assert "计入统计的是后提交的那一张" in page.locator("main").inner_text()
     page.get_by_label("回执码").fill(second_receipt)
     page.get_by_role("button", name="查询").click()
     assert "已计入统计" in page.locator("main").inner_text()

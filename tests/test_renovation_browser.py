@@ -53,7 +53,7 @@ def test_the_bulletin_page_with_the_renovation_by_district(
     from resident_portal.models import Role, utcnow
     from resident_portal.renovation import operations
 
-    from .conftest import make_staff
+    from .conftest import make_staff, totp_now
     from .test_renovation_bulletin import admin, generated_district
 
     user = admin()
@@ -68,7 +68,11 @@ def test_the_bulletin_page_with_the_renovation_by_district(
     page.fill("#username", username)
     page.fill("#password", password)
     page.press("#password", "Enter")
-    page.wait_for_load_state("networkidle")
+    # An administrator's second step: the code from the phone's authenticator app.
+    page.wait_for_url(f"{live_server}/console/sign-in/second-factor")
+    page.fill("#code", totp_now(username))
+    page.press("#code", "Enter")
+    page.wait_for_url(f"{live_server}/console/")
     month = f"{(utcnow() + timedelta(hours=8)):%Y-%m}"
     page.goto(f"{live_server}/console/overview/monthly?month={month}")
     assert page.get_by_role("heading", name="分区县改造进展").count() == 1
