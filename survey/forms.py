@@ -17,19 +17,20 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from resident_portal.common import CHINA, parse_yuan
+from resident_portal.common import CHINA, N_, parse_yuan
 from resident_portal.forms import IntegerRange, MultiCheckboxField, parse_scope, plausible_moment
 
 from .catalogue import BY_KEY, CATALOGUE
 from .definition import ItemDefinition
 from .models import (
     CATEGORY_LABELS,
-    CHOICE_LABELS,
     CORRECTION_LABELS,
     KIND_LABELS,
     MATTER_LABELS,
     ItemCategory,
     Survey,
+    SurveyKind,
+    choice_labels,
 )
 from .operations import MAX_SUGGESTION
 
@@ -45,7 +46,12 @@ class SurveyForm(FlaskForm):
     )
     kind = RadioField(
         _l("Kind"),
-        choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()],
+        # A satisfaction survey is opened from its renovation project, never from this form.
+        choices=[
+            SelectChoice(k.value, label)
+            for k, label in KIND_LABELS.items()
+            if k is not SurveyKind.SATISFACTION
+        ],
         validators=[DataRequired()],
     )
     matter = SelectField(
@@ -130,14 +136,22 @@ def ballot_form(survey: Survey, locale: str, *, paper: bool = False, formdata=No
     class BallotForm(FlaskForm):
         pass
 
+    required = (
+        N_("Choose satisfied, basically satisfied or dissatisfied.")
+        if survey.kind is SurveyKind.SATISFACTION
+        else N_("Choose support, oppose or abstain.")
+    )
+
     for item in survey.items:
         setattr(
             BallotForm,
             f"item_{item.id}",
             RadioField(
                 item.localized_title(locale),
-                choices=[SelectChoice(c.value, label) for c, label in CHOICE_LABELS.items()],
-                validators=[InputRequired(message=_l("Choose support, oppose or abstain."))],
+                choices=[
+                    SelectChoice(c.value, label) for c, label in choice_labels(survey).items()
+                ],
+                validators=[InputRequired(message=_l(required))],
             ),
         )
     if survey.max_priorities:

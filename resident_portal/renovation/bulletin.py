@@ -90,6 +90,11 @@ class Summary:
         return share(self.received_fen.get("residents", 0), self.received_total)
 
 
+def satisfaction_rate(satisfied: int, basically_satisfied: int, answers: int) -> Fraction | None:
+    """满意度 = (满意 + 基本满意) ÷ answers, exact; None when nobody answered."""
+    return share(satisfied + basically_satisfied, answers)
+
+
 def _add(into: dict[str, int], amounts: dict[str, int]) -> None:
     for key, value in amounts.items():
         into[key] = into.get(key, 0) + value
