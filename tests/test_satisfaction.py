@@ -191,3 +191,87 @@ def bulletin_percent(rate: Fraction) -> str:
     from resident_portal.renovation.money import percent_text
 
     return percent_text(rate).rstrip("%")
+
+
+def answer(survey, h, roof, light):
+    from survey import operations as survey_operations
+    from survey.tally import Choice
+
+    first, second = survey.items
+    survey_operations.submit_ballot(survey, h, {first.id: Choice(roof), second.id: Choice(light)})
+
+
+def test_the_bulletin_counts_closed_surveys_per_district_page_workbook_and_api(
+    app, estate, scoped, planner
+):
+    import io
+
+    from openpyxl import load_workbook
+
+    from resident_portal.models import utcnow
+
+    survey = opened(scoped, planner)
+    answer(survey, household(estate, "1", "1", "101"), "support", "support")
+    answer(survey, household(estate, "1", "1", "201"), "abstain", "oppose")
+    answer(survey, household(estate, "2", "1", "101"), "oppose", "oppose")
+    client = app.test_client()
+    sign_in_staff(client, *make_staff(Role.ADMIN, None))
+    # Open: the bulletin has no satisfaction figure yet.
+    body = client.get("/api/v1/renovation/districts").json
+    assert body["city"]["satisfaction_rate"] is None and body["city"]["satisfaction_surveys"] == 0
+
+    close_survey(survey)
+    body = client.get("/api/v1/renovation/districts").json
+    [district] = body["districts"]
+    assert district["satisfaction_surveys"] == 1
+    assert (district["satisfied"], district["satisfaction_answers"]) == (3, 6)
+    assert district["satisfaction_rate"] == {"part": 1, "whole": 2, "percent": "50.00"}
+    assert body["city"]["satisfaction_rate"] == district["satisfaction_rate"]
+
+    month = f"{(utcnow() + timedelta(hours=8)):%Y-%m}"
+    page = client.get(f"/console/overview/monthly?month={month}").get_data(as_text=True)
+    assert "满意率" in page and "50.00%" in page
+    workbook = load_workbook(
+        io.BytesIO(client.get(f"/console/overview/monthly.xlsx?month={month}").data)
+    )
+    sheet = workbook["分区县改造进展"]
+    header = [c.value for c in sheet[1]]
+    rate = header.index("满意率（%）")
+    assert [c.value for c in sheet[2]][rate] == 50
+    openapi = client.get("/api/v1/openapi.json").json
+    assert "satisfaction_rate" in str(openapi)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["甲区", "乙区"]),
+            st.integers(0, 1000),
+            st.integers(0, 1000),
+        ),
+        max_size=20,
+    )
+)
+def test_the_city_rate_is_the_exact_share_over_every_district(surveys):
+    from resident_portal.renovation import bulletin
+
+    projects = [
+        bulletin.ProjectFacts(
+            district=district,
+            current_stage=None,
+            done=frozenset(),
+            late_days=0,
+            invested_fen=0,
+            planned_fen={},
+            received_fen={},
+            satisfied=min(happy, answers),
+            satisfaction_answers=answers,
+        )
+        for district, happy, answers in surveys
+    ]
+    districts, city = bulletin.summarise(projects, {}, {})
+    answers = sum(p.satisfaction_answers for p in projects)
+    satisfied = sum(p.satisfied for p in projects)
+    assert city.satisfaction_rate == (Fraction(satisfied, answers) if answers else None)
+    assert city.satisfied == sum(d.satisfied for d in districts)
+    assert city.surveyed == sum(1 for p in projects if p.satisfaction_answers)
