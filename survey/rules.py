@@ -152,6 +152,14 @@ def share(part: int, whole: int) -> str:
 
 def item_sentence(survey, overall, result) -> str:
     """Whether this item meets Art. 278's thresholds, in one sentence for the notice."""
+    if survey.kind.value == "satisfaction":
+        # 满意 is kept as support, 基本满意 as abstain (survey/models.py); counted in households.
+        answers = result.support.households + result.abstain.households + result.oppose.households
+        return _(
+            "Not a vote: %(rate)s%% of the households answering are satisfied or basically "
+            "satisfied with this item.",
+            rate=share(result.support.households + result.abstain.households, answers),
+        )
     heads = share(result.support.heads, overall.participated.heads)
     area = share(result.support.area, overall.participated.area)
     if survey.rule is None:

@@ -150,10 +150,16 @@ def test_a_secretary_enters_a_paper_answer(app, estate, scoped, planner):
         },
     )
     assert entered.status_code == 302, entered.get_data(as_text=True)
+    sheets = secretary.get(f"/console/{estate.code}/surveys/{survey.id}/paper/sheets")
+    text = sheets.get_data(as_text=True)
+    assert "基本满意" in text and "反对" not in text
     close_survey(survey)
     [result] = satisfaction.results_of([survey.id]).values()
     assert [i.basically_satisfied for i in result.items] == [1, 1]
     assert result.rate == 1
+    notice = app.test_client().get(f"/e/{estate.code}/results/{survey.id}")
+    text = notice.get_data(as_text=True)
+    assert "基本满意" in text and "不是表决" in text and "三分之二" not in text
 
 
 def test_the_kind_cannot_be_made_outside_the_renovation(app, estate):
