@@ -157,6 +157,11 @@ def test_a_secretary_enters_a_paper_answer(app, estate, scoped, planner):
     [result] = satisfaction.results_of([survey.id]).values()
     assert [i.basically_satisfied for i in result.items] == [1, 1]
     assert result.rate == 1
+    # On the acceptance record once the representatives have signed.
+    operations.record_signoff(scoped, "张三", TODAY, staff_user=planner)
+    page = secretary.get(f"/console/{estate.code}/renovation/{scoped.id}").get_data(as_text=True)
+    record = page.split("竣工验收", 1)[1].split("</dl>", 1)[0]
+    assert "满意率" in record and "100.00%" in record
     notice = app.test_client().get(f"/e/{estate.code}/results/{survey.id}")
     text = notice.get_data(as_text=True)
     assert "基本满意" in text and "不是表决" in text and "三分之二" not in text
