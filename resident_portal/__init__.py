@@ -84,6 +84,7 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     from survey import printing as survey_printing
     from survey import renovation_scope
     from survey import rules as legal_rules
+    from survey import satisfaction as survey_satisfaction
 
     from . import (  # noqa: F401, I001
         api,
@@ -104,6 +105,7 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     from .renovation import demo as renovation_demo
     from .renovation import figures as renovation_figures
     from .renovation import record as renovation_record
+    from .renovation import satisfaction as renovation_satisfaction
     from .reports import api as reports_api
     from .reports import blueprint as reports_blueprint
     from .reports import figures as report_figures
@@ -146,6 +148,8 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     cli.demo_seeder(renovation_demo.demo_project)
     if renovation_scope.approved_items not in renovation_record.APPROVED_ITEM_SOURCES:
         renovation_record.APPROVED_ITEM_SOURCES.append(renovation_scope.approved_items)
+    # The renovation's satisfaction survey (满意度测评) is a survey: opened and counted there.
+    renovation_satisfaction.register(survey_satisfaction.SATISFACTION)
 
     register_error_pages(app)
     app.before_request(refuse_nul_characters)

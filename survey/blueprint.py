@@ -41,6 +41,7 @@ from .models import (
     Survey,
     SurveyKind,
     SurveyStatus,
+    choice_labels,
 )
 from .tally import Choice
 
@@ -96,6 +97,7 @@ def survey_labels():
         "CATEGORY_LABELS": CATEGORY_LABELS,
         "CHOICE_LABELS": CHOICE_LABELS,
         "KIND_LABELS": KIND_LABELS,
+        "choice_labels": choice_labels,
         "RULE_LABELS": RULE_LABELS,
         "format_fen": format_fen,
         "format_area": format_area,
@@ -247,7 +249,7 @@ def my_ballots(households: list[Household]) -> list[DataSection]:
                 "receipt": revision.receipt,
                 "counted": _("counted") if revision.receipt in counted else _("replaced"),
                 "choices": "; ".join(
-                    f"{titles.get(int(item), item)}: {CHOICE_LABELS[Choice(choice)]}"
+                    f"{titles.get(int(item), item)}: {choice_labels(survey)[Choice(choice)]}"
                     for item, choice in choices.items()
                     if choice in {c.value for c in Choice}
                 ),

@@ -112,6 +112,10 @@ def parse_definition(data) -> tuple[SurveyDefinition | None, list[Problem]]:
         matter = _enum(Matter, data.get("matter"), "matter", problems)
     elif kind is SurveyKind.CONSULTATION and data.get("matter"):
         problems.append(Problem(0, N_("A consultation has no Art. 278 matter.")))
+    elif kind is SurveyKind.SATISFACTION:
+        problems.append(
+            Problem(0, N_("A satisfaction survey is opened from its renovation project."))
+        )
     scope = data.get("scope") or {}
     if not isinstance(scope, dict):
         problems.append(Problem(0, N_("scope must be an object with building and unit.")))

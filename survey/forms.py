@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from resident_portal.common import CHINA, parse_yuan
+from resident_portal.common import CHINA, N_, parse_yuan
 from resident_portal.forms import IntegerRange, MultiCheckboxField, parse_scope, plausible_moment
 
 from .catalogue import BY_KEY, CATALOGUE
@@ -30,8 +30,10 @@ from .models import (
     CORRECTION_LABELS,
     KIND_LABELS,
     MATTER_LABELS,
+    SATISFACTION_LABELS,
     ItemCategory,
     Survey,
+    SurveyKind,
 )
 from .operations import MAX_SUGGESTION
 
@@ -47,7 +49,12 @@ class SurveyForm(FlaskForm):
     )
     kind = RadioField(
         _l("Kind"),
-        choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()],
+        # A satisfaction survey is opened from its renovation project, never from this form.
+        choices=[
+            SelectChoice(k.value, label)
+            for k, label in KIND_LABELS.items()
+            if k is not SurveyKind.SATISFACTION
+        ],
         validators=[DataRequired()],
     )
     matter = SelectField(
@@ -129,6 +136,7 @@ class RollCorrectionForm(FlaskForm):
 def ballot_form(survey: Survey, locale: str, *, paper: bool = False, formdata=None):
     """A form with `item_<id>` radio groups, priority picks and a suggestion when asked for."""
     form_class = _ballot_form_class(
+        survey.kind,
         tuple((item.id, item.localized_title(locale)) for item in survey.items),
         survey.max_priorities,
         survey.allow_suggestion,
@@ -140,8 +148,11 @@ def ballot_form(survey: Survey, locale: str, *, paper: bool = False, formdata=No
 
 
 @lru_cache(maxsize=512)
-def _ballot_form_class(items: tuple, max_priorities: int, allow_suggestion: bool, paper: bool):
-    """The form class for these items (id, title in the page's language) and options.
+def _ballot_form_class(
+    kind, items: tuple, max_priorities: int, allow_suggestion: bool, paper: bool
+):
+    """The form class for a survey of this kind (its answers: support/oppose/abstain, or the
+    satisfaction scale), these items (id, title in the page's language) and options.
 
     Built once per distinct key and reused: making a FlaskForm class (and its fields) was a
     tenth of a ballot page's CPU. The key holds everything the class depends on, so an edited
@@ -151,14 +162,22 @@ def _ballot_form_class(items: tuple, max_priorities: int, allow_suggestion: bool
     class BallotForm(FlaskForm):
         pass
 
+    satisfaction = kind is SurveyKind.SATISFACTION
+    labels = SATISFACTION_LABELS if satisfaction else CHOICE_LABELS
+    required = (
+        N_("Choose satisfied, basically satisfied or dissatisfied.")
+        if satisfaction
+        else N_("Choose support, oppose or abstain.")
+    )
+
     for item_id, title in items:
         setattr(
             BallotForm,
             f"item_{item_id}",
             RadioField(
                 title,
-                choices=[SelectChoice(c.value, label) for c, label in CHOICE_LABELS.items()],
-                validators=[InputRequired(message=_l("Choose support, oppose or abstain."))],
+                choices=[SelectChoice(c.value, label) for c, label in labels.items()],
+                validators=[InputRequired(message=_l(required))],
             ),
         )
     if max_priorities:

@@ -40,6 +40,8 @@ from .tally import Choice, Rule
 class SurveyKind(enum.StrEnum):
     CONSULTATION = "consultation"  # 意愿征询: not binding, shows support shares
     DECISION = "decision"  # 业主共同决定: counted under Civil Code Art. 278
+    # 满意度测评 of a finished renovation: not a vote, no Art. 278 threshold (survey/rules.py).
+    SATISFACTION = "satisfaction"
 
 
 class Matter(enum.StrEnum):
@@ -73,6 +75,7 @@ RULE_LABELS = rules.APPROVAL
 KIND_LABELS = {
     SurveyKind.CONSULTATION: rules.CONSULTATION,
     SurveyKind.DECISION: rules.DECISION,
+    SurveyKind.SATISFACTION: rules.SATISFACTION,
 }
 
 
@@ -96,6 +99,23 @@ CHOICE_LABELS = {
     Choice.OPPOSE: _l("Oppose"),
     Choice.ABSTAIN: _l("Abstain"),
 }
+# A satisfaction survey keeps its answers in the same three choices, so that the kept tally,
+# receipts, paper entry and the secrecy rule serve it unchanged: 满意 is kept as support,
+# 基本满意 as abstain, 不满意 as oppose (every item must be answered, so no abstention is an
+# unanswered item). In the order the ballot offers them.
+SATISFIED, BASICALLY_SATISFIED, DISSATISFIED = Choice.SUPPORT, Choice.ABSTAIN, Choice.OPPOSE
+SATISFACTION_LABELS = {
+    SATISFIED: _l("Satisfied"),
+    BASICALLY_SATISFIED: _l("Basically satisfied"),
+    DISSATISFIED: _l("Dissatisfied"),
+}
+
+
+def choice_labels(survey) -> dict:
+    """The answers a survey's ballot offers, with their labels, in order."""
+    if survey.kind is SurveyKind.SATISFACTION:
+        return SATISFACTION_LABELS
+    return CHOICE_LABELS
 
 
 class SurveyStatus(enum.StrEnum):
@@ -127,7 +147,8 @@ class Survey(EstateScope, db.Model):
     __table_args__ = (
         CheckConstraint(
             "(kind = 'consultation' AND matter IS NULL) "
-            "OR (kind = 'decision' AND matter IS NOT NULL)",
+            "OR (kind = 'decision' AND matter IS NOT NULL) "
+            "OR (kind = 'satisfaction' AND matter IS NULL)",
             name="matter_for_decisions",
         ),
         CheckConstraint("closes_at > opens_at", name="closes_after_opening"),

@@ -33,6 +33,14 @@ from .tally import Rule
 DECISION = _l("Joint decision of the owners (Civil Code Art. 278)")
 CONSULTATION = _l("Consultation (not binding)")
 CONSULTATION_NOTE = _l("Consultation: your views guide the plan; it is not a binding vote.")
+# 满意度测评: after construction finishes, how satisfied the households are with each item of
+# the works. Not a joint decision: no quorum, no threshold; the satisfaction rate is
+# (satisfied + basically satisfied) ÷ answers (resident_portal/renovation/bulletin.py).
+SATISFACTION = _l("Satisfaction survey of the renovation (not a vote)")
+SATISFACTION_NOTE = _l(
+    "Satisfaction survey: tell us how satisfied you are with each part of the finished works. "
+    "It is not a vote; the results go to the acceptance of the works and the city's reports."
+)
 
 # --- the matters of Art. 278, keyed by survey.models.Matter values ---------------------------
 
@@ -118,6 +126,8 @@ def both_languages(text_of) -> str:
 
 def rows(survey) -> list[list[str]]:
     """The rule of a survey for an export's "rule" sheet, in the current language."""
+    if survey.kind.value == "satisfaction":
+        return [[str(SATISFACTION)], [str(SATISFACTION_NOTE)]]
     if survey.kind.value != "decision":
         return [[str(CONSULTATION)], [str(CONSULTATION_NOTE)]]
     return [
@@ -142,6 +152,14 @@ def share(part: int, whole: int) -> str:
 
 def item_sentence(survey, overall, result) -> str:
     """Whether this item meets Art. 278's thresholds, in one sentence for the notice."""
+    if survey.kind.value == "satisfaction":
+        # 满意 is kept as support, 基本满意 as abstain (survey/models.py); counted in households.
+        answers = result.support.households + result.abstain.households + result.oppose.households
+        return _(
+            "Not a vote: %(rate)s%% of the households answering are satisfied or basically "
+            "satisfied with this item.",
+            rate=share(result.support.households + result.abstain.households, answers),
+        )
     heads = share(result.support.heads, overall.participated.heads)
     area = share(result.support.area, overall.participated.area)
     if survey.rule is None:

@@ -193,6 +193,7 @@ EXPECTED = {
     "renovation.console_note": {PLANNER, CONTRACTOR, ADMIN},
     "renovation.console_signoff": {SECRETARY, ADMIN},
     "renovation.console_accept": {PLANNER, ADMIN},
+    "renovation.console_satisfaction": {PLANNER, ADMIN},
     "renovation.console_targets": {PLANNER, ADMIN},  # the districts of their estates
     "renovation.api_projects": {SECRETARY, SECRETARY_OTHER, PLANNER, CONTRACTOR, ADMIN},
     "renovation.api_project": {SECRETARY, PLANNER, CONTRACTOR, ADMIN},

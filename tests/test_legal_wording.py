@@ -112,7 +112,7 @@ def test_the_models_take_their_labels_and_rules_from_the_one_module(app):
     assert three_quarters == {Matter.RAISE_MAINTENANCE_FUND, Matter.RENOVATE, Matter.COMMON_PARTS}
     assert all(MATTER_LABELS[m] is rules.MATTER_LABELS[m.value] for m in Matter)
     assert RULE_LABELS is rules.APPROVAL
-    assert set(KIND_LABELS.values()) == {rules.DECISION, rules.CONSULTATION}
+    assert set(KIND_LABELS.values()) == {rules.DECISION, rules.CONSULTATION, rules.SATISFACTION}
     with force_locale("zh_Hans_CN"):
         assert str(MATTER_LABELS[Matter.RENOVATE]) == "改建、重建建筑物及其附属设施"
         assert str(MATTER_LABELS[Matter.COMMON_PARTS]) == (

@@ -106,6 +106,10 @@ def district_summary(s: bulletin.Summary) -> dict:
         "residents_pledged_fen": s.residents_pledged_fen,
         "residents_share_pledged": _share(s.residents_share_pledged),
         "residents_share_received": _share(s.residents_share_received),
+        "satisfaction_surveys": s.surveyed,
+        "satisfied": s.satisfied,
+        "satisfaction_answers": s.satisfaction_answers,
+        "satisfaction_rate": _share(s.satisfaction_rate),
     }
 
 
@@ -230,6 +234,17 @@ DISTRICT = {
         "received_rate": SHARE,
         "residents_share_pledged": SHARE,
         "residents_share_received": SHARE,
+        "satisfaction_surveys": {
+            "type": "integer",
+            "description": "projects whose satisfaction survey (满意度测评) has closed",
+        },
+        "satisfied": {
+            "type": "integer",
+            "description": "answers 满意 (satisfied) or 基本满意 (basically satisfied), every "
+            "item of those surveys together",
+        },
+        "satisfaction_answers": {"type": "integer", "description": "all their answers"},
+        "satisfaction_rate": SHARE,
     },
 }
 

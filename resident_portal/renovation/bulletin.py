@@ -23,6 +23,9 @@ class ProjectFacts:
     invested_fen: int
     planned_fen: dict[str, int]  # by funding source
     received_fen: dict[str, int]  # by funding source (residents' from the campaigns)
+    # Its closed satisfaction survey's answers, every item together (0, 0 without one).
+    satisfied: int = 0  # 满意 + 基本满意
+    satisfaction_answers: int = 0
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,13 @@ class Summary:
     received_fen: dict[str, int] = field(default_factory=dict)
     residents_pledged_fen: int = 0
     targets: Targets = field(default_factory=Targets)
+    satisfied: int = 0  # answers 满意 or 基本满意, over the closed satisfaction surveys
+    satisfaction_answers: int = 0
+    surveyed: int = 0  # projects with a closed satisfaction survey
+
+    @property
+    def satisfaction_rate(self) -> Fraction | None:  # 满意度
+        return share(self.satisfied, self.satisfaction_answers)
 
     @property
     def start_rate(self) -> Fraction | None:  # 开工率
@@ -90,6 +100,11 @@ class Summary:
         return share(self.received_fen.get("residents", 0), self.received_total)
 
 
+def satisfaction_rate(satisfied: int, basically_satisfied: int, answers: int) -> Fraction | None:
+    """满意度 = (满意 + 基本满意) ÷ answers, exact; None when nobody answered."""
+    return share(satisfied + basically_satisfied, answers)
+
+
 def _add(into: dict[str, int], amounts: dict[str, int]) -> None:
     for key, value in amounts.items():
         into[key] = into.get(key, 0) + value
@@ -116,6 +131,9 @@ def summarise(
         summary.invested_fen += project.invested_fen
         _add(summary.planned_fen, project.planned_fen)
         _add(summary.received_fen, project.received_fen)
+        summary.satisfied += project.satisfied
+        summary.satisfaction_answers += project.satisfaction_answers
+        summary.surveyed += project.satisfaction_answers > 0
     for district, pledged in residents_pledged.items():
         if district in by_district:
             by_district[district].residents_pledged_fen += pledged
@@ -132,6 +150,9 @@ def summarise(
         _add(city.planned_fen, summary.planned_fen)
         _add(city.received_fen, summary.received_fen)
         city.residents_pledged_fen += summary.residents_pledged_fen
+        city.satisfied += summary.satisfied
+        city.satisfaction_answers += summary.satisfaction_answers
+        city.surveyed += summary.surveyed
         t = summary.targets
         for i, value in enumerate((t.to_start, t.to_finish, t.to_accept, t.investment_fen)):
             city_targets[i] += value

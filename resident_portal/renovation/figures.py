@@ -15,7 +15,7 @@ from ..extensions import db
 from ..figures import Provider, Sheet, yuan
 from ..models import Estate
 from ..registry import N_
-from . import bulletin, money
+from . import bulletin, money, satisfaction
 from .models import (
     FUNDING_LABELS,
     STAGE_LABELS,
@@ -87,7 +87,7 @@ def facts(estate_ids: list[int], year: int, today: date) -> dict[int, EstateReno
         for estate_id in estate_ids
     }
     projects = db.session.execute(
-        select(Project.id, Project.estate_id, Project.invested_fen)
+        select(Project.id, Project.estate_id, Project.invested_fen, Project.satisfaction_survey_id)
         .where(Project.estate_id.in_(estate_ids), Project.batch_year == year)
         .order_by(Project.id)
     ).all()
@@ -115,8 +115,12 @@ def facts(estate_ids: list[int], year: int, today: date) -> dict[int, EstateReno
         received[project_id][source.value] = int(received_fen)
     with_project = sorted({p.estate_id for p in projects})
     residents = campaign_money(with_project) if with_project else {}
+    # Closed satisfaction surveys only: an open one's answers are not shown (secrecy rule).
+    surveyed = satisfaction.results_of([p.satisfaction_survey_id for p in projects])
     counted: set[int] = set()
     for project in projects:
+        found = surveyed.get(project.satisfaction_survey_id)
+        happy, answers = (found.satisfied, found.answers) if found and found.closed else (0, 0)
         rows = stages[project.id]
         done = frozenset(r.stage.value for r in rows if r.actual_on is not None)
         current = next((r.stage.value for r in rows if r.actual_on is None), None)
@@ -144,6 +148,8 @@ def facts(estate_ids: list[int], year: int, today: date) -> dict[int, EstateReno
                 invested_fen=int(project.invested_fen),
                 planned_fen=planned[project.id],
                 received_fen=got,
+                satisfied=happy,
+                satisfaction_answers=answers,
             )
         )
     return result
@@ -198,6 +204,8 @@ class RenovationProvider(Provider):
     }
 
     def data_version(self, estate_ids, now):
+        # The survey feature's table, by name: the ground does not import the feature.
+        SURVEY = db.metadata.tables["survey"]  # noqa: N806
         return tuple(
             db.session.execute(
                 select(
@@ -206,6 +214,11 @@ class RenovationProvider(Provider):
                     .scalar_subquery(),
                     select(func.max(Project.updated_at))
                     .where(Project.estate_id.in_(estate_ids))
+                    .scalar_subquery(),
+                    # A satisfaction survey's figures appear when it closes, with no write.
+                    select(func.count(Project.id))
+                    .join(SURVEY, SURVEY.c.id == Project.satisfaction_survey_id)
+                    .where(Project.estate_id.in_(estate_ids), SURVEY.c.closes_at <= now)
                     .scalar_subquery(),
                 )
             ).one()
@@ -277,6 +290,7 @@ class RenovationProvider(Provider):
                 N_("Residents' share of funding, pledged and received"),
                 f"{_pct(c.residents_share_pledged)} · {_pct(c.residents_share_received)}",
             ),
+            (N_("Satisfaction rate"), _pct(c.satisfaction_rate)),
             (
                 N_("Districts behind schedule"),
                 ", ".join(f"{s.district} ({s.late})" for s in totals.behind) or "—",
@@ -306,6 +320,7 @@ class RenovationProvider(Provider):
             (N_("Funds received rate (%)"), pct(c.received_rate)),
             (N_("Residents' share pledged (%)"), pct(c.residents_share_pledged)),
             (N_("Residents' share received (%)"), pct(c.residents_share_received)),
+            (N_("Satisfaction rate (%)"), pct(c.satisfaction_rate)),
         ]
 
     def sheets(self, rows, labels):
@@ -332,6 +347,8 @@ class RenovationProvider(Provider):
             N_("Residents pledged (yuan)"),
             N_("Residents' share pledged (%)"),
             N_("Residents' share received (%)"),
+            N_("Projects with a closed satisfaction survey"),
+            N_("Satisfaction rate (%)"),
         ]
 
         def line(s: bulletin.Summary) -> list:
@@ -357,6 +374,8 @@ class RenovationProvider(Provider):
                 yuan(s.residents_pledged_fen),
                 pct(s.residents_share_pledged),
                 pct(s.residents_share_received),
+                s.surveyed,
+                pct(s.satisfaction_rate),
             ]
 
         by_district = Sheet(

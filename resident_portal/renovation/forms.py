@@ -272,3 +272,10 @@ class AcceptForm(FlaskForm):
         _l("Reason for passing with safety reports open"),
         validators=[Optional(), Length(max=500)],
     )
+
+
+class SatisfactionForm(FlaskForm):
+    closes_on = DateField(
+        _l("Closes on"),
+        validators=[DataRequired(message=_l("Give the day the survey closes."))],
+    )

@@ -129,6 +129,9 @@ class Project(db.Model):
     invested_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The 满意度测评 opened at 完工 (a survey of kind "satisfaction"; the survey feature
+    # opens and counts it through renovation/satisfaction.py's registration point).
+    satisfaction_survey_id: Mapped[int | None] = mapped_column(ForeignKey("survey.id"), unique=True)
 
     estate: Mapped[Estate] = relationship()
     stages: Mapped[list["ProjectStage"]] = relationship(

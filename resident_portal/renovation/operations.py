@@ -5,7 +5,7 @@ applies a whole file through the same rules in one transaction (all or nothing).
 """
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -722,3 +722,59 @@ def pass_acceptance(project: Project, on: date, override_reason: str = "", *, st
         )
 
     _committed(change)
+
+
+# --- the satisfaction survey (满意度测评) ------------------------------------------------------
+
+MAX_SATISFACTION_DAYS = 60
+
+
+def open_satisfaction(project: Project, closes_on: date, *, staff_user) -> int:
+    """Open the project's satisfaction survey, one item per scope item, from now until the
+    end of `closes_on` (China): once construction is finished (完工 completed) and before the
+    acceptance passes, once per project. Returns the survey's id."""
+    from . import satisfaction
+
+    def change():
+        source = satisfaction.surveys()
+        if source is None:
+            raise OperationError(N_("Surveys are not available on this server."))
+        if project.satisfaction_survey_id is not None:
+            raise OperationError(N_("The satisfaction survey of this project is already open."))
+        if project.current_stage is not Stage.ACCEPTED:
+            raise OperationError(
+                N_(
+                    "The satisfaction survey opens once construction is finished and before "
+                    "the acceptance."
+                )
+            )
+        if not project.scope_items:
+            raise OperationError(N_("Add the scope items first: residents rate each of them."))
+        today = today_in_china()
+        if closes_on is None or not today < closes_on <= today + timedelta(
+            days=MAX_SATISFACTION_DAYS
+        ):
+            raise OperationError(
+                N_("The survey must close after today and within %(days)s days."),
+                days=MAX_SATISFACTION_DAYS,
+            )
+        closes_at = datetime.combine(closes_on + timedelta(days=1), time(), CHINA)
+        survey_id = source.open(
+            project,
+            [item.title for item in project.scope_items],
+            closes_at.astimezone(UTC).replace(tzinfo=None),
+            staff_user,
+        )
+        project.satisfaction_survey_id = survey_id
+        project.updated_at = utcnow()
+        audit(
+            "renovation.satisfaction",
+            staff_user=staff_user,
+            estate=project.estate,
+            project=project.id,
+            survey=survey_id,
+            closes_on=closes_on.isoformat(),
+        )
+        return survey_id
+
+    return _committed(change)

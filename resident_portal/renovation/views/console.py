@@ -14,7 +14,7 @@ from ...forms import ConfirmForm, form_status
 from ...models import Estate, utcnow
 from ...reports.forms import photos_from
 from ...reports.photos import PhotoError
-from .. import money, operations, record
+from .. import money, operations, record, satisfaction
 from ..blueprint import bp, describe, project_estate
 from ..forms import (
     AcceptForm,
@@ -27,6 +27,7 @@ from ..forms import (
     PartiesForm,
     PlanForm,
     ReopenForm,
+    SatisfactionForm,
     ScopeForm,
     SignoffForm,
     TargetForm,
@@ -121,6 +122,10 @@ def _render_project(errors=(), **forms):
         note=forms.get("note") or NoteForm(formdata=None),
         signoff=forms.get("signoff") or _signoff_defaults(project),
         accept=forms.get("accept") or AcceptForm(formdata=None),
+        satisfaction_form=forms.get("satisfaction") or SatisfactionForm(formdata=None),
+        satisfaction=satisfaction.results_of([project.satisfaction_survey_id]).get(
+            project.satisfaction_survey_id
+        ),
         reports=record.report_summary(g.estate),
         remove_form=ConfirmForm(),
         errors=list(errors),
@@ -399,5 +404,18 @@ def console_accept(estate_code, renovation_id):
             staff_user=access.current_staff(),
         ),
         "accept",
+        form,
+    )
+
+
+@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/satisfaction")
+@require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
+def console_satisfaction(estate_code, renovation_id):
+    form = SatisfactionForm()
+    return _attempt(
+        lambda: operations.open_satisfaction(
+            g.project, form.closes_on.data, staff_user=access.current_staff()
+        ),
+        "satisfaction",
         form,
     )

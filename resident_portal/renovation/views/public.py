@@ -9,7 +9,7 @@ from ...access import public
 from ...estates import estate_or_404
 from ...extensions import db
 from ...reports.photos import KEY, photo_store
-from .. import money, record
+from .. import money, record, satisfaction
 from ..blueprint import bp, project_estate
 from ..models import ProgressNote, ProgressPhoto, Project
 
@@ -27,6 +27,11 @@ def _render_board(estate, project):
             percent=money.percent_text,
             share=money.share,
         )
+        # Public only once closed: the figures of the survey's own secrecy rule.
+        found = satisfaction.results_of([project.satisfaction_survey_id]).get(
+            project.satisfaction_survey_id
+        )
+        context["satisfaction"] = found if found and found.closed else None
     return render_template("renovation/board.html", **context)
 
 
