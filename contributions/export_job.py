@@ -7,6 +7,7 @@ from resident_portal.access import Permission
 from resident_portal.common import N_, OperationError
 from resident_portal.extensions import db
 from resident_portal.jobs import JobKind, Result
+from resident_portal.operations import audit
 from resident_portal.spreadsheets import MIMETYPES
 
 from . import tracker
@@ -31,6 +32,16 @@ def run_export(job, progress, _secrets) -> Result:
     progress(1, 2)
     fmt = job.params["fmt"]
     body, name = export(campaign, fmt, state)
+    # Every household's address and pledge: written with the file, in the job's one
+    # transaction, as the download writes it (issue 12).
+    audit(
+        "export.pledges",
+        staff_user=job.staff_user,
+        estate=campaign.estate,
+        campaign=campaign.id,
+        format=fmt,
+        job=job.id,
+    )
     return Result(body, name, MIMETYPES[fmt])
 
 

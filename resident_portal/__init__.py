@@ -79,6 +79,7 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     from survey import blueprint as survey_blueprint
     from survey import cli as survey_cli
     from survey import demo as survey_demo
+    from survey import export_job as survey_export_job
     from survey import figures as survey_figures
     from survey import openapi as survey_openapi
     from survey import printing as survey_printing
@@ -108,6 +109,7 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     from .renovation import satisfaction as renovation_satisfaction
     from .reports import api as reports_api
     from .reports import blueprint as reports_blueprint
+    from .reports import export_job as reports_export_job
     from .reports import figures as report_figures
     from .reports import open311, photos
 
@@ -143,6 +145,8 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     cli.demo_seeder(contribution_demo.demo_elevator)
     jobs.register_kind(survey_printing.PAPER_SHEETS)
     jobs.register_kind(contribution_export_job.CAMPAIGN_EXPORT)
+    jobs.register_kind(survey_export_job.SURVEY_RESULTS_EXPORT)
+    jobs.register_kind(reports_export_job.REPORTS_EXPORT)
     # After every job kind and periodic task is registered (print_jobs, periodic, features).
     job_queue.init_app(app)
     cli.demo_seeder(renovation_demo.demo_project)

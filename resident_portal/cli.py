@@ -114,7 +114,19 @@ def estate_list():
 @click.option("--dry-run", is_flag=True, help="Check the file and show what would change.")
 def registry_import(code, file, dry_run):
     estate = _estate(code)
-    parsed = parse_registry(file.read_bytes(), file.name)
+    # On stderr, so that what the command prints (and a script reads) stays the same.
+    label = _("Checking the register") if dry_run else _("Checking and importing the register")
+    with click.progressbar(length=0, label=label, file=sys.stderr) as bar:
+
+        def progress(done, total):
+            # One step more than the rows for the writing, done in one transaction at the end.
+            bar.length = total + (0 if dry_run else 1)
+            bar.update(done - bar.pos)
+
+        parsed = parse_registry(file.read_bytes(), file.name, progress=progress)
+        if parsed.ok and not dry_run:
+            plan = operations.import_registry(estate, parsed)
+            bar.update(1)
     if not parsed.ok:
         _report(parsed)
         click.echo(_("The register was rejected; nothing was imported."), err=True)
@@ -123,7 +135,6 @@ def registry_import(code, file, dry_run):
         _report(parsed, operations.plan_import(estate, parsed))
         click.echo(_("Dry run: nothing was written."))
         return
-    plan = operations.import_registry(estate, parsed)
     _report(parsed, plan)
     click.echo(_("Imported %(count)s households.", count=len(parsed.rows)))
 
@@ -311,9 +322,20 @@ def report_monthly(district, month, out, lang):
         raise click.ClickException(
             _("No estate is in the district %(district)s.", district=district)
         )
-    with force_locale(lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        rows, total, activity = monthly_report(district, month, estates)
+    label = _("Counting the estates' figures")
+    with (
+        force_locale(lang or current_app.config["BABEL_DEFAULT_LOCALE"]),
+        # On stderr, in the operator's language like the other messages (not the report's).
+        click.progressbar(length=0, label=label, file=sys.stderr) as bar,
+    ):
+
+        def progress(done, total):
+            bar.length = total + 1  # and the workbook
+            bar.update(done - bar.pos)
+
+        rows, total, activity = monthly_report(district, month, estates, progress=progress)
         write_private(out, overview.monthly_workbook(rows, total, activity, month, district, _))
+        bar.update(1)
     click.echo(
         _(
             "Monthly report for %(count)s estates written to %(file)s.",

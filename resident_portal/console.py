@@ -874,11 +874,28 @@ def _this_month() -> str:
     return f"{china.year:04d}-{china.month:02d}"
 
 
-def monthly_report(district: str | None, month: str, estates: list[Estate]):
-    """Rows, totals and the month's activity: the same numbers for page, XLSX and CLI."""
+# Estates counted at a time for the monthly report: a city's report tells its progress
+# (`report monthly`) between batches; each batch's figures are those of the whole list.
+MONTHLY_BATCH = 50
+
+
+def monthly_report(district: str | None, month: str, estates: list[Estate], progress=None):
+    """Rows, totals and the month's activity: the same numbers for page, XLSX and CLI.
+    `progress(done, total)`, when given, is told after each batch of estates and after the
+    month's activity (total: the estates, and one step for the activity)."""
     start, end = overview.parse_month(month)
-    rows = overview.estate_rows(estates)
-    return rows, overview.totals(rows), overview.month_activity(estates, start, end)
+    now = utcnow()  # one moment for every batch ("overdue" and the like)
+    rows = []
+    for first in range(0, len(estates), MONTHLY_BATCH):
+        if progress:
+            progress(first, len(estates) + 1)
+        rows += overview.estate_rows(estates[first : first + MONTHLY_BATCH], now)
+    if progress:
+        progress(len(estates), len(estates) + 1)
+    activity = overview.month_activity(estates, start, end)
+    if progress:
+        progress(len(estates) + 1, len(estates) + 1)
+    return rows, overview.totals(rows), activity
 
 
 def _monthly_from_request():

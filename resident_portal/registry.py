@@ -159,7 +159,14 @@ def _looks_like_formula(text: str) -> bool:
     return text[:1] in ("=", "+", "@") or (text[:1] == "-" and not _NEGATIVE_LABEL.fullmatch(text))
 
 
-def parse_registry(content: bytes, filename: str) -> ParsedRegistry:
+# How often the row check reports its progress: a callback per row would cost more than the
+# check itself on a 50,000-row register.
+PROGRESS_EVERY = 1_000
+
+
+def parse_registry(content: bytes, filename: str, progress=None) -> ParsedRegistry:
+    """Read and check a register. `progress(done, total)`, when given, is told how many of its
+    rows were checked (every PROGRESS_EVERY rows and at the end)."""
     rows, problem = _read_rows(content, filename)
     if problem:
         return ParsedRegistry([], [problem])
@@ -216,7 +223,9 @@ def parse_registry(content: bytes, filename: str) -> ParsedRegistry:
     first_line_of_room: dict[tuple[str, str, str], int] = {}
     first_name_of_owner: dict[str, tuple[str, int]] = {}
 
-    for line, cells in rows[1:]:
+    for checked, (line, cells) in enumerate(rows[1:]):
+        if progress and checked % PROGRESS_EVERY == 0:
+            progress(checked, len(rows) - 1)
         values = {f: (cells[i] if i < len(cells) else "") for f, i in columns.items()}
         row, row_problems = _validate(line, values)
         if row_problems:
@@ -256,6 +265,8 @@ def parse_registry(content: bytes, filename: str) -> ParsedRegistry:
             )
             continue
         parsed.append(row)
+    if progress:
+        progress(len(rows) - 1, len(rows) - 1)
 
     if not parsed and not problems:
         problems.append(Problem(0, N_("The file has a header but no households.")))

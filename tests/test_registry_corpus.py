@@ -509,7 +509,11 @@ CHECKED_APART = {
     # A household's own data (JSON, CSV): test_my_data_csv_neutralises_formulas in
     # tests/test_personal_data.py.
     "privacy.my_data_download",
-    "contributions.console_export_job",  # the same export, made by a job: its file
+    # The same exports, made by a job: their files equal the downloads' (tests/test_jobs.py,
+    # tests/test_export_jobs.py).
+    "contributions.console_export_job",
+    "survey.console_export_job",
+    "reports.export_job",
 }
 
 

@@ -1,6 +1,6 @@
 """The job pages: /console/jobs (mine), /console/jobs/<id> with progress, cancel, download."""
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -93,8 +93,8 @@ def page(job_id):
 def cancel(job_id):
     job = visible_job_or_abort(job_id)
     if ConfirmForm().validate_on_submit():
-        if job_operations.cancel(job, access.current_staff()):
-            flash(_("Cancelled. Nothing of this work was written."))
+        # The page then says it was cancelled and that nothing was written: no flash too.
+        job_operations.cancel(job, access.current_staff())
     return redirect(url_for("jobs.page", job_id=job.id), code=303)
 
 

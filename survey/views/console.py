@@ -6,6 +6,7 @@ import json
 
 from flask import (
     abort,
+    current_app,
     flash,
     g,
     jsonify,
@@ -24,13 +25,14 @@ from resident_portal.access import Permission, require
 from resident_portal.common import OperationError, plain_yuan
 from resident_portal.extensions import db
 from resident_portal.forms import ConfirmForm, VisitForm, form_status, scope_choices
+from resident_portal.jobs import operations as job_operations
 from resident_portal.messages import current_locale, describe_error, describe_problem
 from resident_portal.models import VisitOutcome
 from resident_portal.pdf import pdf_response, wants_pdf
 from resident_portal.privacy import mask_name, mask_phone
 from resident_portal.spreadsheets import download
 
-from .. import operations, results, roll
+from .. import export_job, operations, results, roll
 from ..blueprint import bp, household_in_estate, survey_estate
 from ..definition import parse_definition
 from ..forms import ItemForm, SurveyForm, definition_from_form, item_definition
@@ -165,15 +167,42 @@ def console_definition(estate_code, survey_id):
 @bp.get("/console/<estate_code>/surveys/<int:survey_id>/results.<fmt>")
 @require(Permission.SURVEY_RESULTS, estate_of=survey_estate)
 def console_export(estate_code, survey_id, fmt):
+    """The results; a CSV/XLSX over EXPORT_JOB_ROWS rows is offered as a job (a GET starts
+    nothing)."""
     computed = results.compute(g.survey)
-    name = f"survey-{survey_id}-results"
     if fmt == "json":
         return jsonify(results.as_api(computed, current_locale()))
-    if fmt == "csv":
-        return download(results.export_csv(computed, current_locale()), f"{name}.csv")
-    if fmt == "xlsx":
-        return download(results.export_xlsx(computed, current_locale()), f"{name}.xlsx")
-    abort(404)
+    if fmt not in export_job.FORMATS:
+        abort(404)
+    rows = export_job.row_count(computed)
+    if rows > current_app.config["EXPORT_JOB_ROWS"]:
+        return render_template(
+            "jobs/too_big.html",
+            estate=g.estate,
+            rows=rows,
+            action=url_for(
+                "survey.console_export_job", estate_code=estate_code, survey_id=survey_id, fmt=fmt
+            ),
+        )
+    return download(*export_job.export(g.survey, fmt, current_locale(), computed))
+
+
+@bp.post("/console/<estate_code>/surveys/<int:survey_id>/results.<fmt>/job")
+@require(Permission.SURVEY_RESULTS, estate_of=survey_estate)
+def console_export_job(estate_code, survey_id, fmt):
+    if fmt not in export_job.FORMATS:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    job = job_operations.submit(
+        export_job.SURVEY_RESULTS_EXPORT.name,
+        staff_user=access.current_staff(),
+        estates=[g.estate],
+        estate=g.estate,
+        params={"survey_id": g.survey.id, "fmt": fmt, "locale": current_locale()},
+        base_url=request.host_url,
+    )
+    return redirect(url_for("jobs.page", job_id=job.id), code=303)
 
 
 @bp.get("/console/<estate_code>/surveys/<int:survey_id>/suggestions.csv")

@@ -3,19 +3,31 @@ and the estate's Open311 API keys."""
 
 import statistics
 
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ... import access
 from ...access import Permission, require
-from ...common import N_, OperationError, in_china
+from ...common import OperationError
 from ...extensions import db
 from ...forms import ConfirmForm, form_status
-from ...messages import describe_error
+from ...jobs import operations as job_operations
+from ...messages import current_locale, describe_error
 from ...models import Estate, utcnow
 from ...operations import record_personal_data_access
-from ...spreadsheets import Column, Table, csv_bytes, download, workbook
+from ...spreadsheets import download
+from .. import export_job as exports
 from .. import operations
 from ..blueprint import bp, may_see_photos, report_estate
 from ..forms import KeyForm, ReasonForm, StatusForm, photos_from
@@ -134,86 +146,44 @@ def summary(estate_code):
     )
 
 
-EXPORT_COLUMNS = [
-    "id",
-    "created_at",
-    "category",
-    "status",
-    "building",
-    "location",
-    "supporters",
-    "overdue",
-    "days_to_resolve",
-    "hidden",
-    "description",
-]
-
-
-# The workbook's headers and kinds, in the reader's language (the CSV keeps the keys above).
-EXPORT_HEADERS = [
-    (N_("No."), "integer"),
-    (N_("Filed"), "datetime"),
-    (N_("Category"), "text"),
-    (N_("Status"), "text"),
-    (N_("Building"), "text"),
-    (N_("Place"), "text"),
-    (N_("Supporters"), "integer"),
-    (N_("Overdue"), "text"),
-    (N_("Days to resolve"), "decimal"),
-    (N_("Hidden"), "text"),
-    (N_("Description"), "text"),
-]
-
-
-def _export_rows(reports, now, readable: bool) -> list[list]:
-    """One line per report: machine values for the CSV, or (readable) translated categories
-    and statuses, times in China time and yes/no for the workbook."""
-    yes = _("yes") if readable else "yes"
-    rows = []
-    for r in reports:
-        days = (
-            round((r.resolved_at - r.created_at).total_seconds() / 86400, 1)
-            if r.resolved_at
-            else ""
-        )
-        rows.append(
-            [
-                r.id,
-                in_china(r.created_at).replace(tzinfo=None)
-                if readable
-                else r.created_at.isoformat(timespec="minutes"),
-                str(r.category.label) if readable else r.category.value,
-                str(r.status.label) if readable else r.status.value,
-                r.building.number if r.building else "",
-                r.location,
-                len(r.supporters),
-                yes if r.overdue(now) else "",
-                None if readable and days == "" else days,
-                yes if r.hidden_at else "",
-                r.description,
-            ]
-        )
-    return rows
-
-
 @bp.get("/console/<estate_code>/reports/export.<fmt>")
 @require(Permission.REPORTS_VIEW)
 def export(estate_code, fmt):
-    now = utcnow()
-    reports = _summary(g.estate)["reports"]
-    if fmt not in ("csv", "xlsx"):
+    """The export; over EXPORT_JOB_ROWS reports, a page that offers to make it as a job
+    (a GET starts nothing)."""
+    if fmt not in exports.FORMATS:
         abort(404)
+    reports = exports.estate_reports(g.estate)
+    if len(reports) > current_app.config["EXPORT_JOB_ROWS"]:
+        return render_template(
+            "jobs/too_big.html",
+            estate=g.estate,
+            rows=len(reports),
+            action=url_for("reports.export_job", estate_code=estate_code, fmt=fmt),
+        )
     # Rooms and residents' own words: who exported them is written down (issue 12).
     record_personal_data_access(
         "export.reports", staff_user=access.current_staff(), estate=g.estate, rows=len(reports)
     )
-    if fmt == "csv":
-        return download(csv_bytes(EXPORT_COLUMNS, _export_rows(reports, now, False)), "reports.csv")
-    if fmt == "xlsx":
-        headers = [Column(_(label), kind) for label, kind in EXPORT_HEADERS]
-        table = Table(_("Problem reports"), headers, _export_rows(reports, now, True))
-        return download(workbook([table]), "reports.xlsx")
-    abort(404)
+    return download(*exports.export(fmt, reports))
+
+
+@bp.post("/console/<estate_code>/reports/export.<fmt>/job")
+@require(Permission.REPORTS_VIEW)
+def export_job(estate_code, fmt):
+    if fmt not in exports.FORMATS:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    job = job_operations.submit(
+        exports.REPORTS_EXPORT.name,
+        staff_user=access.current_staff(),
+        estates=[g.estate],
+        estate=g.estate,
+        params={"fmt": fmt, "locale": current_locale()},
+        base_url=request.host_url,
+    )
+    return redirect(url_for("jobs.page", job_id=job.id), code=303)
 
 
 @bp.route("/console/<estate_code>/open311-keys", methods=["GET", "POST"])
