@@ -492,6 +492,39 @@ TARGETS: dict[str, Target | None] = {
     "reports.revoke_open311_key": Target("planner", _key_to_revoke),
     "privacy.correction_handled": Target("secretary", _correction_to_handle),
     "privacy.organiser": _get("secretary", lambda w: f"/console/{w.estate.code}/organiser"),
+    # Background jobs: the buttons that start them carry only the CSRF token and a format.
+    "console.posters_job": _get("secretary", lambda w: f"/console/{w.estate.code}/posters"),
+    "console.monthly_job": _get("planner", lambda w: "/console/overview/monthly"),
+    "survey.console_paper_sheets_job": _get(
+        "secretary",
+        lambda w: f"/console/{w.estate.code}/surveys/{w.survey.id}/paper/sheets",
+    ),
+    # Offered only for a batch of codes held by this sign-in, or for an export over
+    # EXPORT_JOB_ROWS rows, or on a queued job's page: refusals and rights are tested in
+    # tests/test_jobs.py and tests/test_export_jobs.py.
+    "console.letters_job": None,
+    "contributions.console_export_job": None,
+    "survey.console_export_job": None,
+    "reports.export_job": None,
+    "jobs.cancel": None,
+    # The renovation record's forms need a project in a given stage; each form's refusals
+    # (dates out of order, amounts, unknown sources, a spreadsheet's lines) are tested in
+    # tests/test_renovation.py, tests/test_renovation_import.py and tests/test_satisfaction.py.
+    "renovation.console_new": None,
+    "renovation.console_details": None,
+    "renovation.console_parties": None,
+    "renovation.console_plan": None,
+    "renovation.console_complete": None,
+    "renovation.console_reopen": None,
+    "renovation.console_budget": None,
+    "renovation.console_scope": None,
+    "renovation.console_scope_remove": None,
+    "renovation.console_note": None,
+    "renovation.console_signoff": None,
+    "renovation.console_accept": None,
+    "renovation.console_import": None,
+    "renovation.console_targets": None,
+    "renovation.console_satisfaction": None,
     # Machines file Open311 requests with an API key, not a browser form: fuzzed with and
     # without a valid key in tests/test_fuzz_api.py.
     "open311.requests_create": None,
