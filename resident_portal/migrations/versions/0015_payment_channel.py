@@ -39,5 +39,7 @@ def upgrade():
 
 
 def downgrade():
+    # The enum's CHECK goes first: SQLite's batch copy would otherwise keep it without its column.
     with op.batch_alter_table('payment', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_payment_channel'), type_='check')
         batch_op.drop_column('channel')
