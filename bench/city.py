@@ -270,6 +270,7 @@ def generate(url: str, estates: int = 500, households_per_estate: int = 300, see
                         household_id,
                         amount,
                         at.date(),
+                        "direct",
                         "",
                         "",
                         1,
@@ -336,8 +337,8 @@ def generate(url: str, estates: int = 500, households_per_estate: int = 300, see
         "entered_by_id, reason, withdrawn_at, updated_at",
         "pledge_event": "id, campaign_id, household_id, action, amount_fen, channel, share_fen, "
         "source, entered_by_id, reason, at",
-        "payment": "id, campaign_id, household_id, amount_fen, paid_on, receipt_number, note, "
-        "recorded_by_id, created_at",
+        "payment": "id, campaign_id, household_id, amount_fen, paid_on, channel, receipt_number, "
+        "note, recorded_by_id, created_at",
         "report": "id, estate_id, category, building_id, unit_id, household_id, common_area, "
         "description, status, status_notes, reporter_id, source, created_at, "
         "updated_at, resolved_at, hidden_at, hidden_reason",

@@ -45,11 +45,18 @@ def project_estate(kwargs: dict) -> Estate:
     return project.unit.building.estate
 
 
+def resident_yuan(fen: int) -> str:
+    """An amount as residents read it: "1,234.50元" in Chinese, "¥1,234.50" in English. Staff
+    pages and exports keep ¥ and plain numbers, which secretaries copy into ledgers."""
+    return _("¥%(amount)s", amount=format_fen(fen))
+
+
 @bp.app_context_processor
 def contribution_labels():
     return {
         "CHANNEL_LABELS": CHANNEL_LABELS,
         "format_fen": format_fen,
+        "resident_yuan": resident_yuan,
         "capital_yuan": capital_yuan,
         "ELEVATOR_STEPS": tracker.ELEVATOR_STEPS,
     }
@@ -204,6 +211,7 @@ def my_pledges_and_payments(households: list[Household]) -> list[DataSection]:
                 ("campaign", _("Campaign")),
                 ("amount_yuan", _("Amount (yuan)")),
                 ("paid_on", _("Paid on")),
+                ("channel", _("How")),
                 ("receipt_number", _("Receipt number")),
                 ("note", _("Note")),
             ],
@@ -213,6 +221,7 @@ def my_pledges_and_payments(households: list[Household]) -> list[DataSection]:
                     "campaign": titles.get(p.campaign_id, ""),
                     "amount_yuan": plain_yuan(p.amount_fen),
                     "paid_on": p.paid_on.isoformat(),
+                    "channel": str(CHANNEL_LABELS[p.channel]),
                     "receipt_number": p.receipt_number,
                     "note": p.note,
                 }

@@ -93,6 +93,7 @@ class PaymentForm(FlaskForm):
         _l("Amount received (yuan; negative to correct an entry)"), allow_negative=True
     )
     paid_on = DateField(_l("Date received"), validators=[DataRequired()])
+    channel = SelectField(_l("How it was paid"), validators=[DataRequired()])
     receipt_number = StringField(_l("Receipt number"), validators=[Optional(), Length(max=64)])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
 

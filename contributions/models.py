@@ -180,6 +180,9 @@ class Payment(db.Model):
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
     amount_fen: Mapped[int] = mapped_column(Integer)
     paid_on: Mapped[date] = mapped_column(Date)
+    # How the money came: the same ways as a pledge's (a household may pledge from its
+    # maintenance fund and still hand over cash); the secretary records the one actually used.
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "channel"))
     receipt_number: Mapped[str] = mapped_column(String(64), default="")
     note: Mapped[str] = mapped_column(String(500), default="")
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))

@@ -236,11 +236,21 @@ def record_payment(
     note: str,
     *,
     staff_user: StaffUser,
+    channel: Channel | None = None,
 ) -> tuple[Payment, bool]:
     """Append a payment (never an edit: a correction is a negative entry with a note).
+    Without a channel the payment came the way the household pledged (direct without a
+    pledge), as migration 0015 assumed for the payments recorded before channels.
     Returns the payment and whether the household has now paid more than it pledged."""
     if not campaign.covers(household):
         raise OperationError(N_("This household is not part of the campaign."))
+    current = db.session.scalar(
+        select(Pledge).where(Pledge.campaign_id == campaign.id, Pledge.household_id == household.id)
+    )
+    if channel is None:
+        channel = current.channel if current is not None else Channel.DIRECT
+    elif channel not in campaign.accepted_channels:
+        raise OperationError(N_("This campaign does not accept that way of contributing."))
     if amount_fen == 0:
         raise OperationError(N_("The amount cannot be zero."))
     if amount_fen < 0 and not (note or "").strip():
@@ -252,6 +262,7 @@ def record_payment(
         household_id=household.id,
         amount_fen=amount_fen,
         paid_on=paid_on,
+        channel=channel,
         receipt_number=(receipt_number or "").strip()[:64],
         note=(note or "").strip()[:500],
         recorded_by_id=staff_user.id,
@@ -263,9 +274,6 @@ def record_payment(
             Payment.campaign_id == campaign.id, Payment.household_id == household.id
         )
     )
-    current = db.session.scalar(
-        select(Pledge).where(Pledge.campaign_id == campaign.id, Pledge.household_id == household.id)
-    )
     pledged = current.amount_fen if current is not None and current.active else 0
     audit(
         "payment.record",
@@ -274,6 +282,7 @@ def record_payment(
         campaign=campaign.id,
         household=household.id,
         amount_fen=amount_fen,
+        channel=channel.value,
         receipt=payment.receipt_number,
     )
     db.session.commit()

@@ -294,13 +294,34 @@ EXPORT_COLUMNS = [
     "withdrawn",
     "paid_yuan",
     "overpaid",
+    "payment_channels",
+    "receipt_numbers",
 ]
+
+
+def payments_by_household(campaign: Campaign) -> dict[int, list[Payment]]:
+    """Each household's payments in the order received: the exports list their channels and
+    receipt numbers beside the household's totals."""
+    result: dict[int, list[Payment]] = {}
+    for payment in db.session.scalars(
+        select(Payment)
+        .where(Payment.campaign_id == campaign.id)
+        .order_by(Payment.paid_on, Payment.id)
+    ):
+        result.setdefault(payment.household_id, []).append(payment)
+    return result
+
+
+def _distinct(values) -> list:
+    return list(dict.fromkeys(v for v in values if v))
 
 
 def export_rows(state: Progress) -> list[list]:
     rows = []
+    payments = payments_by_household(state.campaign)
     for line in state.lines:
         h, p = line.household, line.pledge
+        paid = payments.get(h.id, [])
         rows.append(
             [
                 h.unit.building.number,
@@ -316,6 +337,8 @@ def export_rows(state: Progress) -> list[list]:
                 "yes" if p is not None and not p.active else "",
                 plain_yuan(line.paid_fen),
                 "yes" if line.overpaid else "",
+                "; ".join(_distinct(x.channel.value for x in paid)),
+                "; ".join(_distinct(x.receipt_number for x in paid)),
             ]
         )
     return rows
@@ -340,6 +363,8 @@ EXPORT_HEADERS = [
     (N_("Withdrawn"), "text"),
     (N_("Received (yuan)"), "money"),
     (N_("Paid more than pledged"), "text"),
+    (N_("Paid by"), "text"),
+    (N_("Receipt numbers"), "text"),
 ]
 
 
@@ -347,8 +372,10 @@ def export_table(state: Progress) -> Table:
     """export_rows for the workbook: areas and money as numbers, channels and flags in the
     reader's language."""
     rows = []
+    payments = payments_by_household(state.campaign)
     for line in state.lines:
         h, p = line.household, line.pledge
+        paid = payments.get(h.id, [])
         rows.append(
             [
                 h.unit.building.number,
@@ -364,6 +391,8 @@ def export_table(state: Progress) -> Table:
                 _("yes") if p is not None and not p.active else "",
                 yuan(line.paid_fen),
                 _("yes") if line.overpaid else "",
+                "; ".join(_distinct(str(x.channel.label) for x in paid)),
+                "; ".join(_distinct(x.receipt_number for x in paid)),
             ]
         )
     headers = [Column(_(label), kind) for label, kind in EXPORT_HEADERS]

@@ -1,6 +1,6 @@
 """Fast batch entry (issue 13, point 10): the staff entry forms prefill the amount (suggested
-for a pledge, still owed for a payment), keep the last reason and channel (pledges) or note and
-date (payments) in the session, and their household pickers filter by building, unit and
+for a pledge, still owed for a payment), keep the last reason and channel (pledges) or note,
+date and channel (payments) in the session, and their household pickers filter by building, unit and
 status and offer only the households to which the action applies."""
 
 import re
@@ -54,6 +54,7 @@ def test_the_payment_picker_offers_pledged_households_with_what_they_owe(app):
             "household": paid.id,
             "amount": "150",
             "paid_on": "2026-11-20",
+            "channel": "maintenance_fund",
             "receipt_number": "R-1",
             "note": "现金，楼长代收",
         },
@@ -63,6 +64,8 @@ def test_the_payment_picker_offers_pledged_households_with_what_they_owe(app):
     after = client.get(f"{url}?household={paid.id}").get_data(as_text=True)
     assert options(after)[str(paid.id)] == "250.00"  # what it still owes
     assert 'value="现金，楼长代收"' in after and 'value="2026-11-20"' in after  # kept
+    assert '<option selected value="maintenance_fund">' in after  # the channel too
+    assert db.session.scalar(select(Payment)).channel is Channel.MAINTENANCE_FUND
     # Paid in full: gone from the "still owing" list, on the "paid" one.
     operations.record_payment(
         campaign,

@@ -283,7 +283,7 @@ def test_sixth_floor_resident_sees_and_pledges_the_elevator_share(
     page.wait_for_url(f"{live_server}/home")
     page.locator(f"a[href='/campaigns/{project.campaign_id}']").first.click()
     main = page.locator("main").inner_text()
-    assert f"¥{shown}" in main and "1.200" in main  # the share and the 6th floor's coefficient
+    assert f"{shown}元" in main and "1.200" in main  # the share and the 6th floor's coefficient
     assert "业主表决中" in main  # the unit is still voting: pledges are conditional
     assert page.get_by_label("金额（元）").input_value() == shown.replace(",", "")
     page.get_by_label("出资方式").select_option("provident_fund")
@@ -291,8 +291,8 @@ def test_sixth_floor_resident_sees_and_pledges_the_elevator_share(
     assert_fits_phone(page)
     page.get_by_role("button", name="认缴", exact=True).click()
     # above ¥1,000: a second screen repeats the amount in figures and capital numerals
-    assert f"¥{shown}" in page.locator("main .confirm-amount").inner_text()
-    page.get_by_role("button", name=f"确认认缴 ¥{shown}").click()
+    assert f"{shown}元" in page.locator("main .confirm-amount").inner_text()
+    page.get_by_role("button", name=f"确认认缴{shown}元").click()
     assert "已记录" in page.locator("main").inner_text()
     pledge = db.session.scalar(select(Pledge).where(Pledge.household_id == h.id))
     assert pledge.amount_fen == share and pledge.share_fen == share

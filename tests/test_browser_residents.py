@@ -204,7 +204,7 @@ def test_pledge_above_the_suggestion_is_confirmed_in_capital_numerals(
     page.get_by_label("金额（元）").fill("1200")
     page.locator("main form button.primary").click()
     main = page.locator("main").inner_text()
-    assert "¥1,200.00" in main and "壹仟贰佰元整" in main
+    assert "1,200.00元" in main and "壹仟贰佰元整" in main
     assert (
         db.session.scalar(
             select(Pledge).where(Pledge.campaign_id == data["campaign"].id)
@@ -213,7 +213,7 @@ def test_pledge_above_the_suggestion_is_confirmed_in_capital_numerals(
     )
     assert_fits_phone(page)
     pictures(page, "pledge-confirmation-zh", database_url)
-    page.get_by_role("button", name="确认认缴 ¥1,200.00").click()
+    page.get_by_role("button", name="确认认缴1,200.00元").click()
     assert "已记录" in page.locator("main").inner_text()
     db.session.expire_all()
     assert (
@@ -252,7 +252,7 @@ def test_elevator_ballot_shows_the_share_and_reads_aloud(
     sign_in(page, live_server, me, code)
     page.goto(f"{live_server}/surveys/{data['elevator'].survey_id}")
     share_card = page.locator(".elevator-share")
-    assert f"¥{share // 100:,}.{share % 100:02d}" in share_card.inner_text()
+    assert f"{share // 100:,}.{share % 100:02d}元" in share_card.inner_text()
     assert "政府补贴" in share_card.inner_text() and "1.200" in share_card.inner_text()
     # the share comes before the choice, on the ballot itself
     assert page.evaluate(

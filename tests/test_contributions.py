@@ -196,6 +196,7 @@ def test_payments_are_appended_flagged_and_corrected(app, client):
                 "household": str(h.id),
                 "amount": "400",
                 "paid_on": today,
+                "channel": "direct",
                 "receipt_number": "NO.0001",
             },
         ).status_code
@@ -207,6 +208,7 @@ def test_payments_are_appended_flagged_and_corrected(app, client):
             "household": str(h.id),
             "amount": "200",
             "paid_on": today,
+            "channel": "direct",
             "receipt_number": "NO.0002",
         },
         follow_redirects=True,
@@ -214,7 +216,14 @@ def test_payments_are_appended_flagged_and_corrected(app, client):
     assert "现已缴款超过认缴金额" in response.get_data(as_text=True)
     assert (
         client.post(
-            url, data={"household": str(h.id), "amount": "-100", "paid_on": today, "note": ""}
+            url,
+            data={
+                "household": str(h.id),
+                "amount": "-100",
+                "paid_on": today,
+                "channel": "direct",
+                "note": "",
+            },
         ).status_code
         == 422
     )  # refused: no note, said beside the amount
@@ -225,13 +234,16 @@ def test_payments_are_appended_flagged_and_corrected(app, client):
                 "household": str(h.id),
                 "amount": "-100",
                 "paid_on": today,
+                "channel": "direct",
                 "note": "NO.0002 多录了100元",
             },
         ).status_code
         == 303
     )
     assert (
-        client.post(url, data={"household": str(h.id), "amount": "0", "paid_on": today}).status_code
+        client.post(
+            url, data={"household": str(h.id), "amount": "0", "paid_on": today, "channel": "direct"}
+        ).status_code
         == 422
     )
     assert count(Payment) == 3
@@ -458,7 +470,7 @@ def test_pledge_above_the_suggestion_asks_for_confirmation_in_capital_numerals(a
     first = client.post(url, data={"amount": "1200", "channel": "direct"})
     page = first.get_data(as_text=True)
     assert first.status_code == 200 and count(Pledge) == 0  # nothing recorded yet
-    assert "¥1,200.00" in page and "壹仟贰佰元整" in page and "502.50" in page
+    assert "1,200.00元" in page and "壹仟贰佰元整" in page and "502.50" in page
     assert 'name="confirmed" value="1"' in page
     confirmed = client.post(url, data={"amount": "1200", "channel": "direct", "confirmed": "1"})
     assert confirmed.status_code == 302
@@ -490,7 +502,7 @@ def test_withdrawing_goes_through_a_confirmation_screen(app):
     assert f'href="/campaigns/{campaign.id}/withdraw?household={h.id}"' in pledge_page
     confirm = client.get(f"/campaigns/{campaign.id}/withdraw?household={h.id}")
     page = confirm.get_data(as_text=True)
-    assert confirm.status_code == 200 and "伍佰零贰元伍角" in page and "¥502.50" in page
+    assert confirm.status_code == 200 and "伍佰零贰元伍角" in page and "502.50元" in page
     db.session.expire_all()
     assert db.session.scalar(select(Pledge)).active  # the GET changed nothing
     client.post(f"/campaigns/{campaign.id}/withdraw?household={h.id}")
@@ -512,7 +524,7 @@ def test_after_a_payment_the_resident_cannot_withdraw_or_lower_the_pledge(app):
         operations.pledge(campaign, h, 29_999, Channel.DIRECT)
     operations.pledge(campaign, h, 30_000, Channel.DIRECT)  # down to what was paid is allowed
     page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
-    assert "NO.0042" in page and "¥300.00" in page  # the payment beside the pledge
+    assert "NO.0042" in page and "300.00元" in page  # the payment beside the pledge
     assert f"/campaigns/{campaign.id}/withdraw" not in page and "支部书记" in page
     refused = client.post(f"/campaigns/{campaign.id}/withdraw?household={h.id}")
     assert refused.status_code == 302
@@ -521,7 +533,7 @@ def test_after_a_payment_the_resident_cannot_withdraw_or_lower_the_pledge(app):
     lower = client.post(
         f"/campaigns/{campaign.id}?household={h.id}", data={"amount": "100", "channel": "direct"}
     )
-    assert "¥300.00" in lower.get_data(as_text=True)
+    assert "300.00元" in lower.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.scalar(select(Pledge)).amount_fen == 30_000
 
@@ -535,8 +547,8 @@ def test_owner_of_several_flats_sees_one_row_each_signed_in_flat_first(app):
     page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
     rows = page.split('<ul class="flats">')[1].split("</ul>")[0]
     assert rows.index("1栋2单元101室") < rows.index("1栋1单元301室")  # signed-in flat first
-    assert "¥375.00" in rows and "¥451.25" in rows  # each flat's own suggestion
-    assert "未认缴" in rows and "已认缴 ¥451.25" in rows
+    assert "375.00元" in rows and "451.25元" in rows  # each flat's own suggestion
+    assert "未认缴" in rows and "已认缴 451.25元" in rows
     home = client.get("/home").get_data(as_text=True)
     assert "未认缴" in home  # one flat still to answer
     operations.pledge(campaign, h, 37_500, Channel.DIRECT)
@@ -564,8 +576,8 @@ def test_elevator_consent_ballot_shows_the_households_share(app):
     share = operations.elevator_split(project).shares[h.id]
     page = client.get(f"/surveys/{project.survey_id}").get_data(as_text=True)
     ballot = page.split('id="ballot"')[0]  # on the ballot itself, above its items
-    assert f"¥{share // 100:,}.{share % 100:02d}" in ballot
-    assert "¥600,000.00" in ballot and "−¥150,000.00" in ballot and "¥450,000.00" in ballot
+    assert f"{share // 100:,}.{share % 100:02d}元" in ballot
+    assert "600,000.00元" in ballot and "−150,000.00元" in ballot and "450,000.00元" in ballot
     assert "1.200" in ballot and h.area_m2 in ballot  # the 6th floor's coefficient, the area
     # another estate-wide survey's ballot has no share on it
     other = client.get(f"/surveys/{make_survey(estate).id}").get_data(as_text=True)

@@ -275,7 +275,7 @@ def console_export_job(estate_code, campaign_id, fmt):
 # The household picker offers only households to which the action applies, filtered by
 # building, unit and status (?building=&unit=&status=, kept across entries); the amount starts
 # at the suggested (pledge) or still owed (payment) amount; the last reason and channel (pledge)
-# or note and date (payment) are kept in the session for the next entry.
+# or note, date and channel (payment) are kept in the session for the next entry.
 
 ENTRY_SESSION_KEY = "entry.{action}"
 
@@ -392,6 +392,7 @@ def console_payment(estate_code, campaign_id):
     campaign = g.campaign
     form = PaymentForm()
     picker = _picker(campaign, "payment", form)
+    form.channel.choices = [(c.value, c.label) for c in campaign.accepted_channels]
     if request.method == "GET":
         form.paid_on.data = in_china(utcnow()).date()
         _prefill("payment", form, picker)
@@ -406,6 +407,7 @@ def console_payment(estate_code, campaign_id):
                 form.receipt_number.data,
                 form.note.data,
                 staff_user=access.current_staff(),
+                channel=Channel(form.channel.data),
             )
         except OperationError as error:
             form.amount.errors.append(describe_error(error))
@@ -414,6 +416,7 @@ def console_payment(estate_code, campaign_id):
                 "payment",
                 note=(form.note.data or "").strip(),
                 paid_on=form.paid_on.data.isoformat(),
+                channel=form.channel.data,
             )
             flash(_("Payment recorded for %(address)s.", address=household.address))
             if overpaid:
