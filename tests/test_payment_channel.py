@@ -160,7 +160,7 @@ def test_the_migration_gives_earlier_payments_their_pledges_channel(engine, tmp_
             _paid(campaign, pledged, 10_000, "A-1", Channel.DIRECT)
             _paid(campaign, unpledged, 10_000, "A-2", Channel.MAINTENANCE_FUND)
             db.session.remove()
-            downgrade(revision="0014_renovation")
+            downgrade(revision="0015_satisfaction")
             upgrade()
             channels = dict(
                 db.session.execute(text("SELECT receipt_number, channel FROM payment")).all()
