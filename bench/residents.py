@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIRM_FIELD = 'name="confirmed"'  # the pledge's confirmation screen
 CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 RECEIPT_PATH = re.compile(r"/receipt/([^/?#]+)$")
 ITEMS = ("roof", "elevators", "lighting")
@@ -290,17 +291,18 @@ class Resident:
         token = await self._form("pledge page", url)
         if token is None:
             return False
-        response = await self._request(
-            "submit pledge",
-            "POST",
-            url,
-            data={
-                "csrf_token": token,
-                "amount": str(yuan),
-                "channel": self.estate.channel,
-                "note": "",
-            },
-        )
+        data = {
+            "csrf_token": token,
+            "amount": str(yuan),
+            "channel": self.estate.channel,
+            "note": "",
+        }
+        response = await self._request("submit pledge", "POST", url, data=data)
+        if response is not None and response.status_code == 200 and CONFIRM_FIELD in response.text:
+            # Above the suggestion or ¥1,000: the second screen repeats the amount, one more tap.
+            found = CSRF_FIELD.search(response.text)
+            data.update(csrf_token=found.group(1) if found else token, confirmed="1")
+            response = await self._request("confirm pledge", "POST", url, data=data)
         if response is None or response.status_code != 302:
             return False
         self.acknowledged.append(
