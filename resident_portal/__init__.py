@@ -267,6 +267,8 @@ def replaced_letter_notice() -> dict | None:
     (called from the template, so only pages that show it pay for the lookup)."""
     from .blueprint import estate_contact
 
+    if request.environ.get(DATABASE_DOWN):
+        return None  # the error page of an unreachable database must render without it
     household = access.replaced_letter()
     if household is None:
         return None
@@ -318,6 +320,7 @@ ERROR_TEXTS = {
 
 # The database did not answer (restarting, unreachable, connection pool exhausted): the
 # request changed nothing, so the resident may simply try again.
+DATABASE_DOWN = "resident_portal.database_down"  # set while the 503 page renders
 DATABASE_UNAVAILABLE = (
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
@@ -355,6 +358,7 @@ def register_error_pages(app: Flask) -> None:
             pass  # the connection is gone; the pool discards it
         # The page must render without the database: treat the request as signed out.
         request.environ[access.SESSION_CACHE_KEY] = None
+        request.environ[DATABASE_DOWN] = True
         body, status = render_error(503)
         return body, status, {"Retry-After": "30"}
 
