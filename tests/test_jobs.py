@@ -145,7 +145,7 @@ def test_letters_job_whose_codes_are_gone_fails_with_a_translated_reason(app):
 
 
 @pytest.fixture
-def test_kinds():
+def trial_kinds():
     """A kind that writes an audit row, reports progress and then does what the test asks."""
     behaviour = {}
 
@@ -177,7 +177,7 @@ def queued_job(estate) -> Job:
     return job
 
 
-def test_a_job_commits_its_work_with_its_result_once_at_the_end(app, test_kinds):
+def test_a_job_commits_its_work_with_its_result_once_at_the_end(app, trial_kinds):
     job = queued_job(make_estate())
     job_operations.execute(job.id, {})
     db.session.refresh(job)
@@ -187,8 +187,8 @@ def test_a_job_commits_its_work_with_its_result_once_at_the_end(app, test_kinds)
     assert audit_rows("test.written") == 1
 
 
-def test_a_refused_input_fails_with_the_operations_message_and_writes_nothing(app, test_kinds):
-    test_kinds["raise"] = OperationError(N_("No estate has the code %(code)s."), code="nowhere")
+def test_a_refused_input_fails_with_the_operations_message_and_writes_nothing(app, trial_kinds):
+    trial_kinds["raise"] = OperationError(N_("No estate has the code %(code)s."), code="nowhere")
     job = queued_job(make_estate())
     job_operations.execute(job.id, {})
     db.session.refresh(job)
@@ -196,8 +196,8 @@ def test_a_refused_input_fails_with_the_operations_message_and_writes_nothing(ap
     assert audit_rows("test.written") == 0
 
 
-def test_an_unexpected_error_fails_the_job_with_a_plain_reason(app, test_kinds):
-    test_kinds["raise"] = ZeroDivisionError()
+def test_an_unexpected_error_fails_the_job_with_a_plain_reason(app, trial_kinds):
+    trial_kinds["raise"] = ZeroDivisionError()
     job = queued_job(make_estate())
     job_operations.execute(job.id, {})
     db.session.refresh(job)
@@ -211,8 +211,8 @@ def another_server(statement):
         connection.execute(statement)
 
 
-def test_cancelling_a_running_job_rolls_its_work_back(app, test_kinds):
-    test_kinds["before_end"] = lambda job: another_server(
+def test_cancelling_a_running_job_rolls_its_work_back(app, trial_kinds):
+    trial_kinds["before_end"] = lambda job: another_server(
         update(Job).where(Job.id == job.id).values(status=JobStatus.CANCELLED)
     )
     job = queued_job(make_estate())
@@ -222,7 +222,7 @@ def test_cancelling_a_running_job_rolls_its_work_back(app, test_kinds):
     assert audit_rows("test.written") == 0
 
 
-def test_cancel_from_the_page_before_the_job_starts(app, test_kinds):
+def test_cancel_from_the_page_before_the_job_starts(app, trial_kinds):
     estate = make_estate()
     job = queued_job(estate)
     client = signed_in(app, Role.SECRETARY, estate)
@@ -237,7 +237,7 @@ def test_cancel_from_the_page_before_the_job_starts(app, test_kinds):
     assert job.status == JobStatus.CANCELLED and audit_rows("test.written") == 0
 
 
-def test_a_job_given_up_while_its_worker_was_silent_never_becomes_done(app, test_kinds):
+def test_a_job_given_up_while_its_worker_was_silent_never_becomes_done(app, trial_kinds):
     """The sweep failed it (its heartbeat was stale); the worker was only slow and finishes:
     its work is rolled back, the job stays failed."""
 
@@ -248,7 +248,7 @@ def test_a_job_given_up_while_its_worker_was_silent_never_becomes_done(app, test
         with app.app_context():
             assert job_operations.sweep()["stale"] == 1
 
-    test_kinds["before_end"] = swept
+    trial_kinds["before_end"] = swept
     job = queued_job(make_estate())
     job_operations.execute(job.id, {})
     db.session.refresh(job)
@@ -256,7 +256,7 @@ def test_a_job_given_up_while_its_worker_was_silent_never_becomes_done(app, test
     assert audit_rows("test.written") == 0
 
 
-def test_a_killed_workers_job_shows_failed_and_the_sweep_records_it(app, test_kinds):
+def test_a_killed_workers_job_shows_failed_and_the_sweep_records_it(app, trial_kinds):
     estate = make_estate()
     job = queued_job(estate)
     # What a worker killed mid-job leaves: running, its heartbeat long silent, nothing written.
@@ -283,7 +283,7 @@ def test_the_schema_refuses_a_failure_without_reason_and_progress_beyond_total(a
 
 
 def test_without_redis_the_app_serves_its_queue_with_a_thread_of_its_own(
-    database_url, tmp_path, test_kinds
+    database_url, tmp_path, trial_kinds
 ):
     from .conftest import empty_tables, make_app
 
