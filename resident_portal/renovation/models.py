@@ -51,7 +51,7 @@ STAGES = list(Stage)
 STAGE_LABELS = {
     Stage.INITIATION: _l("Project approval"),
     Stage.CONSULTATION: _l("Consulting the residents"),
-    Stage.DESIGN: _l("Design"),
+    Stage.DESIGN: _l("Design stage"),
     Stage.APPROVAL: _l("Permits"),
     Stage.TENDER: _l("Tender or competitive negotiation"),
     Stage.STARTED: _l("Construction started"),
