@@ -154,14 +154,21 @@ class ReportsProvider(Provider):
             return [
                 (
                     N_("Reports open"),
-                    f"{totals.reports_open} ({_('Overdue')}: {totals.reports_overdue})",
+                    _(
+                        "%(count)s (overdue: %(overdue)s)",
+                        count=totals.reports_open,
+                        overdue=totals.reports_overdue,
+                    ),
                 )
             ]
         return [
             (
                 N_("This month: reports filed"),
-                f"{activity.reports_filed} "
-                f"({_('This month: reports resolved')}: {activity.reports_resolved})",
+                _(
+                    "%(count)s (resolved this month: %(resolved)s)",
+                    count=activity.reports_filed,
+                    resolved=activity.reports_resolved,
+                ),
             )
         ]
 
