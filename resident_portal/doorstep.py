@@ -8,11 +8,15 @@ Permission.DOOR_TO_DOOR_CONTACTS (the estate's own secretary), and such a view i
 is audited: nothing is written on a GET.
 """
 
+from flask import g, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from .extensions import db
-from .models import VISIT_LABELS, VisitOutcome
+from .messages import current_locale
+from .models import VISIT_LABELS, VisitOutcome, utcnow
+from .pdf import pdf_response, wants_pdf
+from .privacy import mask_name, mask_phone
 
 NOT_VISITED = "none"  # the filter value for households without any recorded visit
 
@@ -48,3 +52,52 @@ def keeps(wanted: str, visit) -> bool:
     if wanted == NOT_VISITED:
         return visit is None
     return visit is not None and visit.outcome is VisitOutcome(wanted)
+
+
+def list_page(
+    template: str,
+    entries: list,
+    household_of,
+    visits: dict,
+    wanted: str,
+    *,
+    pdf_name: str,
+    full: bool = False,
+    errors=None,
+    status: int = 200,
+    **context,
+):
+    """A feature's door-to-door list answered: `entries` (households, or lines that name one
+    through `household_of`) grouped by building and unit and filtered by the latest visit;
+    names and phones masked unless `full`; `?format=pdf` as a PDF (masked lists only); a list
+    with full contacts is never cached."""
+    groups: dict[tuple, list] = {}
+    shown = 0
+    for entry in entries:
+        h = household_of(entry)
+        if keeps(wanted, visits.get(h.id)):
+            groups.setdefault((h.unit.building.number, h.unit.number), []).append(entry)
+            shown += 1
+    page = render_template(
+        template,
+        estate=g.estate,
+        groups=groups,
+        visits=visits,
+        total=len(entries),
+        shown=shown,
+        wanted=wanted,
+        filters=VISIT_FILTERS,
+        full=full,
+        errors=errors or {},
+        name=(lambda x: x or "") if full else mask_name,
+        phone=(lambda x: x or "") if full else mask_phone,
+        now=utcnow(),
+        locale=current_locale(),
+        **context,
+    )
+    if wants_pdf(request) and not full:
+        return pdf_response(page, pdf_name, request.host_url)
+    response = make_response(page, status)
+    if full:
+        response.headers["Cache-Control"] = "no-store"  # personal data: keep it out of caches
+    return response

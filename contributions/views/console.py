@@ -8,7 +8,6 @@ from flask import (
     current_app,
     flash,
     g,
-    make_response,
     redirect,
     render_template,
     request,
@@ -28,8 +27,6 @@ from resident_portal.jobs import operations as job_operations
 from resident_portal.messages import current_locale, describe_error
 from resident_portal.models import Household, VisitOutcome, natural_key, utcnow
 from resident_portal.operations import record_personal_data_access
-from resident_portal.pdf import pdf_response, wants_pdf
-from resident_portal.privacy import mask_name, mask_phone
 from resident_portal.spreadsheets import download
 from survey.models import Survey
 
@@ -124,38 +121,18 @@ def _not_answered_page(wanted: str, *, full: bool = False, errors=None, status=2
         g.campaign.id,
         (line.household.id for line in lines),
     )
-    groups: dict[tuple, list] = {}
-    shown = 0
-    for line in lines:
-        h = line.household
-        if doorstep.keeps(wanted, visits.get(h.id)):
-            groups.setdefault((h.unit.building.number, h.unit.number), []).append(line)
-            shown += 1
-    page = render_template(
+    return doorstep.list_page(
         "contributions/console_not_answered.html",
-        estate=g.estate,
-        campaign=g.campaign,
-        groups=groups,
-        visits=visits,
-        total=len(lines),
-        shown=shown,
-        wanted=wanted,
-        filters=doorstep.VISIT_FILTERS,
+        lines,
+        lambda line: line.household,
+        visits,
+        wanted,
+        pdf_name=f"{g.estate.code}-campaign-{g.campaign.id}-not-answered.pdf",
         full=full,
-        errors=errors or {},
-        name=(lambda x: x or "") if full else mask_name,
-        phone=(lambda x: x or "") if full else mask_phone,
-        now=utcnow(),
-        locale=current_locale(),
+        errors=errors,
+        status=status,
+        campaign=g.campaign,
     )
-    if wants_pdf(request) and not full:
-        return pdf_response(
-            page, f"{g.estate.code}-campaign-{g.campaign.id}-not-answered.pdf", request.host_url
-        )
-    response = make_response(page, status)
-    if full:
-        response.headers["Cache-Control"] = "no-store"  # personal data: keep it out of caches
-    return response
 
 
 @bp.get("/console/<estate_code>/campaigns/<int:campaign_id>/not-answered")

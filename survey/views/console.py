@@ -10,7 +10,6 @@ from flask import (
     flash,
     g,
     jsonify,
-    make_response,
     redirect,
     render_template,
     request,
@@ -28,8 +27,6 @@ from resident_portal.forms import ConfirmForm, VisitForm, form_status, scope_cho
 from resident_portal.jobs import operations as job_operations
 from resident_portal.messages import current_locale, describe_error, describe_problem
 from resident_portal.models import VisitOutcome
-from resident_portal.pdf import pdf_response, wants_pdf
-from resident_portal.privacy import mask_name, mask_phone
 from resident_portal.spreadsheets import download
 
 from .. import export_job, operations, results, roll
@@ -220,36 +217,18 @@ def _not_voted_page(wanted: str, *, full: bool = False, errors=None, status=200)
     visits = doorstep.latest_visits(
         SurveyVisit, SurveyVisit.survey_id, g.survey.id, (h.id for h in households)
     )
-    groups: dict[tuple, list] = {}
-    shown = 0
-    for h in households:
-        if doorstep.keeps(wanted, visits.get(h.id)):
-            groups.setdefault((h.unit.building.number, h.unit.number), []).append(h)
-            shown += 1
-    page = render_template(
+    return doorstep.list_page(
         "survey/console_not_voted.html",
-        estate=g.estate,
-        survey=g.survey,
-        groups=groups,
-        visits=visits,
-        total=len(households),
-        shown=shown,
-        wanted=wanted,
-        filters=doorstep.VISIT_FILTERS,
+        households,
+        lambda h: h,
+        visits,
+        wanted,
+        pdf_name=f"{g.estate.code}-survey-{g.survey.id}-not-voted.pdf",
         full=full,
-        errors=errors or {},
-        name=(lambda x: x or "") if full else mask_name,
-        phone=(lambda x: x or "") if full else mask_phone,
-        locale=current_locale(),
+        errors=errors,
+        status=status,
+        survey=g.survey,
     )
-    if wants_pdf(request) and not full:
-        return pdf_response(
-            page, f"{g.estate.code}-survey-{g.survey.id}-not-voted.pdf", request.host_url
-        )
-    response = make_response(page, status)
-    if full:
-        response.headers["Cache-Control"] = "no-store"  # personal data: keep it out of caches
-    return response
 
 
 @bp.get("/console/<estate_code>/surveys/<int:survey_id>/not-voted")
