@@ -579,6 +579,9 @@ def test_elevator_consent_ballot_shows_the_households_share(app):
     assert f"{share // 100:,}.{share % 100:02d}元" in ballot
     assert "600,000.00元" in ballot and "−150,000.00元" in ballot and "450,000.00元" in ballot
     assert "1.200" in ballot and h.area_m2 in ballot  # the 6th floor's coefficient, the area
+    # nothing comes from the maintenance fund: 0.00, not a deduction of "−0.00"
+    assert "从住宅专项维修资金支出</dt><dd>0.00元</dd>" in ballot
+    assert "−0.00" not in ballot
     # another estate-wide survey's ballot has no share on it
     other = client.get(f"/surveys/{make_survey(estate).id}").get_data(as_text=True)
     assert "elevator-share" not in other
