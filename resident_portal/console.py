@@ -861,53 +861,20 @@ def overview_page():
         show=show,
         sort=sort,
         descending=descending,
-        month=_this_month(),
+        month=overview.this_month(),
     )
-
-
-def _this_month() -> str:
-    from datetime import timedelta
-
-    from .models import utcnow
-
-    china = utcnow() + timedelta(hours=8)
-    return f"{china.year:04d}-{china.month:02d}"
-
-
-# Estates counted at a time for the monthly report: a city's report tells its progress
-# (`report monthly`) between batches; each batch's figures are those of the whole list.
-MONTHLY_BATCH = 50
-
-
-def monthly_report(district: str | None, month: str, estates: list[Estate], progress=None):
-    """Rows, totals and the month's activity: the same numbers for page, XLSX and CLI.
-    `progress(done, total)`, when given, is told after each batch of estates and after the
-    month's activity (total: the estates, and one step for the activity)."""
-    start, end = overview.parse_month(month)
-    now = utcnow()  # one moment for every batch ("overdue" and the like)
-    rows = []
-    for first in range(0, len(estates), MONTHLY_BATCH):
-        if progress:
-            progress(first, len(estates) + 1)
-        rows += overview.estate_rows(estates[first : first + MONTHLY_BATCH], now)
-    if progress:
-        progress(len(estates), len(estates) + 1)
-    activity = overview.month_activity(estates, start, end)
-    if progress:
-        progress(len(estates) + 1, len(estates) + 1)
-    return rows, overview.totals(rows), activity
 
 
 def _monthly_from_request():
     """?district=&month=YYYY-MM (default: this month) → (district, month, report); 404 if the
     month is not a month."""
     district = request.args.get("district") or None
-    month = request.args.get("month") or _this_month()
+    month = request.args.get("month") or overview.this_month()
     try:
         overview.parse_month(month)
     except ValueError:
         abort(404)
-    return district, month, monthly_report(district, month, _overview_estates(district))
+    return district, month, overview.monthly_report(month, _overview_estates(district))
 
 
 @bp.get("/overview/monthly")
@@ -924,7 +891,7 @@ def monthly_page():
         trend_points=overview.trends(estates, months=12, now=overview.month_end(month)),
         districts=_districts(),
         month=month,
-        this_month=_this_month(),
+        this_month=overview.this_month(),
         district=district,
     )
 
@@ -945,7 +912,7 @@ def monthly_job():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     district = request.form.get("district") or None
-    month = request.form.get("month") or _this_month()
+    month = request.form.get("month") or overview.this_month()
     lang = request.form.get("lang") if request.form.get("lang") in ("zh_Hans_CN", "en") else None
     try:
         overview.parse_month(month)
