@@ -20,11 +20,11 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import distinct, func, select
 
-from . import access, dashboard, figures, operations, overview, print_jobs, two_factor
-from .access import Permission, public, require
-from .blueprint import safe_next
-from .extensions import db
-from .forms import (
+from .. import access, dashboard, figures, operations, overview, print_jobs, two_factor
+from ..access import Permission, public, require
+from ..blueprint import safe_next
+from ..extensions import db
+from ..forms import (
     ApiTokenForm,
     ConfirmForm,
     EnrolSecondFactorForm,
@@ -35,10 +35,10 @@ from .forms import (
     StaffSignInForm,
     form_status,
 )
-from .jobs import operations as job_operations
-from .letters import letters_for, letters_zip, open_items
-from .messages import current_locale, describe_error, describe_problem
-from .models import (
+from ..jobs import operations as job_operations
+from ..letters import letters_for, letters_zip, open_items
+from ..messages import current_locale, describe_error, describe_problem
+from ..models import (
     ApiToken,
     AuditEntry,
     AuthSession,
@@ -53,12 +53,12 @@ from .models import (
     Unit,
     utcnow,
 )
-from .pdf import pdf_response, wants_pdf
-from .privacy import mask_name, mask_phone
-from .qr import qr_svg
-from .ratelimit import Blocked, sign_in_limiter
-from .registry import parse_registry
-from .spreadsheets import download
+from ..pdf import pdf_response, wants_pdf
+from ..privacy import mask_name, mask_phone
+from ..qr import qr_svg
+from ..ratelimit import Blocked, sign_in_limiter
+from ..registry import parse_registry
+from ..spreadsheets import download
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
