@@ -66,7 +66,7 @@ def poster_sheets(estate: Estate, what: str, unit_id: int | None = None, progres
 
 
 def posters_html(estate: Estate, sheets, contact: dict | None = None) -> str:
-    """`contact`: the organiser and phone printed on the sheet (console._print_contact)."""
+    """`contact`: the organiser and phone printed on the sheet (console.posters.print_contact)."""
     with force_locale(RESIDENT_LOCALE):
         return render_template(
             "console/poster_print.html",
