@@ -2,6 +2,7 @@
 pledges and payments entered by staff. Elevator projects are in console_elevators.py."""
 
 from datetime import date
+from functools import partial
 
 from flask import (
     abort,
@@ -21,11 +22,12 @@ from resident_portal import access, doorstep
 from resident_portal import operations as resident_operations
 from resident_portal.access import Permission, require
 from resident_portal.common import OperationError, in_china, plain_yuan
+from resident_portal.estates import household_in_estate
 from resident_portal.extensions import db
-from resident_portal.forms import ConfirmForm, VisitForm, form_status, scope_choices
+from resident_portal.forms import ConfirmForm, form_status, scope_choices
 from resident_portal.jobs import operations as job_operations
 from resident_portal.messages import current_locale, describe_error
-from resident_portal.models import Household, VisitOutcome, natural_key, utcnow
+from resident_portal.models import Household, natural_key, utcnow
 from resident_portal.operations import record_personal_data_access
 from resident_portal.spreadsheets import download
 from survey.models import Survey
@@ -160,43 +162,15 @@ def console_not_answered_contacts(estate_code, campaign_id):
 @bp.post("/console/<estate_code>/campaigns/<int:campaign_id>/not-answered/<int:household_id>/visit")
 @require(Permission.VISITS_RECORD, estate_of=campaign_estate)
 def console_visit(estate_code, campaign_id, household_id):
-    household = db.get_or_404(Household, household_id)
-    if household.estate.id != g.estate.id:
-        abort(404)
-    wanted = doorstep.visit_filter(request.form.get("visit"))
-    form = VisitForm()
-    message = None
-    if form.validate_on_submit():
-        try:
-            operations.record_visit(
-                g.campaign,
-                household,
-                form.outcome.data,
-                form.note.data,
-                staff_user=access.current_staff(),
-            )
-        except OperationError as error:
-            message = describe_error(error)
-        else:
-            flash(
-                _(
-                    "%(address)s: %(outcome)s.",
-                    address=household.address,
-                    outcome=VisitOutcome(form.outcome.data).label,
-                )
-            )
-            return redirect(
-                url_for(
-                    "contributions.console_not_answered",
-                    estate_code=estate_code,
-                    campaign_id=campaign_id,
-                    visit=wanted or None,
-                ),
-                code=303,
-            )
-    else:
-        message = " ".join(str(e) for errors in form.errors.values() for e in errors)
-    return _not_answered_page(wanted, errors={household.id: message}, status=422)
+    household = household_in_estate(household_id)
+    return doorstep.record_visit_from_list(
+        household,
+        partial(operations.record_visit, g.campaign, household, staff_user=access.current_staff()),
+        _not_answered_page,
+        "contributions.console_not_answered",
+        estate_code=estate_code,
+        campaign_id=campaign_id,
+    )
 
 
 @bp.get("/console/<estate_code>/campaigns/<int:campaign_id>/export.<fmt>")
