@@ -149,7 +149,14 @@ def elevator_share_on_ballot(survey: Survey, households: list[Household]) -> dic
 
 # The views register on `bp` (imported last: they import `bp` from here).
 from . import dashboard  # noqa: E402, F401  (registers the estate dashboard's panel)
-from .views import api, console, console_elevators, resident  # noqa: E402, F401
+from .views import (  # noqa: E402, F401
+    api,
+    console,
+    console_door_to_door,
+    console_elevators,
+    console_entry,
+    resident,
+)
 
 
 @my_data_provider
