@@ -1,6 +1,7 @@
 """The contributions blueprint: its loaders, template helpers and home panel. The views register on
 `bp` from contributions/views/ by audience: resident.py (pledges, public totals), console.py
-(campaigns, pledges and payments entered by staff) and console_elevators.py (elevator projects).
+(campaigns), console_door_to_door.py (who has not answered), console_entry.py (pledges and
+payments entered by staff), console_elevators.py (elevator projects) and api.py.
 
 Routes only parse, authorise and render; changes happen in contributions/operations.py.
 """
