@@ -21,10 +21,10 @@ def estate_or_404(code: str) -> Estate:
     return estate
 
 
-def household_in_estate(household_id: int) -> Household:
-    """The household in the form or URL, 404 unless it is in the estate of the URL (g.estate,
-    set by access.require)."""
+def household_in_estate(household_id: int, estate: Estate | None = None) -> Household:
+    """The household in the form or URL, 404 unless it is in `estate`, by default the estate of
+    the URL (g.estate, set by access.require)."""
     household = db.get_or_404(Household, household_id)
-    if household.estate.id != g.estate.id:
+    if household.estate.id != (estate if estate is not None else g.estate).id:
         abort(404)
     return household
