@@ -1,6 +1,7 @@
 """The contributions blueprint: its loaders, template helpers and home panel. The views register on
 `bp` from contributions/views/ by audience: resident.py (pledges, public totals), console.py
-(campaigns, pledges and payments entered by staff) and console_elevators.py (elevator projects).
+(campaigns), console_door_to_door.py (who has not answered), console_entry.py (pledges and
+payments entered by staff), console_elevators.py (elevator projects) and api.py.
 
 Routes only parse, authorise and render; changes happen in contributions/operations.py.
 """
@@ -149,7 +150,14 @@ def elevator_share_on_ballot(survey: Survey, households: list[Household]) -> dic
 
 # The views register on `bp` (imported last: they import `bp` from here).
 from . import dashboard  # noqa: E402, F401  (registers the estate dashboard's panel)
-from .views import api, console, console_elevators, resident  # noqa: E402, F401
+from .views import (  # noqa: E402, F401
+    api,
+    console,
+    console_door_to_door,
+    console_elevators,
+    console_entry,
+    resident,
+)
 
 
 @my_data_provider

@@ -1,6 +1,8 @@
 """Forms of campaigns, pledges, payments and elevator projects. Amounts are typed in yuan and
 turned into integer fen by resident_portal.common.parse_yuan."""
 
+from datetime import datetime
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -156,8 +158,6 @@ class NewElevatorForm(ElevatorForm):
     def validate_vote_closes_at(self, field):
         # The consent vote opens now, so it must close later (else its survey row breaks the
         # "closes after opening" constraint: a 500).
-        from datetime import datetime
-
         if field.data is not None and field.data <= datetime.now(CHINA).replace(tzinfo=None):
             raise ValidationError(_l("The deadline must be in the future."))
 
@@ -233,6 +233,15 @@ def elevator_fields(form: ElevatorForm) -> operations.ElevatorFields:
         subsidy_basis_points=form.subsidy_percent.basis_points if percent else 0,
         subsidy_cap_fen=form.subsidy_cap.fen if percent else None,
         maintenance_fund_fen=form.maintenance_fund.fen or 0,
+    )
+
+
+def new_elevator_deadlines(form: NewElevatorForm) -> tuple[datetime, datetime]:
+    """When the consent vote closes and when pledges close, typed in Beijing time, as stored
+    (naive UTC): the last arguments of operations.create_elevator_project."""
+    return (
+        to_utc(form.vote_closes_at.data.replace(tzinfo=CHINA)),
+        to_utc(form.pledge_deadline.data.replace(tzinfo=CHINA)),
     )
 
 

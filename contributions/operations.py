@@ -457,6 +457,14 @@ def elevator_split(project: ElevatorProject) -> sharing.ElevatorSplit:
     )
 
 
+def elevator_share(campaign: Campaign, household: Household) -> int | None:
+    """The household's share of the campaign's elevator, which its pledge is recorded beside
+    (Pledge.share_fen); None for a campaign without an elevator."""
+    if campaign.elevator is None:
+        return None
+    return elevator_split(campaign.elevator).shares.get(household.id, 0)
+
+
 def record_visit(campaign: Campaign, household: Household, outcome, note: str, *, staff_user):
     """A door-to-door visit to a household the campaign asks (resident_portal/doorstep.py)."""
     from resident_portal.operations import record_visit as add_visit

@@ -71,11 +71,11 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     # First, so that "my data" lists the register entry before what the features add.
     # The only place in resident_portal/ that imports the features: to register them
     # (tests/test_layering.py checks it).
-    from contributions import api as contributions_api
     from contributions import blueprint as contributions_blueprint
     from contributions import demo as contribution_demo
     from contributions import export_job as contribution_export_job
     from contributions import figures as contribution_figures
+    from contributions import openapi as contributions_openapi
     from survey import blueprint as survey_blueprint
     from survey import cli as survey_cli
     from survey import demo as survey_demo
@@ -137,7 +137,7 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     # Their paths and schemas in the API's one OpenAPI document (/api/v1/openapi.json).
     for part in (
         survey_openapi.PART,
-        contributions_api.PART,
+        contributions_openapi.PART,
         reports_api.PART,
         renovation_api.PART,
     ):

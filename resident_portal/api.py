@@ -12,10 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import g, request
-from sqlalchemy import select
 
 from . import access
-from .extensions import db
 from .models import Estate
 
 # --- which estates a list answers for -------------------------------------------------------
@@ -27,9 +25,7 @@ def requested_estates(permission: access.Permission) -> list[Estate]:
     ?district=NAME if given (a district with none of them answers an empty list)."""
     if g.get("estate") is not None:
         return [g.estate]
-    estates = access.estates_with(access.current_staff(), permission)
-    if estates is None:
-        estates = list(db.session.scalars(select(Estate).order_by(Estate.district, Estate.code)))
+    estates = access.estates_seen(access.current_staff(), permission)
     district = request.args.get("district")
     if district:
         estates = [e for e in estates if e.district == district]

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from . import LANGUAGE_COOKIE, LANGUAGES, LARGE_TEXT_COOKIE, access, operations
 from .access import CODE_LENGTH, Permission, public, require
-from .estates import estate_or_404
+from .estates import estate_or_404, household_in_estate
 from .extensions import db
 from .forms import AccessCodeForm, ConfirmForm, PreferencesForm
 from .models import AuthSession, Building, Estate, Household, Unit, utcnow
@@ -203,9 +203,7 @@ def no_store(response: Response) -> Response:
 @public
 def sign_in(estate_code, household_id):
     estate = estate_or_404(estate_code)
-    household = db.get_or_404(Household, household_id)
-    if household.estate.id != estate.id:
-        abort(404)
+    household = household_in_estate(household_id, estate)
     clean_url = url_for("portal.sign_in", estate_code=estate.code, household_id=household.id)
     if request.method == "GET" and "code" in request.args:
         # The personal QR link on the household letter. The code goes into the session and the

@@ -308,7 +308,6 @@ def report_monthly(district, month, out, lang):
     from flask_babel import force_locale
 
     from . import overview
-    from .console import monthly_report
 
     try:
         overview.parse_month(month)
@@ -333,7 +332,7 @@ def report_monthly(district, month, out, lang):
             bar.length = total + 1  # and the workbook
             bar.update(done - bar.pos)
 
-        rows, total, activity = monthly_report(district, month, estates, progress=progress)
+        rows, total, activity = overview.monthly_report(month, estates, progress=progress)
         write_private(out, overview.monthly_workbook(rows, total, activity, month, district, _))
         bar.update(1)
     click.echo(

@@ -2,18 +2,21 @@
 
 Each feature owns its list and its visit table (survey_visit, campaign_visit, built on
 models.VisitRecord); this module reads the latest outcome per household, filters a list by it
-and words the filter. Recording a visit and auditing a view of full contacts are in
-operations.py. Names and phones are masked unless the viewer holds
-Permission.DOOR_TO_DOOR_CONTACTS (the estate's own secretary), and such a view is a POST that
-is audited: nothing is written on a GET.
+and words the filter, answers the list, and answers a visit recorded from it. Recording a
+visit and auditing a view of full contacts are in operations.py. Names and phones are masked
+unless the viewer holds Permission.DOOR_TO_DOOR_CONTACTS (the estate's own secretary), and
+such a view is a POST that is audited: nothing is written on a GET.
 """
 
-from flask import g, make_response, render_template, request
+from flask import flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from .common import OperationError
 from .extensions import db
-from .messages import current_locale
+from .forms import VisitForm
+from .messages import current_locale, describe_error
 from .models import VISIT_LABELS, VisitOutcome, utcnow
 from .pdf import pdf_response, wants_pdf
 from .privacy import mask_name, mask_phone
@@ -101,3 +104,25 @@ def list_page(
     if full:
         response.headers["Cache-Control"] = "no-store"  # personal data: keep it out of caches
     return response
+
+
+def record_visit_from_list(household, record, list_page, list_endpoint: str, **list_args):
+    """A visit recorded from a line of a door-to-door list (VisitForm, with the list's ?visit=
+    filter). `record(outcome, note)` is the feature's operation, which checks the household is
+    on its list; then a 303 back to `list_endpoint` (with `list_args` and the filter). A refused
+    visit shows the list again, `list_page(wanted, errors=..., status=422)`, with the message
+    beside the household."""
+    wanted = visit_filter(request.form.get("visit"))
+    form = VisitForm()
+    if form.validate_on_submit():
+        try:
+            record(form.outcome.data, form.note.data)
+        except OperationError as error:
+            message = describe_error(error)
+        else:
+            outcome = VisitOutcome(form.outcome.data).label
+            flash(_("%(address)s: %(outcome)s.", address=household.address, outcome=outcome))
+            return redirect(url_for(list_endpoint, **list_args, visit=wanted or None), code=303)
+    else:
+        message = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    return list_page(wanted, errors={household.id: message}, status=422)

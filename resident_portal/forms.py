@@ -11,9 +11,12 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from .operations import CORRECTION_MAX
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -231,3 +234,40 @@ class VisitForm(FlaskForm):
 
         super().__init__(*args, **kwargs)
         self.outcome.choices = [(o.value, label) for o, label in VISIT_LABELS.items()]
+
+
+# --- personal data (personal_data.py, personal_data_console.py) ---------------------------
+
+
+class CorrectionForm(FlaskForm):
+    text = TextAreaField(
+        _l("What is wrong, and what should it be?"),
+        validators=[
+            DataRequired(message=_l("Say what is wrong and what it should be.")),
+            Length(max=CORRECTION_MAX),
+        ],
+    )
+
+
+class OrganiserForm(FlaskForm):
+    organiser = StringField(
+        _l("Organiser (who collects and keeps residents' data)"),
+        validators=[DataRequired(message=_l("Name the organiser.")), Length(max=200)],
+    )
+    contact = StringField(
+        _l("Contact (phone or address)"),
+        validators=[
+            DataRequired(message=_l("Give a way to reach the organiser.")),
+            Length(max=100),
+        ],
+    )
+
+
+class HandledForm(FlaskForm):
+    note = TextAreaField(
+        _l("What was done"),
+        validators=[
+            DataRequired(message=_l("Write what was done, for the record.")),
+            Length(max=1000),
+        ],
+    )

@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from .common import N_, in_china, to_utc
 from .extensions import db
 from .figures import Filter, providers
 from .models import AuditEntry, Building, Estate, Household, Unit, utcnow
@@ -205,7 +206,13 @@ def parse_month(text: str) -> tuple[datetime, datetime]:
     year, month = (int(part) for part in text.split("-"))
     start = datetime(year, month, 1)
     end = datetime(year + (month == 12), month % 12 + 1, 1)
-    return start - timedelta(hours=8), end - timedelta(hours=8)
+    return to_utc(start), to_utc(end)
+
+
+def this_month() -> str:
+    """The month it is now in China, as "YYYY-MM" (the monthly report's default)."""
+    now = in_china(utcnow())
+    return f"{now.year:04d}-{now.month:02d}"
 
 
 def month_end(month: str) -> datetime:
@@ -221,6 +228,30 @@ def month_activity(estates: list[Estate], start: datetime, end: datetime) -> Mon
     for provider in providers():
         activity.figures[provider.name] = provider.month_activity(ids, start, end)
     return activity
+
+
+# Estates counted at a time for the monthly report: a city's report tells its progress
+# (`report monthly`) between batches; each batch's figures are those of the whole list.
+MONTHLY_BATCH = 50
+
+
+def monthly_report(month: str, estates: list[Estate], progress=None):
+    """Rows, totals and the month's activity: the same numbers for page, XLSX and CLI.
+    `progress(done, total)`, when given, is told after each batch of estates and after the
+    month's activity (total: the estates, and one step for the activity)."""
+    start, end = parse_month(month)
+    now = utcnow()  # one moment for every batch ("overdue" and the like)
+    rows = []
+    for first in range(0, len(estates), MONTHLY_BATCH):
+        if progress:
+            progress(first, len(estates) + 1)
+        rows += estate_rows(estates[first : first + MONTHLY_BATCH], now)
+    if progress:
+        progress(len(estates), len(estates) + 1)
+    activity = month_activity(estates, start, end)
+    if progress:
+        progress(len(estates) + 1, len(estates) + 1)
+    return rows, totals(rows), activity
 
 
 def summary_cells(total: Totals, activity: MonthActivity) -> list[tuple[str, str]]:
@@ -282,10 +313,6 @@ def monthly_workbook(
 
 
 # msgids, translated where they are shown (N_ marks them for extraction)
-def N_(message: str) -> str:
-    return message
-
-
 EXTRA_LABELS = [
     N_("Summary"),
     N_("Monthly progress report"),

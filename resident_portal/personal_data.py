@@ -1,6 +1,7 @@
 """Residents' personal data under PIPL (issue 12, point 7): the privacy notice and its one-time
-acknowledgement, the household's "my data" page with its downloads and correction requests, and
-the secretary's queue of those requests.
+acknowledgement, the household's "my data" page with its downloads and correction requests. The
+secretary's queue of those requests and the estate's organiser are in personal_data_console.py,
+on the same blueprint.
 
 What each feature keeps about a household comes from the providers registered in
 privacy.MY_DATA_PROVIDERS; this module contributes the register entry and the correction
@@ -16,65 +17,25 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from . import access, operations
 from .access import Permission, public, require
 from .common import OperationError
 from .estates import estate_or_404
 from .extensions import db
-from .forms import ConfirmForm, form_status
+from .forms import ConfirmForm, CorrectionForm
 from .messages import describe_error
 from .models import CorrectionRequest, Household
 from .privacy import DataSection, data_time, my_data, my_data_provider
 from .spreadsheets import download, safe
 
 bp = Blueprint("privacy", __name__)
-
-
-class CorrectionForm(FlaskForm):
-    text = TextAreaField(
-        _l("What is wrong, and what should it be?"),
-        validators=[
-            DataRequired(message=_l("Say what is wrong and what it should be.")),
-            Length(max=operations.CORRECTION_MAX),
-        ],
-    )
-
-
-class OrganiserForm(FlaskForm):
-    organiser = StringField(
-        _l("Organiser (who collects and keeps residents' data)"),
-        validators=[DataRequired(message=_l("Name the organiser.")), Length(max=200)],
-    )
-    contact = StringField(
-        _l("Contact (phone or address)"),
-        validators=[
-            DataRequired(message=_l("Give a way to reach the organiser.")),
-            Length(max=100),
-        ],
-    )
-
-
-class HandledForm(FlaskForm):
-    note = TextAreaField(
-        _l("What was done"),
-        validators=[
-            DataRequired(message=_l("Write what was done, for the record.")),
-            Length(max=1000),
-        ],
-    )
 
 
 # --- the privacy notice ---------------------------------------------------------------------
@@ -253,71 +214,5 @@ def my_data_download(fmt):
     return response
 
 
-# --- the secretary's queue ----------------------------------------------------------------
-
-
-@bp.get("/console/<estate_code>/corrections")
-@require(Permission.REGISTRY_CONTACTS)
-def corrections(estate_code):
-    return _corrections_page(None, HandledForm(), 200)
-
-
-def _corrections_page(failed_id, failed_form, status):
-    requests = db.session.scalars(
-        select(CorrectionRequest)
-        .where(CorrectionRequest.estate_id == g.estate.id)
-        .order_by(CorrectionRequest.handled_at.is_not(None), CorrectionRequest.created_at.desc())
-        .limit(200)
-    ).all()
-    return render_template(
-        "privacy/corrections.html",
-        estate=g.estate,
-        open_requests=[r for r in requests if r.handled_at is None],
-        handled=[r for r in requests if r.handled_at is not None][:50],
-        failed_id=failed_id,
-        failed_form=failed_form,
-        form=HandledForm(formdata=None),
-    ), status
-
-
-@bp.post("/console/<estate_code>/corrections/<int:correction_id>/handled")
-@require(Permission.REGISTRY_CONTACTS)
-def correction_handled(estate_code, correction_id):
-    correction = db.get_or_404(CorrectionRequest, correction_id)
-    if correction.estate_id != g.estate.id:
-        abort(404)
-    form = HandledForm()
-    if form.validate_on_submit():
-        try:
-            operations.handle_correction(
-                correction, form.note.data, staff_user=access.current_staff()
-            )
-        except OperationError as error:
-            form.note.errors.append(describe_error(error))
-        else:
-            flash(_("Marked as handled."))
-            return redirect(url_for("privacy.corrections", estate_code=g.estate.code), code=303)
-    return _corrections_page(correction.id, form, 422)
-
-
-# --- the estate's organiser -----------------------------------------------------------------
-
-
-@bp.route("/console/<estate_code>/organiser", methods=["GET", "POST"])
-@require(Permission.REGISTRY_IMPORT)
-def organiser(estate_code):
-    """Who collects and keeps the estate's residents' data, as its privacy notice names them."""
-    form = OrganiserForm()
-    if request.method == "GET":
-        form.organiser.data, form.contact.data = g.estate.organiser, g.estate.contact
-    elif form.validate_on_submit():
-        try:
-            operations.set_estate_organiser(
-                g.estate, form.organiser.data, form.contact.data, staff_user=access.current_staff()
-            )
-        except OperationError as error:
-            form.organiser.errors.append(describe_error(error))
-        else:
-            flash(_("Saved. The privacy notice now names them."))
-            return redirect(url_for("console.estate", estate_code=g.estate.code), code=303)
-    return render_template("privacy/organiser.html", estate=g.estate, form=form), form_status(form)
+# The secretary's pages (the queue of correction requests, the organiser) register on bp too.
+from . import personal_data_console  # noqa: E402, F401

@@ -66,7 +66,7 @@ def poster_sheets(estate: Estate, what: str, unit_id: int | None = None, progres
 
 
 def posters_html(estate: Estate, sheets, contact: dict | None = None) -> str:
-    """`contact`: the organiser and phone printed on the sheet (console._print_contact)."""
+    """`contact`: the organiser and phone printed on the sheet (console.posters.print_contact)."""
     with force_locale(RESIDENT_LOCALE):
         return render_template(
             "console/poster_print.html",
@@ -166,7 +166,6 @@ def run_letters(job, progress, secrets) -> Result:
 
 def run_monthly(job, progress, _secrets) -> Result:
     from . import overview
-    from .console import monthly_report
 
     month, district = job.params["month"], job.district
     estate_ids = job.params["estate_ids"]
@@ -177,7 +176,7 @@ def run_monthly(job, progress, _secrets) -> Result:
     )
     progress(0, 2)
     with force_locale(job.params.get("lang") or "zh_Hans_CN"):
-        rows, total, activity = monthly_report(district, month, estates)
+        rows, total, activity = overview.monthly_report(month, estates)
         progress(1, 2)
         body = overview.monthly_workbook(rows, total, activity, month, district, _)
     return Result(body, f"monthly-{month}.xlsx", MIMETYPES["xlsx"])

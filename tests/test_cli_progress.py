@@ -5,7 +5,7 @@ import click
 import pytest
 from openpyxl import load_workbook
 
-from resident_portal import console, operations, overview
+from resident_portal import operations, overview
 from resident_portal.models import Household
 from resident_portal.registry import PROGRESS_EVERY, parse_registry
 
@@ -86,10 +86,10 @@ def test_report_monthly_shows_a_bar_by_estate_on_stderr(app, tmp_path, bars):
 def test_the_monthly_report_counted_in_batches_is_the_same(app, monkeypatch):
     estates = [make_estate(code, code) for code in ("meiyuan", "lanting", "taoyuan")]
     whole = overview.estate_rows(estates)
-    monkeypatch.setattr(console, "MONTHLY_BATCH", 2)
+    monkeypatch.setattr(overview, "MONTHLY_BATCH", 2)
     calls = []
-    rows, total, _activity = console.monthly_report(
-        None, "2026-11", estates, progress=lambda *a: calls.append(a)
+    rows, total, _activity = overview.monthly_report(
+        "2026-11", estates, progress=lambda *a: calls.append(a)
     )
     assert [(r.estate.code, r.households, r.figures) for r in rows] == [
         (r.estate.code, r.households, r.figures) for r in whole

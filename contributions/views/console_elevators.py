@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from resident_portal import access
 from resident_portal.access import Permission, require
-from resident_portal.common import CHINA, OperationError, parse_yuan, to_utc
+from resident_portal.common import OperationError, parse_yuan
 from resident_portal.extensions import db
 from resident_portal.forms import form_status
 from resident_portal.messages import current_locale, describe_error
@@ -22,6 +22,7 @@ from ..forms import (
     NewElevatorForm,
     elevator_fields,
     fill_elevator_form,
+    new_elevator_deadlines,
     parse_coefficients,
     parse_compensations,
 )
@@ -47,8 +48,7 @@ def elevator_new(estate_code):
             project = operations.create_elevator_project(
                 unit,
                 elevator_fields(form),
-                to_utc(form.vote_closes_at.data.replace(tzinfo=CHINA)),
-                to_utc(form.pledge_deadline.data.replace(tzinfo=CHINA)),
+                *new_elevator_deadlines(form),
                 staff_user=access.current_staff(),
             )
         except OperationError as error:

@@ -3,6 +3,7 @@ exports and who has not voted. The roll and paper ballots are in
 console_roll.py and console_paper.py."""
 
 import json
+from functools import partial
 
 from flask import (
     abort,
@@ -23,10 +24,9 @@ from resident_portal import operations as resident_operations
 from resident_portal.access import Permission, require
 from resident_portal.common import OperationError, plain_yuan
 from resident_portal.extensions import db
-from resident_portal.forms import ConfirmForm, VisitForm, form_status, scope_choices
+from resident_portal.forms import ConfirmForm, form_status, scope_choices
 from resident_portal.jobs import operations as job_operations
 from resident_portal.messages import current_locale, describe_error, describe_problem
-from resident_portal.models import VisitOutcome
 from resident_portal.spreadsheets import download
 
 from .. import export_job, operations, results, roll
@@ -257,37 +257,11 @@ def console_not_voted_contacts(estate_code, survey_id):
 @require(Permission.VISITS_RECORD, estate_of=survey_estate)
 def console_visit(estate_code, survey_id, household_id):
     household = household_in_estate(household_id)
-    wanted = doorstep.visit_filter(request.form.get("visit"))
-    form = VisitForm()
-    message = None
-    if form.validate_on_submit():
-        try:
-            operations.record_visit(
-                g.survey,
-                household,
-                form.outcome.data,
-                form.note.data,
-                staff_user=access.current_staff(),
-            )
-        except OperationError as error:
-            message = describe_error(error)
-        else:
-            flash(
-                _(
-                    "%(address)s: %(outcome)s.",
-                    address=household.address,
-                    outcome=VisitOutcome(form.outcome.data).label,
-                )
-            )
-            return redirect(
-                url_for(
-                    "survey.console_not_voted",
-                    estate_code=estate_code,
-                    survey_id=survey_id,
-                    visit=wanted or None,
-                ),
-                code=303,
-            )
-    else:
-        message = " ".join(str(e) for errors in form.errors.values() for e in errors)
-    return _not_voted_page(wanted, errors={household.id: message}, status=422)
+    return doorstep.record_visit_from_list(
+        household,
+        partial(operations.record_visit, g.survey, household, staff_user=access.current_staff()),
+        _not_voted_page,
+        "survey.console_not_voted",
+        estate_code=estate_code,
+        survey_id=survey_id,
+    )
