@@ -1,9 +1,9 @@
 """The registration point for the planner's overview and the monthly report (月通报).
 
-The ground package hosts the pages (console/planners.py) and puts the figures together (overview.py),
-but the figures themselves belong to the features: each registers a `Provider` (survey/figures.py,
-contributions/figures.py, reports/figures.py), and create_app imports them. The ground package
-never names a feature.
+The ground package hosts the pages (console/planners.py) and puts the figures together
+(overview.py), but the figures themselves belong to the features: each registers a `Provider`
+(survey/figures.py, contributions/figures.py, reports/figures.py), and create_app imports them.
+The ground package never names a feature.
 
 A provider computes its figures for a list of estates in a fixed number of queries (never one
 per estate), and publishes a cheap `data_version` of its own tables: caches of its figures are
