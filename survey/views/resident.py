@@ -59,6 +59,7 @@ def ballot(survey_id):
                 {item.id: Choice(field.data) for item, field in form.item_fields},
                 {int(i) for i in form.priorities.data} if survey.max_priorities else set(),
                 form.suggestion.data if survey.allow_suggestion else "",
+                known_owner=(owner_ref, owner_parts),
             )
         except OperationError as error:
             flash(describe_error(error), "error")
