@@ -10,7 +10,7 @@ from collections.abc import Callable
 from flask import Blueprint, abort, g, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from resident_portal.access import estate_from_url
@@ -61,9 +61,18 @@ def ballot_panel(template: str):
     return register
 
 
-# The survey with its estate and items in one query: every survey page uses all three.
-SURVEY_WITH_ESTATE_AND_ITEMS = (joinedload(Survey.estate), joinedload(Survey.items))
-BALLOT_CHOICES = joinedload(Ballot.choices)
+# The survey with its estate and items in one query: every survey page uses all three. Built
+# once, like the owner's counted ballot with its choices (the ballot page): building a statement
+# and its cache key on every request cost as much as running it.
+SURVEY_WITH_ESTATE_AND_ITEMS = select(Survey).options(
+    joinedload(Survey.estate), joinedload(Survey.items)
+)
+SURVEY_BY_ID = SURVEY_WITH_ESTATE_AND_ITEMS.where(Survey.id == bindparam("survey_id"))
+COUNTED_BALLOT = (
+    select(Ballot)
+    .where(Ballot.survey_id == bindparam("survey_id"), Ballot.owner_ref == bindparam("owner_ref"))
+    .options(joinedload(Ballot.choices))
+)
 
 
 # Ids are INTEGER columns: a larger number in a URL is no survey (not "integer out of range").
@@ -74,7 +83,11 @@ def survey_estate(kwargs: dict) -> Estate:
     """The estate of the survey in the URL (404 if none, or if the URL names another estate)."""
     if kwargs["survey_id"] > MAX_ID:
         abort(404)
-    survey = db.session.get(Survey, kwargs["survey_id"], options=SURVEY_WITH_ESTATE_AND_ITEMS)
+    survey = (
+        db.session.execute(SURVEY_BY_ID, {"survey_id": kwargs["survey_id"]})
+        .unique()
+        .scalar_one_or_none()
+    )
     if survey is None:
         abort(404)
     if "estate_code" in kwargs and survey.estate.code != kwargs["estate_code"].lower():
