@@ -6,10 +6,12 @@ Routes only parse, authorise and render; changes happen in survey/operations.py.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from flask import Blueprint, abort, g, url_for
+from flask import Blueprint, abort, g, render_template, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
@@ -94,6 +96,55 @@ def survey_estate(kwargs: dict) -> Estate:
         abort(404)
     g.survey = survey
     return survey.estate
+
+
+@dataclass(frozen=True)
+class BallotFragments:
+    """What a ballot page shows every household alike, as HTML: the survey's rule, each item's
+    heading (title, category, cost, description) and the answers' labels."""
+
+    rule: Markup
+    items: tuple[Markup, ...]
+    choices: tuple[tuple[str, str], ...]  # (value, label) of each answer
+
+
+# Rendered once per content and language: drawing them was a third of the page's rendering.
+# The key is everything they show, so an edited item or rule makes new fragments by itself.
+_BALLOT_FRAGMENTS: dict[tuple, BallotFragments] = {}
+MAX_BALLOT_FRAGMENTS = 256
+
+
+def ballot_fragments(survey: Survey, choices, locale: str) -> BallotFragments:
+    """The ballot page's fragments for `survey` in `locale`; `choices`: an item field's
+    choices (every item has the same answers)."""
+    key = (
+        locale,
+        survey.kind,
+        survey.matter,
+        tuple(
+            (i.id, i.category, i.title, i.title_en, i.description, i.description_en)
+            + (i.estimated_cost_fen,)
+            for i in survey.items
+        ),
+    )
+    fragments = _BALLOT_FRAGMENTS.get(key)
+    if fragments is None:
+        if len(_BALLOT_FRAGMENTS) >= MAX_BALLOT_FRAGMENTS:
+            _BALLOT_FRAGMENTS.clear()
+        fragments = _BALLOT_FRAGMENTS[key] = BallotFragments(
+            rule=_rendered("survey/_rule.html", survey=survey),
+            items=tuple(
+                _rendered("survey/_ballot_item.html", item=item, number=number, locale=locale)
+                for number, item in enumerate(survey.items, 1)
+            ),
+            choices=tuple((choice.value, str(choice.label)) for choice in choices),
+        )
+    return fragments
+
+
+def _rendered(template: str, **context) -> Markup:
+    # Jinja escapes what it puts into an HTML template: its output is safe as it is.
+    return Markup(render_template(template, **context))  # noqa: S704
 
 
 def household_in_estate(household_id: int) -> Household:

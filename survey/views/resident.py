@@ -15,7 +15,7 @@ from resident_portal.pdf import pdf_response, wants_pdf
 from resident_portal.qr import public_url, qr_svg
 
 from .. import operations, results, roll
-from ..blueprint import BALLOT_PANELS, COUNTED_BALLOT, bp, survey_estate
+from ..blueprint import BALLOT_PANELS, COUNTED_BALLOT, ballot_fragments, bp, survey_estate
 from ..forms import ballot_form
 from ..models import Ballot, BallotRevision, RollCorrection, Survey, SurveyStatus
 from ..rules import item_sentence, share
@@ -74,6 +74,7 @@ def ballot(survey_id):
     return render_template(
         "survey/ballot.html",
         survey=survey,
+        fragments=ballot_fragments(survey, form.item_fields[0][1].choices, current_locale()),
         status=status,
         panels=[(template, context) for template, context in panels if context],
         covered=covered,
