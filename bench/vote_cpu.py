@@ -1,7 +1,7 @@
 """CPU per vote in process: the ballot page and the ballot POST through Flask's test client.
 
     .venv/bin/python -m bench.vote_cpu [--households 30] [--rounds 3] [--database-url URL]
-                                       [--profile pyinstrument|cumtime|tottime]
+                                       [--profile pyinstrument|cumtime|tottime] [--show-sql]
 
 No HTTP server and no load: each household (signed in first, not measured) loads its ballot
 page and submits a ballot, `--rounds` times over, and the process CPU time (time.process_time)
@@ -33,6 +33,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--profile", choices=["pyinstrument", "cumtime", "tottime"])
+    parser.add_argument("--show-sql", action="store_true", help="print the statements of a vote")
     args = parser.parse_args(argv)
 
     from flask_migrate import upgrade
@@ -112,6 +113,9 @@ def main(argv=None):
         return f"median {median:5.2f} ms, mean {mean:5.2f} ms"
 
     print(f"{make_label(url)}: {len(pages)} votes, {len(statements)} SQL statements per vote")
+    if args.show_sql:
+        for statement in statements:
+            print("    " + " ".join(statement.split()))
     print(f"  ballot page (GET):  {ms(pages)}")
     print(f"  ballot (POST):      {ms(posts)}")
     both = (statistics.mean(pages) + statistics.mean(posts)) * 1000

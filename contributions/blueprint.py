@@ -9,7 +9,7 @@ Routes only parse, authorise and render; changes happen in contributions/operati
 from flask import Blueprint, abort, g, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from resident_portal.blueprint import Task, estate_panel, home_panel, home_task
 from resident_portal.common import N_, capital_yuan, format_fen, plain_yuan
@@ -120,12 +120,16 @@ def estate_campaigns(estate: Estate) -> dict | None:
     return {"campaigns": campaigns} if campaigns else None
 
 
+# Asked on every ballot page, so built once (building a statement cost as much as running it).
+ELEVATOR_OF_SURVEY = select(ElevatorProject).where(
+    ElevatorProject.survey_id == bindparam("survey_id")
+)
+
+
 @ballot_panel("contributions/_ballot_share.html")
 def elevator_share_on_ballot(survey: Survey, households: list[Household]) -> dict | None:
     """On a unit's elevator consent ballot: what each flat of the voter would pay, and why."""
-    project = db.session.scalar(
-        select(ElevatorProject).where(ElevatorProject.survey_id == survey.id)
-    )
+    project = db.session.scalar(ELEVATOR_OF_SURVEY, {"survey_id": survey.id})
     if project is None:
         return None
     split = elevator_split(project)

@@ -6,11 +6,13 @@ Routes only parse, authorise and render; changes happen in survey/operations.py.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from flask import Blueprint, abort, g, url_for
+from flask import Blueprint, abort, g, render_template, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import select
+from markupsafe import Markup
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from resident_portal.access import estate_from_url
@@ -62,9 +64,18 @@ def ballot_panel(template: str):
     return register
 
 
-# The survey with its estate and items in one query: every survey page uses all three.
-SURVEY_WITH_ESTATE_AND_ITEMS = (joinedload(Survey.estate), joinedload(Survey.items))
-BALLOT_CHOICES = joinedload(Ballot.choices)
+# The survey with its estate and items in one query: every survey page uses all three. Built
+# once, like the owner's counted ballot with its choices (the ballot page): building a statement
+# and its cache key on every request cost as much as running it.
+SURVEY_WITH_ESTATE_AND_ITEMS = select(Survey).options(
+    joinedload(Survey.estate), joinedload(Survey.items)
+)
+SURVEY_BY_ID = SURVEY_WITH_ESTATE_AND_ITEMS.where(Survey.id == bindparam("survey_id"))
+COUNTED_BALLOT = (
+    select(Ballot)
+    .where(Ballot.survey_id == bindparam("survey_id"), Ballot.owner_ref == bindparam("owner_ref"))
+    .options(joinedload(Ballot.choices))
+)
 
 
 # Ids are INTEGER columns: a larger number in a URL is no survey (not "integer out of range").
@@ -75,13 +86,66 @@ def survey_estate(kwargs: dict) -> Estate:
     """The estate of the survey in the URL (404 if none, or if the URL names another estate)."""
     if kwargs["survey_id"] > MAX_ID:
         abort(404)
-    survey = db.session.get(Survey, kwargs["survey_id"], options=SURVEY_WITH_ESTATE_AND_ITEMS)
+    survey = (
+        db.session.execute(SURVEY_BY_ID, {"survey_id": kwargs["survey_id"]})
+        .unique()
+        .scalar_one_or_none()
+    )
     if survey is None:
         abort(404)
     if "estate_code" in kwargs and survey.estate.code != kwargs["estate_code"].lower():
         abort(404)
     g.survey = survey
     return survey.estate
+
+
+@dataclass(frozen=True)
+class BallotFragments:
+    """What a ballot page shows every household alike, as HTML: the survey's rule, each item's
+    heading (title, category, cost, description) and the answers' labels."""
+
+    rule: Markup
+    items: tuple[Markup, ...]
+    choices: tuple[tuple[str, str], ...]  # (value, label) of each answer
+
+
+# Rendered once per content and language: drawing them was a third of the page's rendering.
+# The key is everything they show, so an edited item or rule makes new fragments by itself.
+_BALLOT_FRAGMENTS: dict[tuple, BallotFragments] = {}
+MAX_BALLOT_FRAGMENTS = 256
+
+
+def ballot_fragments(survey: Survey, choices, locale: str) -> BallotFragments:
+    """The ballot page's fragments for `survey` in `locale`; `choices`: an item field's
+    choices (every item has the same answers)."""
+    key = (
+        locale,
+        survey.kind,
+        survey.matter,
+        tuple(
+            (i.id, i.category, i.title, i.title_en, i.description, i.description_en)
+            + (i.estimated_cost_fen,)
+            for i in survey.items
+        ),
+    )
+    fragments = _BALLOT_FRAGMENTS.get(key)
+    if fragments is None:
+        if len(_BALLOT_FRAGMENTS) >= MAX_BALLOT_FRAGMENTS:
+            _BALLOT_FRAGMENTS.clear()
+        fragments = _BALLOT_FRAGMENTS[key] = BallotFragments(
+            rule=_rendered("survey/_rule.html", survey=survey),
+            items=tuple(
+                _rendered("survey/_ballot_item.html", item=item, number=number, locale=locale)
+                for number, item in enumerate(survey.items, 1)
+            ),
+            choices=tuple((choice.value, str(choice.label)) for choice in choices),
+        )
+    return fragments
+
+
+def _rendered(template: str, **context) -> Markup:
+    # Jinja escapes what it puts into an HTML template: its output is safe as it is.
+    return Markup(render_template(template, **context))  # noqa: S704
 
 
 @bp.app_context_processor

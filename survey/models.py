@@ -312,7 +312,7 @@ class BallotRevision(db.Model):
     __tablename__ = "ballot_revision"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), index=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"))  # indexed below
     owner_ref: Mapped[str] = mapped_column(String(64))
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
     source: Mapped[BallotSource] = mapped_column(enum_column(BallotSource, "ballot_source"))
@@ -351,6 +351,11 @@ class RollEntry(db.Model):
 
 
 Index("ix_roll_entry_survey_owner", RollEntry.survey_id, RollEntry.owner_ref)
+# A survey's revisions by time: the overview's latest ballot per estate reads the index only
+# (and every lookup by survey alone uses its first column).
+Index(
+    "ix_ballot_revision_survey_submitted", BallotRevision.survey_id, BallotRevision.submitted_at
+)
 
 
 class CorrectionKind(enum.StrEnum):

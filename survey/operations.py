@@ -2,7 +2,8 @@
 
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm.exc import StaleDataError
 
 from resident_portal import monitoring
 from resident_portal.access import CODE_ALPHABET
@@ -12,7 +13,7 @@ from resident_portal.models import Building, Estate, Household, Role, StaffUser,
 from resident_portal.operations import audit, retry_on_conflict
 from resident_portal.reports.photos import Photo, photo_store
 
-from . import counting, roll
+from . import counting, roll, tally
 from .definition import ItemDefinition, SurveyDefinition
 from .models import (
     Ballot,
@@ -171,6 +172,29 @@ def entered_as(staff_user: StaffUser, estate: Estate) -> Role:
     )
 
 
+# The statements of a ballot, built once (building one and its cache key costs about as much
+# as running it). The counted ballot is read with its choices and locked (FOR UPDATE OF ballot
+# on PostgreSQL; SQLite locks at the first write and relies on the receipt check).
+_BALLOTS, _CHOICES = Ballot.__table__, BallotChoice.__table__
+_COUNTED_BALLOT = (
+    select(_BALLOTS.c.id, _BALLOTS.c.source, _BALLOTS.c.receipt)
+    .add_columns(_CHOICES.c.item_id, _CHOICES.c.choice, _CHOICES.c.priority)
+    .outerjoin(_CHOICES, _CHOICES.c.ballot_id == _BALLOTS.c.id)
+    .where(
+        _BALLOTS.c.survey_id == bindparam("survey_id"),
+        _BALLOTS.c.owner_ref == bindparam("owner_ref"),
+    )
+    .with_for_update(of=_BALLOTS)
+)
+_INSERT_BALLOT = insert(_BALLOTS).returning(_BALLOTS.c.id)
+_UPDATE_BALLOT = update(_BALLOTS).where(
+    _BALLOTS.c.id == bindparam("ballot_id"), _BALLOTS.c.receipt == bindparam("read_receipt")
+)
+_DELETE_CHOICES = delete(_CHOICES).where(_CHOICES.c.ballot_id == bindparam("ballot_id"))
+_INSERT_CHOICES = insert(_CHOICES)
+_INSERT_REVISION = insert(BallotRevision.__table__)
+
+
 def submit_ballot(
     survey: Survey,
     household: Household,
@@ -181,6 +205,7 @@ def submit_ballot(
     staff_user: StaffUser | None = None,
     paper_reason: str | None = None,
     evidence: Photo | None = None,
+    known_owner: tuple[str | None, list[tally.Part]] | None = None,
 ) -> str:
     """Record the owner's ballot (covering all their parts on the roll); return its receipt.
 
@@ -191,6 +216,10 @@ def submit_ballot(
     never replaces an online ballot of the same owner. Two phones of one household submitting
     at once: the unique (survey, owner) constraint lets one insert win, and the other retries
     as an update, so exactly one ballot counts.
+
+    `known_owner`: what `roll.owner_and_parts(survey, household)` gave the caller in this
+    transaction (the ballot page reads it to show the form); the first attempt then does not
+    read it again, a retry does.
     """
     source = BallotSource.PAPER if staff_user else BallotSource.ONLINE
     if survey.status() is not SurveyStatus.OPEN:
@@ -215,6 +244,9 @@ def submit_ballot(
         {i: Choice(c).value for i, c in choices.items()}, frozenset(priorities)
     )
 
+    # Only from a roll already taken: the first ballot takes it (freeze) inside the attempt.
+    known = [known_owner] if known_owner is not None and roll.is_frozen(survey) else []
+
     def attempt() -> str:
         # Inside the attempt: the database photo store writes in this transaction, which a
         # retry rolls back (a file or an object left by a failed one is harmless: same key).
@@ -223,9 +255,8 @@ def submit_ballot(
         # A fresh receipt each attempt: a receipt collision is retried too.
         receipt = new_receipt()
         roll.freeze(survey)
-        # The owner and their parts before the ballot changes: a query after them would flush
-        # the changes early, taking SQLite's write lock sooner and holding it longer.
-        owner_ref, owner_parts = roll.owner_and_parts(survey, household)
+        # The owner and their parts before the ballot changes (see below: reads, then writes).
+        owner_ref, owner_parts = known.pop() if known else roll.owner_and_parts(survey, household)
         if owner_ref is None:
             raise OperationError(N_("This household is not part of the survey."))
         if source is BallotSource.ONLINE and owner_ref != household.owner_ref:
@@ -237,62 +268,75 @@ def submit_ballot(
                     "secretary to correct the voting roll before you vote."
                 )
             )
-        ballot = db.session.scalar(
-            select(Ballot)
-            .where(Ballot.survey_id == survey.id, Ballot.owner_ref == owner_ref)
-            .with_for_update()
-        )
-        old_vote = None
-        if ballot is None:
-            ballot = Ballot(survey_id=survey.id, owner_ref=owner_ref)
-            db.session.add(ballot)
-        elif source is BallotSource.PAPER and ballot.source is BallotSource.ONLINE:
+        # Plain statements, not the ORM's unit of work (a third of a ballot's CPU). First the
+        # counted ballot with its choices, locked on PostgreSQL (FOR UPDATE OF ballot).
+        connection = db.session.connection()
+        counted = connection.execute(
+            _COUNTED_BALLOT, {"survey_id": survey.id, "owner_ref": owner_ref}
+        ).all()
+        if counted and source is BallotSource.PAPER and counted[0].source is BallotSource.ONLINE:
             raise OperationError(
                 N_("The owner has already voted online; a paper ballot cannot replace it.")
             )
-        else:
+        old_vote = None
+        if counted:
             old_vote = counting.Vote(
-                {c.item_id: c.choice.value for c in ballot.choices},
-                frozenset(c.item_id for c in ballot.choices if c.priority),
+                {c.item_id: c.choice.value for c in counted if c.item_id is not None},
+                frozenset(c.item_id for c in counted if c.priority),
             )
-            # The new choices replace these in the same flush, at the commit: rows of the
-            # same (ballot, item) are updated in place (SQLAlchemy's "row switch"), so the
-            # write transaction starts as late, and is as short, as it can be.
-            ballot.choices.clear()
-        now = utcnow()
-        ballot.household_id = household.id
-        ballot.source = source
-        ballot.receipt = receipt
-        ballot.submitted_at = now
-        ballot.suggestion = suggestion
-        ballot.entered_by_id = staff_user.id if staff_user else None
-        ballot.paper_reason = paper_reason.strip() if paper_reason else None
-        ballot.entered_as = entered_as(staff_user, survey.estate) if staff_user else None
-        ballot.evidence_key = evidence.key if evidence else None
-        ballot.choices.extend(
-            BallotChoice(item_id=i, choice=Choice(c), priority=i in priorities)
-            for i, c in choices.items()
-        )
-        db.session.add(
-            BallotRevision(
-                survey_id=survey.id,
-                owner_ref=owner_ref,
-                household_id=household.id,
-                source=source,
-                receipt=receipt,
-                submitted_at=now,
-                content={
-                    "choices": {str(i): Choice(c).value for i, c in sorted(choices.items())},
-                    "priorities": sorted(priorities),
-                    "suggestion": suggestion,
-                },
-                entered_by_id=ballot.entered_by_id,
-                paper_reason=ballot.paper_reason,
-                entered_as=ballot.entered_as,
-                evidence_key=ballot.evidence_key,
-            )
-        )
+        row = {
+            "household_id": household.id,
+            "source": source,
+            "receipt": receipt,
+            "submitted_at": utcnow(),
+            "suggestion": suggestion,
+            "entered_by_id": staff_user.id if staff_user else None,
+            "paper_reason": paper_reason.strip() if paper_reason else None,
+            "entered_as": entered_as(staff_user, survey.estate) if staff_user else None,
+            "evidence_key": evidence.key if evidence else None,
+        }
+        # Every read is done: SQLite takes its write lock at the first write (here) and holds it
+        # to the commit, so the writes come last and together.
         counting.record_ballot(survey, owner_ref, old_vote, new_vote, owner_parts)
+        if not counted:
+            # Two first ballots of one owner at once: the unique (survey, owner) constraint
+            # refuses the second insert (IntegrityError), which is tried again as a change.
+            ballot_id = connection.execute(
+                _INSERT_BALLOT, {"survey_id": survey.id, "owner_ref": owner_ref, **row}
+            ).scalar_one()
+        else:
+            # The receipt, new with every submission, is the ballot's version: a submission
+            # that read a ballot another has replaced since updates nothing and is tried again
+            # (SQLite has no FOR UPDATE), instead of moving the kept tally from stale choices.
+            ballot_id = counted[0].id
+            replaced = connection.execute(
+                _UPDATE_BALLOT,
+                {"ballot_id": ballot_id, "read_receipt": counted[0].receipt, **row},
+            ).rowcount
+            if replaced != 1:
+                raise StaleDataError("the ballot was replaced since it was read")
+            connection.execute(_DELETE_CHOICES, {"ballot_id": ballot_id})
+        connection.execute(
+            _INSERT_CHOICES,
+            [
+                {
+                    "ballot_id": ballot_id,
+                    "item_id": i,
+                    "choice": Choice(c),
+                    "priority": i in priorities,
+                }
+                for i, c in choices.items()
+            ],
+        )
+        revision = {
+            "choices": {str(i): Choice(c).value for i, c in sorted(choices.items())},
+            "priorities": sorted(priorities),
+            "suggestion": suggestion,
+        }
+        connection.execute(
+            _INSERT_REVISION,
+            {"survey_id": survey.id, "owner_ref": owner_ref, "content": revision, **row},
+        )
         if staff_user:
             audit(
                 "survey.paper_ballot",
@@ -300,8 +344,8 @@ def submit_ballot(
                 estate=survey.estate,
                 survey=survey.id,
                 household=household.id,
-                reason=ballot.paper_reason,
-                evidence=ballot.evidence_key,
+                reason=row["paper_reason"],
+                evidence=row["evidence_key"],
             )
         db.session.commit()
         monitoring.BALLOTS.labels(source.value).inc()

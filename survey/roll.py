@@ -14,7 +14,7 @@ and a secretary brings a change into the roll only as an audited roll correction
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from resident_portal.extensions import db
@@ -62,15 +62,32 @@ def parts(survey: Survey) -> list[tally.Part]:
     return [tally.Part(*row) for row in db.session.execute(_roll_query(survey))]
 
 
+_ROLL_COLUMNS = select(
+    RollEntry.household_id,
+    RollEntry.owner_ref,
+    RollEntry.building,
+    RollEntry.unit,
+    RollEntry.floor,
+    RollEntry.area_centi_m2,
+)
+
+
 def _roll_query(survey: Survey):
-    return select(
-        RollEntry.household_id,
-        RollEntry.owner_ref,
-        RollEntry.building,
-        RollEntry.unit,
-        RollEntry.floor,
-        RollEntry.area_centi_m2,
-    ).where(RollEntry.survey_id == survey.id)
+    return _ROLL_COLUMNS.where(RollEntry.survey_id == survey.id)
+
+
+# The parts of the owner of one household on the roll, in one query. Read by every ballot page
+# and ballot, so built once (building a statement and its cache key cost as much as running it).
+_OWNER_AND_PARTS = _ROLL_COLUMNS.where(
+    RollEntry.survey_id == bindparam("survey_id"),
+    RollEntry.owner_ref
+    == select(RollEntry.owner_ref)
+    .where(
+        RollEntry.survey_id == bindparam("survey_id"),
+        RollEntry.household_id == bindparam("household_id"),
+    )
+    .scalar_subquery(),
+)
 
 
 def freeze(survey: Survey) -> bool:
@@ -162,17 +179,10 @@ def owner_and_parts(survey: Survey, household: Household) -> tuple[str | None, l
     if not is_frozen(survey):
         owner_ref = owner_on_roll(survey, household)
         return owner_ref, ([] if owner_ref is None else parts_of_owner(survey, owner_ref))
-    owner_of_household = (
-        select(RollEntry.owner_ref)
-        .where(RollEntry.survey_id == survey.id, RollEntry.household_id == household.id)
-        .scalar_subquery()
+    rows = db.session.connection().execute(
+        _OWNER_AND_PARTS, {"survey_id": survey.id, "household_id": household.id}
     )
-    parts = [
-        tally.Part(*row)
-        for row in db.session.execute(
-            _roll_query(survey).where(RollEntry.owner_ref == owner_of_household)
-        )
-    ]
+    parts = [tally.Part(*row) for row in rows]
     return (parts[0].owner_ref if parts else None), parts
 
 

@@ -6,7 +6,7 @@ from flask_wtf.csrf import generate_csrf
 
 from resident_portal.extensions import db
 from survey.forms import ballot_form
-from survey.models import SurveyItem
+from survey.models import Matter, Survey, SurveyItem
 
 from .conftest import household, make_estate, make_survey, resident
 
@@ -56,6 +56,26 @@ def test_the_cached_form_class_follows_an_edited_title(app):
     with app.test_request_context():
         after = ballot_form(survey, "zh_Hans_CN")[f"item_{item.id}"].label.text
     assert before != after == "楼顶防水（改）"
+
+
+def test_the_cached_fragments_follow_an_edited_item_and_rule(app):
+    """The ballot page draws the rule and the items' headings once per content and language:
+    a changed description, cost or matter shows on the next page."""
+    estate = make_estate()
+    survey = make_survey(estate, matter="renovate")
+    client, _h = resident(app, estate, "1", "1", "201")
+    with app.test_request_context():
+        renovate, committee = str(Matter.RENOVATE.label), str(Matter.COMMITTEE.label)
+    page = client.get(f"/surveys/{survey.id}").get_data(as_text=True)
+    assert renovate in page and committee not in page
+    assert "整幢更换防水层" not in page and "123,456" not in page
+    item = db.session.get(SurveyItem, survey.items[0].id)
+    item.description, item.estimated_cost_fen = "整幢更换防水层", 123_456_00
+    db.session.get(Survey, survey.id).matter = Matter.COMMITTEE
+    db.session.commit()
+    page = client.get(f"/surveys/{survey.id}").get_data(as_text=True)
+    assert committee in page and renovate not in page
+    assert "整幢更换防水层" in page and "123,456" in page
 
 
 def test_the_page_names_every_flat_the_ballot_counts_for(app):

@@ -15,7 +15,7 @@ from resident_portal.pdf import pdf_response, wants_pdf
 from resident_portal.qr import public_url, qr_svg
 
 from .. import operations, results, roll
-from ..blueprint import BALLOT_CHOICES, BALLOT_PANELS, bp, survey_estate
+from ..blueprint import BALLOT_PANELS, COUNTED_BALLOT, ballot_fragments, bp, survey_estate
 from ..forms import ballot_form
 from ..models import Ballot, BallotRevision, RollCorrection, Survey, SurveyStatus
 from ..rules import item_sentence, share
@@ -37,8 +37,8 @@ def ballot(survey_id):
     def current_ballot() -> Ballot | None:
         """The owner's counted ballot with its choices, for the page (not for a submission,
         which loads it itself after locking it: see operations.submit_ballot)."""
-        query = select(Ballot).where(Ballot.survey_id == survey.id, Ballot.owner_ref == owner_ref)
-        return db.session.execute(query.options(BALLOT_CHOICES)).unique().scalar_one_or_none()
+        counted = {"survey_id": survey.id, "owner_ref": owner_ref}
+        return db.session.execute(COUNTED_BALLOT, counted).unique().scalar_one_or_none()
 
     form = ballot_form(survey, current_locale())
     current = current_ballot() if request.method == "GET" else None
@@ -59,6 +59,7 @@ def ballot(survey_id):
                 {item.id: Choice(field.data) for item, field in form.item_fields},
                 {int(i) for i in form.priorities.data} if survey.max_priorities else set(),
                 form.suggestion.data if survey.allow_suggestion else "",
+                known_owner=(owner_ref, owner_parts),
             )
         except OperationError as error:
             flash(describe_error(error), "error")
@@ -73,6 +74,7 @@ def ballot(survey_id):
     return render_template(
         "survey/ballot.html",
         survey=survey,
+        fragments=ballot_fragments(survey, form.item_fields[0][1].choices, current_locale()),
         status=status,
         panels=[(template, context) for template, context in panels if context],
         covered=covered,
