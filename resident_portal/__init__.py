@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import access, common, config, models, monitoring, operations, privacy, ratelimit
+from . import access, assets, common, config, models, monitoring, operations, privacy, ratelimit
 from .config import PACKAGE_DIR, resource_dir
 from .extensions import babel, csrf, db, migrate
 
@@ -65,6 +65,7 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     ratelimit.init_app(app)
+    assets.init_app(app)  # the stylesheets, minified
     # First of the request hooks, so the latency histogram times the others too.
     monitoring.init_app(app)
 

@@ -38,7 +38,7 @@ pytestmark = pytest.mark.browser
 
 # /tmp/shots-secretaries unless SHOTS_DIR says where
 SHOTS = Path(os.environ.get("SHOTS_DIR") or Path(tempfile.gettempdir()) / "shots-secretaries")
-STYLE = Path(__file__).resolve().parent.parent / "resident_portal" / "static" / "style.css"
+STATIC = Path(__file__).resolve().parent.parent / "resident_portal" / "static"
 DPI = 50  # 1 px ≈ 0.51 mm: coarse, and enough to see 10 mm
 MM = DPI / 25.4
 MARGIN_MM = 10
@@ -64,9 +64,13 @@ def page():
 
 
 def standalone(html: str) -> str:
-    """The page with its stylesheet inlined, to load without a server."""
-    css = STYLE.read_text(encoding="utf-8")
-    return re.sub(r'<link rel="stylesheet"[^>]*>', f"<style>{css}</style>", html)
+    """The page with its stylesheets (style.css, and console.css for the sheets) inlined, to
+    load without a server."""
+    return re.sub(
+        r'<link rel="stylesheet" href="/static/([\w.-]+)">',
+        lambda link: f"<style>{(STATIC / link.group(1)).read_text(encoding='utf-8')}</style>",
+        html,
+    )
 
 
 def print_pages(page, html: str, name: str) -> list:
