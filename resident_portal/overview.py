@@ -135,11 +135,14 @@ def filter_rows(rows: list[EstateRow], show: str) -> list[EstateRow]:
 
 
 def month_ends(last: datetime, count: int) -> list[tuple[str, datetime]]:
-    """The last `count` months up to `last`: ("2026-11", first moment of the next month)."""
-    year, month = last.year, last.month
+    """The last `count` months up to `last` (stored naive UTC): ("2026-11", first moment of
+    the next month). Months are China's calendar months, as the monthly report's: the first
+    eight hours of a month in China are still the previous month in UTC."""
+    local = in_china(last)
+    year, month = local.year, local.month
     result = []
     for _ in range(count):
-        nxt = datetime(year + (month == 12), month % 12 + 1, 1)
+        nxt = to_utc(datetime(year + (month == 12), month % 12 + 1, 1))
         result.append((f"{year:04d}-{month:02d}", nxt))
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
     return list(reversed(result))

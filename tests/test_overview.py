@@ -10,7 +10,7 @@ from contributions import operations as contribution_operations
 from contributions import tracker
 from contributions.models import Channel
 from resident_portal import operations, overview
-from resident_portal.common import percent_points
+from resident_portal.common import in_china, percent_points
 from resident_portal.extensions import db
 from resident_portal.models import Estate, Role, utcnow
 from resident_portal.registry import parse_registry
@@ -161,7 +161,8 @@ def test_monthly_report_has_the_dashboards_numbers_both_ways(app, client, tmp_pa
         )
     )
     total = overview.totals(rows)
-    month = f"{(utcnow() + timedelta(hours=8)):%Y-%m}"
+    month = f"{in_china(utcnow()):%Y-%m}"
+    filed_this_month = 1 + (f"{in_china(utcnow() - timedelta(days=3)):%Y-%m}" == month)
     web = load_workbook(
         io.BytesIO(client.get(f"/console/overview/monthly.xlsx?district=东城区&month={month}").data)
     )
@@ -177,8 +178,10 @@ def test_monthly_report_has_the_dashboards_numbers_both_ways(app, client, tmp_pa
         assert values[2] == total.estates == 2 and values[3] == total.households == 10
         assert values[5] * 100 == total.pledged_fen and values[6] * 100 == total.paid_fen
         assert values[8] == total.reports_open and values[9] == total.reports_overdue
-        # this month: 4 ballots, 2 reports filed (by label: other providers add rows before)
-        assert summary["本月：提交表决票"] == 4 and summary["本月：新增反馈"] == 2
+        # this month: 4 ballots, 2 reports filed (by label: other providers add rows
+        # before), or 1 in a month's first three days, when the overdue one was last month's
+        assert summary["本月：提交表决票"] == 4
+        assert summary["本月：新增反馈"] == filed_this_month
         assert summary["本月：加装电梯表决票"] == 0  # elevator consent ballots: under elevators
         pledges = workbook.worksheets[2]
         by_estate = {r[0].value: r for r in pledges.iter_rows(min_row=2)}
@@ -236,6 +239,10 @@ def test_month_ends_and_parsing():
     ]
     start, end = overview.parse_month("2026-12")
     assert (start, end) == (datetime(2026, 11, 30, 16), datetime(2026, 12, 31, 16))
+    # 1 December 00:30 in China is still 30 November in UTC: the trend's last month is
+    # December, and it ends where the monthly report's December ends
+    first_hour = overview.month_ends(datetime(2026, 11, 30, 16, 30), 2)
+    assert first_hour == [("2026-11", start), ("2026-12", end)]
     assert re.match(r"\d{4}-\d{2}", "2026-12")
 
 
