@@ -889,7 +889,7 @@ def monthly_report(district: str | None, month: str, estates: list[Estate], prog
     for first in range(0, len(estates), MONTHLY_BATCH):
         if progress:
             progress(first, len(estates) + 1)
-        rows += overview.estate_rows(estates[first : first + MONTHLY_BATCH], now)
+        rows += overview.estate_rows(estates[first : first + MONTHLY_BATCH], now, end)
     if progress:
         progress(len(estates), len(estates) + 1)
     activity = overview.month_activity(estates, start, end)

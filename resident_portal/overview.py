@@ -52,7 +52,11 @@ class MonthActivity(_Figures):
     figures: dict[str, Any] = field(default_factory=dict)
 
 
-def estate_rows(estates: list[Estate], now: datetime | None = None) -> list[EstateRow]:
+def estate_rows(
+    estates: list[Estate], now: datetime | None = None, month_end: datetime | None = None
+) -> list[EstateRow]:
+    """With `month_end` (the first moment after a month, naive UTC), the monthly report's
+    rows: each provider's figures for that month (Provider.month_figures)."""
     now = now or utcnow()
     ids = [e.id for e in estates]
     rows = {e.id: EstateRow(estate=e) for e in estates}
@@ -78,7 +82,10 @@ def estate_rows(estates: list[Estate], now: datetime | None = None) -> list[Esta
         )
     ]
     for provider in providers():
-        figures = provider.estate_figures(ids, now)
+        if month_end is None:
+            figures = provider.estate_figures(ids, now)
+        else:
+            figures = provider.month_figures(ids, now, month_end)
         for estate_id in ids:
             rows[estate_id].figures[provider.name] = figures[estate_id]
         moments.append(provider.last_activity(ids))

@@ -6,6 +6,7 @@ personal data."""
 from ..api import OpenApiPart
 from ..models import utcnow
 from . import bulletin, money, record
+from .figures import day_before as bulletin_day
 from .models import STAGES, FundingSource, PartyRole, Project
 
 
@@ -113,9 +114,11 @@ def district_summary(s: bulletin.Summary) -> dict:
     }
 
 
-def districts_document(totals) -> dict:
+def districts_document(totals, end) -> dict:
+    """`end`: the moment the figures stand at (naive UTC); as_of is its China day."""
     return {
         "year": totals.year,
+        "as_of": bulletin_day(end).isoformat(),
         "generated_at": utcnow().isoformat(timespec="seconds") + "Z",
         "districts": [district_summary(s) for s in totals.districts],
         "city": district_summary(totals.city),
@@ -316,8 +319,18 @@ OPENAPI_PATHS = {
                 "in": "query",
                 "required": False,
                 "schema": {"type": "integer"},
-                "description": "batch year (default: this year)",
-            }
+                "description": "batch year (default: the year of the month, or this year)",
+            },
+            {
+                "name": "month",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{1,2}$"},
+                "description": "YYYY-MM: the figures as they stood at the end of that month "
+                "(China time), as in that month's bulletin: stages completed by then, funds and "
+                "investment recorded by then, satisfaction surveys closed by then, behind "
+                "schedule judged on that day (default: today)",
+            },
         ],
     ),
 }
@@ -329,6 +342,11 @@ OPENAPI_SCHEMAS = {
         "type": "object",
         "properties": {
             "year": {"type": "integer"},
+            "as_of": {
+                "type": "string",
+                "format": "date",
+                "description": "the day the figures stand at: the month's last day, or today",
+            },
             "districts": {
                 "type": "array",
                 "items": {"$ref": "#/components/schemas/RenovationDistrict"},

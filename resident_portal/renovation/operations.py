@@ -22,12 +22,14 @@ from .models import (
     DistrictTarget,
     Funding,
     FundingSource,
+    InvestmentRecord,
     Party,
     PartyRole,
     ProgressNote,
     ProgressPhoto,
     Project,
     ProjectStage,
+    ReceivedRecord,
     ScopeItem,
     Stage,
 )
@@ -120,6 +122,9 @@ def _apply_details(project: Project, name, batch_year, hotline, invested_fen, st
             year=batch_year,
         )
     before = (project.name, project.batch_year, project.hotline, project.invested_fen)
+    if invested_fen != project.invested_fen:
+        # Dated, so that an earlier month's bulletin shows the investment reported by then.
+        db.session.add(InvestmentRecord(project_id=project.id, invested_fen=invested_fen))
     project.name, project.batch_year = name, batch_year
     project.hotline, project.invested_fen = _text(hotline, 40), invested_fen
     if before != (project.name, project.batch_year, project.hotline, project.invested_fen):
@@ -371,6 +376,11 @@ def _apply_funding(project, source: FundingSource, planned_fen, received_fen, no
         project.funding.append(line)
     elif (line.planned_fen, line.received_fen, line.note) == (planned_fen, received_fen, note):
         return
+    if received_fen != (line.received_fen or 0) and source is not FundingSource.RESIDENTS:
+        # Dated, so that an earlier month's bulletin counts only the money recorded by then.
+        db.session.add(
+            ReceivedRecord(project_id=project.id, source=source, received_fen=received_fen)
+        )
     line.planned_fen, line.received_fen, line.note = planned_fen, received_fen, note
     project.updated_at = utcnow()
     audit(
