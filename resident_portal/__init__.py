@@ -103,6 +103,7 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     from .jobs import views as job_views
     from .renovation import api as renovation_api
     from .renovation import blueprint as renovation_blueprint
+    from .renovation import cli as renovation_cli
     from .renovation import demo as renovation_demo
     from .renovation import figures as renovation_figures
     from .renovation import record as renovation_record
@@ -125,6 +126,7 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     photos.init_app(app)
     cli.init_app(app)
     survey_cli.init_app(app)
+    renovation_cli.init_app(app)
     # What the features contribute to the overview, the monthly report and the demo.
     for provider in (
         survey_figures.PROVIDER,

@@ -560,10 +560,13 @@ def _apply_actuals(project: Project, actual: dict[Stage, date], staff_user) -> N
             project.updated_at = utcnow()
 
 
-def import_projects(parsed, *, staff_user, may_manage: Callable[[Estate], bool]):
+def import_projects(
+    parsed, *, staff_user, may_manage: Callable[[Estate], bool], dry_run: bool = False
+):
     """Create or update every project of a checked spreadsheet (spreadsheet.parse_projects) in
     one transaction, through the same rules as the console. Returns (created, updated) or the
-    problems by line, in which case nothing is written."""
+    problems by line, in which case nothing is written. A dry run applies every row the same
+    way and then writes nothing."""
     problems, created, updated = list(parsed.problems), 0, 0
     if problems:
         return None, problems
@@ -590,6 +593,9 @@ def import_projects(parsed, *, staff_user, may_manage: Callable[[Estate], bool])
         if problems:
             db.session.rollback()
             return None, problems
+        if dry_run:
+            db.session.rollback()
+            return (created, updated), []
         audit("renovation.import", staff_user=staff_user, created=created, updated=updated)
         db.session.commit()
     except Exception:
