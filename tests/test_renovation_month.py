@@ -149,7 +149,7 @@ def test_page_workbook_cli_and_api_show_the_month_end(app, estate, planner, tmp_
     client = app.test_client()
     sign_in_staff(client, *make_staff(Role.ADMIN, None))
     page = client.get(f"/console/overview/monthly?month={MARCH}").get_data(as_text=True)
-    assert f"截至{YEAR}-03-31" in page
+    assert f"统计到{YEAR}-03-31为止" in page
     assert "1 / 2 (50.00%)" in page and "0 / 1 (0.00%)" in page  # started, finished
 
     out = tmp_path / "march.xlsx"
@@ -167,7 +167,7 @@ def test_page_workbook_cli_and_api_show_the_month_end(app, estate, planner, tmp_
         assert line[header.index("完工项目数")] == 0
         assert line[header.index("到位资金（元）")] == 0
         summary = {r[0].value: r[1].value for r in workbook.worksheets[0].iter_rows()}
-        assert summary["改造数据截至"] == f"{YEAR}-03-31"
+        assert summary["改造数据统计至"] == f"{YEAR}-03-31"
 
     body = client.get(f"/api/v1/renovation/districts?month={MARCH}").json
     assert body["as_of"] == f"{YEAR}-03-31" and body["year"] == YEAR
