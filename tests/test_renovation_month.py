@@ -7,6 +7,7 @@ that month's year; page, workbook, CLI and API alike. Every test runs on SQLite 
 import io
 from datetime import date, datetime, time, timedelta
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
@@ -23,6 +24,7 @@ from resident_portal.renovation.models import (
 )
 
 from .conftest import close_survey, household, make_campaign, make_staff, sign_in_staff
+from .test_browser import browser, live_server  # noqa: F401 (fixtures)
 from .test_renovation import TODAY
 
 # The renovation tests' fixtures, by name (pytest finds fixtures imported into the module).
@@ -180,3 +182,79 @@ def test_page_workbook_cli_and_api_show_the_month_end(app, estate, planner, tmp_
     body = client.get(f"/api/v1/renovation/districts?month={MAY}").json
     assert body["districts"][0]["received_fen"] == {"central": 800_000_00, "residents": 600_00}
     assert client.get("/api/v1/renovation/districts?month=2026-13").status_code == 404
+
+
+def test_the_march_bulletin_in_a_browser(
+    app,
+    estate,
+    planner,
+    live_server,  # noqa: F811
+    browser,  # noqa: F811
+    database_url,
+):
+    """The March bulletin says what its renovation figures mean (screenshot in
+    /tmp/shots-reno/ for people to look at)."""
+    import tempfile
+    from pathlib import Path
+
+    from .conftest import totp_now
+    from .test_browser import shot
+
+    march_to_may(estate, planner)
+    username, password = make_staff(Role.ADMIN, None)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server}/console/sign-in")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.press("#password", "Enter")
+    page.wait_for_url(f"{live_server}/console/sign-in/second-factor")
+    page.fill("#code", totp_now(username))
+    page.press("#code", "Enter")
+    page.wait_for_url(f"{live_server}/console/")
+    page.goto(f"{live_server}/console/overview/monthly?month={MARCH}")
+    assert page.get_by_text(f"统计到{YEAR}-03-31为止").is_visible()
+    assert page.get_by_role("cell", name="1 / 2 (50.00%)").first.is_visible()
+    path = shot(page, "renovation-bulletin-march", database_url)
+    shots = Path(tempfile.gettempdir()) / "shots-reno"
+    shots.mkdir(exist_ok=True)
+    (shots / path.name).write_bytes(path.read_bytes())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_the_migration_dates_amounts_typed_before_it_by_the_projects_last_change(engine, tmp_path):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from .conftest import make_app, make_estate
+    from .test_payment_channel import private_database
+
+    with private_database(engine, tmp_path) as url:
+        app = make_app(url)
+        with app.app_context():
+            upgrade()
+            estate = make_estate()
+            project = operations.create_project(estate, "综合改造", YEAR, staff_user=None)
+            operations.set_funding(project, FundingSource.CENTRAL, 100_00, 40_00, staff_user=None)
+            operations.set_funding(project, FundingSource.LOCAL, 50_00, 0, staff_user=None)
+            operations.update_details(project, project.name, YEAR, "", 70_00, staff_user=None)
+            db.session.execute(
+                text("UPDATE renovation_project SET updated_at = :at"), {"at": at_noon(4, 2)}
+            )
+            db.session.commit()
+            db.session.remove()
+            downgrade(revision="0016_payment_channel")
+            upgrade()
+            received = db.session.execute(
+                select(
+                    ReceivedRecord.source, ReceivedRecord.recorded_at, ReceivedRecord.received_fen
+                )
+            ).all()
+            assert received == [(FundingSource.CENTRAL, at_noon(4, 2), 40_00)]  # not the empty one
+            invested = db.session.execute(
+                select(InvestmentRecord.recorded_at, InvestmentRecord.invested_fen)
+            ).all()
+            assert invested == [(at_noon(4, 2), 70_00)]
+            db.session.remove()
+            db.engine.dispose()
