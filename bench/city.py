@@ -75,6 +75,8 @@ def generate(url: str, estates: int = 500, households_per_estate: int = 300, see
             "renovation_project",
             "renovation_stage",
             "renovation_funding",
+            "renovation_received",
+            "renovation_investment",
             "renovation_target",
         )
     }
@@ -346,6 +348,8 @@ def generate(url: str, estates: int = 500, households_per_estate: int = 300, see
         "created_at, updated_at",
         "renovation_stage": "id, project_id, stage, position, planned_on, actual_on",
         "renovation_funding": "id, project_id, source, position, planned_fen, received_fen, note",
+        "renovation_received": "id, project_id, source, recorded_at, received_fen",
+        "renovation_investment": "id, project_id, recorded_at, invested_fen",
         "renovation_target": "id, district, year, to_start, to_finish, to_accept, investment_fen",
     }
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -388,6 +392,10 @@ def renovation(rows, next_id, rng, estate_id: int, e: int, now: datetime) -> Non
     rows["renovation_project"].append(
         (project_id, estate_id, "综合改造", now.year, "12345", invested, now, now)
     )
+    if invested:  # the dated records the bulletin of a month reads
+        rows["renovation_investment"].append(
+            (next_id("renovation_investment"), project_id, now, invested)
+        )
     today = now.date()
     late = rng.random() < 0.2
     # The next stage's planned date falls 14 days ago (late) or 14 days from now.
@@ -407,6 +415,10 @@ def renovation(rows, next_id, rng, estate_id: int, e: int, now: datetime) -> Non
         rows["renovation_funding"].append(
             (next_id("renovation_funding"), project_id, source, position, planned, received, "")
         )
+        if received:
+            rows["renovation_received"].append(
+                (next_id("renovation_received"), project_id, source, now, received)
+            )
 
 
 def take_rolls(url: str) -> None:

@@ -11,11 +11,12 @@ headless, on each resident page: landing, sign-in, home, ballot, pledge, elevato
 report form. The CPU slowdown is Lighthouse's own calibration from the benchmarkIndex it
 measures on the host (4× on a fast desktop, 1× on a host that is already as slow as the
 mid-tier phone it emulates; a page is run again when the index moves into another class),
-unless --cpu-slowdown sets it. Signed-in pages get the cookie through `--extra-headers`. Each page is run in
-standard and in large text (the large_text cookie, 长辈版) unless --standard-only. Prints both
-scores per page and every audit of those two categories that did not pass; exits non-zero when
-a score is below 100. Skips, saying how to install it, when Lighthouse is not there (LIGHTHOUSE
-or --lighthouse names the executable; else `lighthouse` on PATH or /opt/lighthouse).
+unless --cpu-slowdown sets it. Signed-in pages get the cookie through `--extra-headers`. Each
+page is run in standard and in large text (the large_text cookie, 长辈版) unless --standard-only.
+Prints both scores per page and every audit of those two categories that did not pass; exits
+non-zero when a score is below 100. Skips, saying how to install it, when Lighthouse is not
+there (LIGHTHOUSE or --lighthouse names the executable; else `lighthouse` on PATH or
+/opt/lighthouse).
 """
 
 import argparse

@@ -158,6 +158,39 @@ class ContributionsProvider(Provider):
             counts[status] = counts.get(status, 0) + 1
         return figures
 
+    def money_at(self, estate_ids, end) -> dict[int, tuple[int, int]]:
+        """Per estate: (pledged, paid) fen of its campaigns as recorded before `end` (naive
+        UTC): pledges replayed from their events as trend_series does, payments by the moment
+        they were recorded. What the renovation's bulletin of an earlier month counts."""
+        money = {estate_id: [0, 0] for estate_id in estate_ids}
+        pledged: dict[tuple, tuple[int, int]] = {}  # (campaign, household) -> (estate, amount)
+        for estate_id, campaign_id, household_id, action, amount in db.session.execute(
+            select(
+                Campaign.estate_id,
+                PledgeEvent.campaign_id,
+                PledgeEvent.household_id,
+                PledgeEvent.action,
+                PledgeEvent.amount_fen,
+            )
+            .join(Campaign, Campaign.id == PledgeEvent.campaign_id)
+            .where(Campaign.estate_id.in_(estate_ids), PledgeEvent.at < end)
+            .order_by(PledgeEvent.at, PledgeEvent.id)
+        ):
+            pledged[(campaign_id, household_id)] = (
+                estate_id,
+                int(amount or 0) if action == "pledge" else 0,
+            )
+        for estate_id, amount in pledged.values():
+            money[estate_id][0] += amount
+        for estate_id, paid in db.session.execute(
+            select(Campaign.estate_id, func.sum(Payment.amount_fen))
+            .join(Payment, Payment.campaign_id == Campaign.id)
+            .where(Campaign.estate_id.in_(estate_ids), Payment.created_at < end)
+            .group_by(Campaign.estate_id)
+        ):
+            money[estate_id][1] = int(paid or 0)
+        return {estate_id: (p, q) for estate_id, (p, q) in money.items()}
+
     def totals(self, figures):
         total = ContributionFigures()
         for f in figures:

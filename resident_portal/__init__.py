@@ -102,10 +102,11 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     )
     from .jobs import queue as job_queue
     from .jobs import views as job_views
-    from .renovation import api as renovation_api
     from .renovation import blueprint as renovation_blueprint
+    from .renovation import cli as renovation_cli
     from .renovation import demo as renovation_demo
     from .renovation import figures as renovation_figures
+    from .renovation import openapi as renovation_openapi
     from .renovation import record as renovation_record
     from .renovation import satisfaction as renovation_satisfaction
     from .reports import api as reports_api
@@ -126,6 +127,7 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
     photos.init_app(app)
     cli.init_app(app)
     survey_cli.init_app(app)
+    renovation_cli.init_app(app)
     # What the features contribute to the overview, the monthly report and the demo.
     for provider in (
         survey_figures.PROVIDER,
@@ -140,7 +142,7 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
         survey_openapi.PART,
         contributions_openapi.PART,
         reports_api.PART,
-        renovation_api.PART,
+        renovation_openapi.PART,
     ):
         api.register_openapi(part)
     cli.demo_seeder(contribution_demo.demo_elevator)

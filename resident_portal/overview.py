@@ -53,7 +53,11 @@ class MonthActivity(_Figures):
     figures: dict[str, Any] = field(default_factory=dict)
 
 
-def estate_rows(estates: list[Estate], now: datetime | None = None) -> list[EstateRow]:
+def estate_rows(
+    estates: list[Estate], now: datetime | None = None, month_end: datetime | None = None
+) -> list[EstateRow]:
+    """With `month_end` (the first moment after a month, naive UTC), the monthly report's
+    rows: each provider's figures for that month (Provider.month_figures)."""
     now = now or utcnow()
     ids = [e.id for e in estates]
     rows = {e.id: EstateRow(estate=e) for e in estates}
@@ -79,7 +83,10 @@ def estate_rows(estates: list[Estate], now: datetime | None = None) -> list[Esta
         )
     ]
     for provider in providers():
-        figures = provider.estate_figures(ids, now)
+        if month_end is None:
+            figures = provider.estate_figures(ids, now)
+        else:
+            figures = provider.month_figures(ids, now, month_end)
         for estate_id in ids:
             rows[estate_id].figures[provider.name] = figures[estate_id]
         moments.append(provider.last_activity(ids))
@@ -248,7 +255,7 @@ def monthly_report(month: str, estates: list[Estate], progress=None):
     for first in range(0, len(estates), MONTHLY_BATCH):
         if progress:
             progress(first, len(estates) + 1)
-        rows += estate_rows(estates[first : first + MONTHLY_BATCH], now)
+        rows += estate_rows(estates[first : first + MONTHLY_BATCH], now, end)
     if progress:
         progress(len(estates), len(estates) + 1)
     activity = month_activity(estates, start, end)

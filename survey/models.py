@@ -94,28 +94,43 @@ CATEGORY_LABELS = {
     ItemCategory.IMPROVEMENT: _l("Improvement"),
     ItemCategory.UPGRADE: _l("Upgrade"),
 }
-CHOICE_LABELS = {
-    Choice.SUPPORT: _l("Support"),
-    Choice.OPPOSE: _l("Oppose"),
-    Choice.ABSTAIN: _l("Abstain"),
+# Each kept choice's name outside (its key in the results API and the CSV columns) and its
+# label, by the kind of survey, in the order the ballot offers them: the one place that names
+# the choices.
+CHOICE_NAMES = {
+    Choice.SUPPORT: ("support", _l("Support")),
+    Choice.OPPOSE: ("oppose", _l("Oppose")),
+    Choice.ABSTAIN: ("abstain", _l("Abstain")),
 }
 # A satisfaction survey keeps its answers in the same three choices, so that the kept tally,
 # receipts, paper entry and the secrecy rule serve it unchanged: 满意 is kept as support,
 # 基本满意 as abstain, 不满意 as oppose (every item must be answered, so no abstention is an
-# unanswered item). In the order the ballot offers them.
+# unanswered item). Outside, it speaks satisfaction: its own keys and labels.
 SATISFIED, BASICALLY_SATISFIED, DISSATISFIED = Choice.SUPPORT, Choice.ABSTAIN, Choice.OPPOSE
-SATISFACTION_LABELS = {
-    SATISFIED: _l("Satisfied"),
-    BASICALLY_SATISFIED: _l("Basically satisfied"),
-    DISSATISFIED: _l("Dissatisfied"),
+SATISFACTION_NAMES = {
+    SATISFIED: ("satisfied", _l("Satisfied")),
+    BASICALLY_SATISFIED: ("basically_satisfied", _l("Basically satisfied")),
+    DISSATISFIED: ("unsatisfied", _l("Dissatisfied")),
 }
+CHOICE_LABELS = {choice: label for choice, (_key, label) in CHOICE_NAMES.items()}
+SATISFACTION_LABELS = {choice: label for choice, (_key, label) in SATISFACTION_NAMES.items()}
+
+
+def choice_names(survey) -> dict:
+    """Choice -> (key, label) of the answers a survey's ballot offers, in order."""
+    if survey.kind is SurveyKind.SATISFACTION:
+        return SATISFACTION_NAMES
+    return CHOICE_NAMES
 
 
 def choice_labels(survey) -> dict:
     """The answers a survey's ballot offers, with their labels, in order."""
-    if survey.kind is SurveyKind.SATISFACTION:
-        return SATISFACTION_LABELS
-    return CHOICE_LABELS
+    return {choice: label for choice, (_key, label) in choice_names(survey).items()}
+
+
+def choice_keys(survey) -> dict:
+    """The answers' keys in the results API and the CSV columns, in the ballot's order."""
+    return {choice: key for choice, (key, _label) in choice_names(survey).items()}
 
 
 class SurveyStatus(enum.StrEnum):
@@ -353,9 +368,7 @@ class RollEntry(db.Model):
 Index("ix_roll_entry_survey_owner", RollEntry.survey_id, RollEntry.owner_ref)
 # A survey's revisions by time: the overview's latest ballot per estate reads the index only
 # (and every lookup by survey alone uses its first column).
-Index(
-    "ix_ballot_revision_survey_submitted", BallotRevision.survey_id, BallotRevision.submitted_at
-)
+Index("ix_ballot_revision_survey_submitted", BallotRevision.survey_id, BallotRevision.submitted_at)
 
 
 class CorrectionKind(enum.StrEnum):

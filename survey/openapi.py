@@ -60,13 +60,59 @@ ITEM = {
         },
     },
 }
+# A satisfaction survey's items (kind "satisfaction", 满意度测评): the same figures under the
+# answers' own names (survey/models.py SATISFACTION_NAMES). Not a vote: approved is null.
+SATISFACTION_ITEM = {
+    "type": "object",
+    "required": [
+        "id",
+        "title",
+        "category",
+        "satisfied",
+        "basically_satisfied",
+        "unsatisfied",
+        "priority_picks",
+        "approved",
+    ],
+    "properties": {
+        "id": {"type": "integer"},
+        "title": {"type": "string"},
+        "category": ITEM["properties"]["category"],
+        "satisfied": {
+            "oneOf": [{"$ref": "#/components/schemas/Choice"}, {"type": "null"}],
+            "description": "满意",
+        },
+        "basically_satisfied": {
+            "oneOf": [{"$ref": "#/components/schemas/Choice"}, {"type": "null"}],
+            "description": "基本满意",
+        },
+        "unsatisfied": {
+            "oneOf": [{"$ref": "#/components/schemas/Choice"}, {"type": "null"}],
+            "description": "不满意",
+        },
+        "priority_picks": {"type": ["integer", "null"], "minimum": 0},
+        "approved": {"type": "null", "description": "a satisfaction survey is not a vote"},
+    },
+}
+# The items of a survey's results: a satisfaction survey's speak satisfaction.
+ITEMS = {
+    "type": "array",
+    "items": {
+        "oneOf": [
+            {"$ref": "#/components/schemas/Item"},
+            {"$ref": "#/components/schemas/SatisfactionItem"},
+        ]
+    },
+    "description": "Item for consultations and decisions; SatisfactionItem (satisfied, "
+    "basically_satisfied, unsatisfied) for a satisfaction survey (kind satisfaction)",
+}
 SURVEY = {
     "type": "object",
     "required": ["id", "title", "kind", "rule", "scope", "status", "opens_at", "closes_at"],
     "properties": {
         "id": {"type": "integer"},
         "title": {"type": "string"},
-        "kind": {"type": "string", "enum": ["consultation", "decision"]},
+        "kind": {"type": "string", "enum": ["consultation", "decision", "satisfaction"]},
         "rule": {"type": ["string", "null"], "enum": ["majority", "three_quarters", None]},
         "scope": {
             "type": "object",
@@ -111,7 +157,7 @@ RESULTS = {
         "participated": {"$ref": "#/components/schemas/Count"},
         "quorum_met": {"type": ["boolean", "null"]},
         "choices_shown": CHOICES_SHOWN,
-        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
+        "items": ITEMS,
         "by_building": {
             "type": "array",
             "items": {
@@ -122,7 +168,7 @@ RESULTS = {
                     "eligible": {"$ref": "#/components/schemas/Count"},
                     "participated": {"$ref": "#/components/schemas/Count"},
                     "choices_shown": CHOICES_SHOWN,
-                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
+                    "items": ITEMS,
                 },
             },
         },
@@ -135,7 +181,8 @@ def _with_rules() -> dict:
     survey, item, results = copy.deepcopy(SURVEY), copy.deepcopy(ITEM), copy.deepcopy(RESULTS)
     survey["properties"]["kind"]["description"] = (
         f"consultation: {rules.both_languages(lambda: rules.CONSULTATION)}; "
-        f"decision: {rules.both_languages(lambda: rules.DECISION)}"
+        f"decision: {rules.both_languages(lambda: rules.DECISION)}; "
+        f"satisfaction: {rules.both_languages(lambda: rules.SATISFACTION)}"
     )
     survey["properties"]["rule"]["description"] = (
         "; ".join(
@@ -221,6 +268,7 @@ def _schemas() -> dict:
         "Count": COUNT,
         "Choice": CHOICE,
         "Item": with_rules["Item"],
+        "SatisfactionItem": SATISFACTION_ITEM,
         "Survey": with_rules["Survey"],
         "Results": with_rules["Results"],
     }

@@ -17,7 +17,15 @@ from resident_portal.privacy import mask_phone_numbers
 from resident_portal.spreadsheets import Column, Table, csv_bytes, safe, workbook
 
 from . import counting, roll, rules, tally
-from .models import CATEGORY_LABELS, Ballot, KeptCount, Survey, SurveyItem, SurveyStatus
+from .models import (
+    CATEGORY_LABELS,
+    Ballot,
+    KeptCount,
+    Survey,
+    SurveyItem,
+    SurveyStatus,
+    choice_keys,
+)
 
 
 @dataclass
@@ -199,14 +207,16 @@ def _items(survey: Survey, result: tally.Tally, locale: str, shown: bool) -> lis
     """Items with their choice figures, or with nulls where the secrecy rule withholds them
     (the keys stay, so that clients read one shape)."""
     items = {item.id: item for item in survey.items}
+    keys = choice_keys(survey)  # support/oppose/abstain; satisfied/… for a satisfaction survey
     return [
         {
             "id": r.item_id,
             "title": items[r.item_id].localized_title(locale),
             "category": items[r.item_id].category.value,
-            "support": _choice(r.support) if shown else None,
-            "oppose": _choice(r.oppose) if shown else None,
-            "abstain": _choice(r.abstain) if shown else None,
+            **{
+                key: _choice(getattr(r, choice.value)) if shown else None
+                for choice, key in keys.items()
+            },
             "priority_picks": r.priority_picks if shown else None,
             "approved": r.approved if shown else None,
         }
@@ -278,6 +288,18 @@ EXPORT_COLUMNS = [
     "approved",
     "choices_shown",
 ]
+CHOICE_COLUMNS = slice(11, 17)  # each choice's heads and area, in the ballot's order
+
+
+def export_columns(survey: Survey) -> list[str]:
+    """The CSV's column keys; a satisfaction survey's choices by their own keys."""
+    columns = list(EXPORT_COLUMNS)
+    columns[CHOICE_COLUMNS] = [
+        f"{key}_{measure}"
+        for key in choice_keys(survey).values()
+        for measure in ("heads", "area_m2")
+    ]
+    return columns
 
 
 def export_rows(
@@ -314,16 +336,13 @@ def export_rows(
         return str(value).lower()
 
     rows = []
+    order = list(choice_keys(survey))
     for group, building, unit, floor, result, shown in groups:
         for r in result.items:
             item = items[r.item_id]
+            counts = [getattr(r, choice.value) for choice in order]
             choices = [
-                r.support.heads,
-                area(r.support.area),
-                r.oppose.heads,
-                area(r.oppose.area),
-                r.abstain.heads,
-                area(r.abstain.area),
+                *(value for count in counts for value in (count.heads, area(count.area))),
                 r.priority_picks,
                 flag(r.approved),
             ]
@@ -349,7 +368,7 @@ def export_rows(
 
 
 def export_csv(results: SurveyResults, locale: str = "zh_Hans_CN") -> bytes:
-    return csv_bytes(EXPORT_COLUMNS, export_rows(results, locale))
+    return csv_bytes(export_columns(results.survey), export_rows(results, locale))
 
 
 # The workbook's columns, in the reader's language (the CSV keeps EXPORT_COLUMNS' keys).
@@ -375,6 +394,16 @@ EXPORT_HEADERS = [
     (N_("Approved"), "text"),
     (N_("Choices shown"), "text"),
 ]
+# The choice columns' headers by the choice's key (models.choice_names): a satisfaction
+# survey's replace EXPORT_HEADERS' supporting … abstaining.
+CHOICE_HEADERS = {
+    "support": (N_("Owners supporting"), N_("Area supporting (m²)")),
+    "oppose": (N_("Owners opposing"), N_("Area opposing (m²)")),
+    "abstain": (N_("Owners abstaining"), N_("Area abstaining (m²)")),
+    "satisfied": (N_("Owners satisfied"), N_("Area satisfied (m²)")),
+    "basically_satisfied": (N_("Owners basically satisfied"), N_("Area basically satisfied (m²)")),
+    "unsatisfied": (N_("Owners dissatisfied"), N_("Area dissatisfied (m²)")),
+}
 GROUP_LABELS = {
     "scope": N_("Whole scope"),
     "building": N_("Building"),
@@ -386,7 +415,13 @@ GROUP_LABELS = {
 def export_table(results: SurveyResults, locale: str = "zh_Hans_CN") -> Table:
     """The results for the workbook: translated headers, groups and categories, areas as
     numbers."""
-    headers = [Column(_(label), kind) for label, kind in EXPORT_HEADERS]
+    labels = list(EXPORT_HEADERS)
+    labels[CHOICE_COLUMNS] = [
+        (label, kind)
+        for key in choice_keys(results.survey).values()
+        for label, kind in zip(CHOICE_HEADERS[key], ("integer", "area"), strict=True)
+    ]
+    headers = [Column(_(label), kind) for label, kind in labels]
     return Table(_("Results"), headers, export_rows(results, locale, readable=True))
 
 

@@ -25,10 +25,11 @@ tracked by strict xfail tests at the end: NUL characters, and ids beyond the id 
 """
 
 import io
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -406,6 +407,43 @@ def _survey_to_cancel(w: World, draw) -> tuple[str, str]:
     return w.page("planner", f"/console/{w.estate.code}/surveys/{survey.id}/cancel")
 
 
+_renovations = itertools.count(1)
+
+
+def _renovation(w: World, done: int = 0, scope: bool = False, signed: bool = False):
+    """A fresh renovation project of the estate (the forms that move a project on need it in a
+    given stage, every example): its first `done` stages completed on past days in order, its
+    scope listed, the representatives' sign-off typed."""
+    from resident_portal.renovation import operations as renovation_operations
+    from resident_portal.renovation.models import STAGES, Stage
+
+    planner = w.staff_user("planner")
+    today = renovation_operations.today_in_china()
+    project = renovation_operations.create_project(
+        w.estate, f"综合改造{next(_renovations)}", today.year, "12345", staff_user=planner
+    )
+    for step, stage in enumerate(STAGES[:done]):
+        renovation_operations.complete_stage(
+            project, stage, today - timedelta(days=30 - step), staff_user=planner
+        )
+    if scope:
+        renovation_operations.add_scope_item(project, "屋面防水", staff_user=planner)
+    if signed:
+        renovation_operations.record_signoff(
+            project, "张三\n李四", today - timedelta(days=1), staff_user=planner
+        )
+    assert project.current_stage is not Stage.HANDOVER
+    return project
+
+
+def _renovation_page(role: str, **state) -> Target:
+    def page(w, draw):
+        project = _renovation(w, **state)
+        return w.page(role, f"/console/{w.estate.code}/renovation/{project.id}")
+
+    return Target(role, page)
+
+
 def _not_voted(w: World) -> str:
     return f"/console/{w.estate.code}/surveys/{w.survey.id}/not-voted"
 
@@ -507,24 +545,22 @@ TARGETS: dict[str, Target | None] = {
     "survey.console_export_job": None,
     "reports.export_job": None,
     "jobs.cancel": None,
-    # The renovation record's forms need a project in a given stage; each form's refusals
-    # (dates out of order, amounts, unknown sources, a spreadsheet's lines) are tested in
-    # tests/test_renovation.py, tests/test_renovation_import.py and tests/test_satisfaction.py.
-    "renovation.console_new": None,
-    "renovation.console_details": None,
-    "renovation.console_parties": None,
-    "renovation.console_plan": None,
-    "renovation.console_complete": None,
-    "renovation.console_reopen": None,
-    "renovation.console_budget": None,
-    "renovation.console_scope": None,
-    "renovation.console_scope_remove": None,
-    "renovation.console_note": None,
-    "renovation.console_signoff": None,
-    "renovation.console_accept": None,
-    "renovation.console_import": None,
-    "renovation.console_targets": None,
-    "renovation.console_satisfaction": None,
+    # The renovation record: each form on a fresh project in the stage that offers it.
+    "renovation.console_new": _get("planner", lambda w: f"/console/{w.estate.code}/renovation"),
+    "renovation.console_details": _renovation_page("planner"),
+    "renovation.console_parties": _renovation_page("planner"),
+    "renovation.console_plan": _renovation_page("planner", done=2),
+    "renovation.console_complete": _renovation_page("planner", done=5),
+    "renovation.console_reopen": _renovation_page("planner", done=6),
+    "renovation.console_budget": _renovation_page("planner"),
+    "renovation.console_scope": _renovation_page("planner"),
+    "renovation.console_scope_remove": _renovation_page("planner", scope=True),
+    "renovation.console_note": _renovation_page("planner", done=6),
+    "renovation.console_signoff": _renovation_page("secretary", done=7),
+    "renovation.console_accept": _renovation_page("planner", done=7, signed=True),
+    "renovation.console_satisfaction": _renovation_page("planner", done=7, scope=True),
+    "renovation.console_import": _get("planner", lambda w: "/console/renovation/import"),
+    "renovation.console_targets": _get("planner", lambda w: "/console/renovation/targets"),
     # Machines file Open311 requests with an API key, not a browser form: fuzzed with and
     # without a valid key in tests/test_fuzz_api.py.
     "open311.requests_create": None,
@@ -586,8 +622,24 @@ def _xlsx_register() -> bytes:
     return out.getvalue()
 
 
+def _xlsx_projects() -> bytes:
+    """The planner's spreadsheet: a project of the test estate, with dates and money."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(
+        ["小区编号", "项目名称", "批次年度", "立项完成日期", "中央补助计划", "中央补助到位"]
+    )
+    sheet.append(["meiyuan", "综合改造", 2026, "2026-01-05", "1200000", "300000"])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
 JPEG = _jpeg()
 GOOD_FILES = {
+    "workbook": [(_xlsx_projects(), "projects.xlsx")],
     "photos": [(JPEG, "photo.jpg")],
     "photo": [(JPEG, "photo.jpg")],
     "register": [(register_csv(SMALL_REGISTER), "register.csv"), (_xlsx_register(), "r.xlsx")],

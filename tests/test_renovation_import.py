@@ -166,3 +166,55 @@ def test_a_spreadsheet_never_takes_a_completed_stage_back(planner):
     later[6] = (LAST_MONTH + timedelta(days=10)).isoformat()  # after consultation now
     result, problems = run(workbook(later), user)
     assert result is None and problems[0].line == 2
+
+
+# --- the command line: flask --app resident_portal renovation import FILE ----------------------
+
+
+def cli_import(app, tmp_path, content: bytes, *options):
+    path = tmp_path / "projects.xlsx"
+    path.write_bytes(content)
+    return app.test_cli_runner().invoke(args=["renovation", "import", str(path), *options])
+
+
+def test_the_command_imports_a_good_file_and_a_dry_run_writes_nothing(app, tmp_path):
+    make_estate()
+    content = workbook(good_row(), good_row(name="二期改造"))
+    checked = cli_import(app, tmp_path, content, "--dry-run")
+    assert checked.exit_code == 0, checked.stderr
+    assert "2" in checked.stdout and "未写入" in checked.stdout
+    assert count(Project) == 0 and count(Funding) == 0
+    assert not db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action.startswith("renovation."))
+    ).all()
+
+    imported = cli_import(app, tmp_path, content)
+    assert imported.exit_code == 0, imported.stderr
+    assert count(Project) == 2
+    project = db.session.scalar(select(Project).where(Project.name == "综合改造"))
+    assert project.stage_row(Stage.INITIATION).actual_on == LAST_MONTH
+    [entry] = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "renovation.import")
+    ).all()
+    assert entry.staff_user_id is None
+
+    # Again: the same projects are found and updated, none created.
+    again = cli_import(app, tmp_path, content, "--dry-run")
+    assert again.exit_code == 0 and count(Project) == 2
+
+
+def test_the_command_refuses_a_bad_file_by_line_with_exit_code_1(app, tmp_path):
+    make_estate()
+    bad = good_row(code="nowhere")
+    refused = cli_import(app, tmp_path, workbook(good_row(), bad))
+    assert refused.exit_code == 1
+    assert "第3行" in refused.stderr and "nowhere" in refused.stderr
+    assert "未导入任何数据" in refused.stderr
+    assert count(Project) == 0  # the good first row is not written either
+    # --dry-run refuses the same file the same way
+    checked = cli_import(app, tmp_path, workbook(good_row(), bad), "--dry-run")
+    assert checked.exit_code == 1 and "第3行" in checked.stderr
+    unknown = cli_import(app, tmp_path, workbook(good_row(), header=HEADER[:-1] + ["备注栏"]))
+    assert unknown.exit_code == 1 and "备注栏" in unknown.stderr
+    missing = app.test_cli_runner().invoke(args=["renovation", "import", str(tmp_path / "x")])
+    assert missing.exit_code == 2  # click: no such file

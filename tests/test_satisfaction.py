@@ -286,3 +286,77 @@ def test_the_city_rate_is_the_exact_share_over_every_district(surveys):
     assert city.satisfaction_rate == (Fraction(satisfied, answers) if answers else None)
     assert city.satisfied == sum(d.satisfied for d in districts)
     assert city.surveyed == sum(1 for p in projects if p.satisfaction_answers)
+
+
+def test_its_exports_and_the_results_api_speak_satisfaction(app, estate, scoped, planner):
+    """satisfied / basically_satisfied / unsatisfied in the API and the CSV, 满意 / 基本满意 /
+    不满意 in the workbook; a consultation of the same estate keeps support / oppose /
+    abstain."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from .conftest import make_survey
+
+    survey = opened(scoped, planner)
+    answer(survey, household(estate, "1", "1", "101"), "support", "abstain")
+    answer(survey, household(estate, "1", "1", "201"), "oppose", "support")
+    close_survey(survey)
+    client = app.test_client()
+    sign_in_staff(client, *make_staff(Role.ADMIN, None))
+    base = f"/console/{estate.code}/surveys/{survey.id}/results"
+
+    body = client.get(f"/api/v1/surveys/{survey.id}/results").json
+    roof, light = body["items"]
+    assert set(roof) == {
+        "id",
+        "title",
+        "category",
+        "satisfied",
+        "basically_satisfied",
+        "unsatisfied",
+        "priority_picks",
+        "approved",
+    }
+    assert (roof["satisfied"]["heads"], roof["unsatisfied"]["heads"]) == (1, 1)
+    assert roof["basically_satisfied"]["heads"] == 0
+    assert (light["satisfied"]["heads"], light["basically_satisfied"]["heads"]) == (1, 1)
+    assert client.get(f"{base}.json").json["items"] == body["items"]  # the console's JSON too
+
+    rows = list(csv.DictReader(io.StringIO(client.get(f"{base}.csv").data.decode("utf-8-sig"))))
+    scope = [r for r in rows if r["group"] == "scope"]
+    assert [(r["satisfied_heads"], r["basically_satisfied_heads"]) for r in scope] == [
+        ("1", "0"),
+        ("1", "1"),
+    ]
+    assert [r["unsatisfied_heads"] for r in scope] == ["1", "0"]
+    assert not any(key.startswith(("support", "oppose", "abstain")) for key in rows[0])
+
+    sheet = load_workbook(io.BytesIO(client.get(f"{base}.xlsx").data))["表决结果"]
+    header = [c.value for c in sheet[1]]
+    assert header[11:17] == [
+        "满意的业主人数",
+        "满意的专有部分面积（m²）",
+        "基本满意的业主人数",
+        "基本满意的专有部分面积（m²）",
+        "不满意的业主人数",
+        "不满意的专有部分面积（m²）",
+    ]
+
+    # Other kinds are unchanged: their keys and columns are read by other systems.
+    other = make_survey(estate, kind="consultation")
+    close_survey(other)
+    [item, *_] = client.get(f"/api/v1/surveys/{other.id}/results").json["items"]
+    assert {"support", "oppose", "abstain"} <= set(item) and "satisfied" not in item
+    other_base = f"/console/{estate.code}/surveys/{other.id}/results"
+    first = client.get(f"{other_base}.csv").data.decode("utf-8-sig").splitlines()[0]
+    assert "support_heads,support_area_m2,oppose_heads" in first
+    assert [
+        c.value
+        for c in load_workbook(io.BytesIO(client.get(f"{other_base}.xlsx").data))["表决结果"][1]
+    ][11] == "支持的业主人数"
+
+    schemas = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    assert set(schemas["SatisfactionItem"]["required"]) >= {"satisfied", "unsatisfied"}
+    assert "satisfaction" in schemas["Survey"]["properties"]["kind"]["enum"]

@@ -1,5 +1,6 @@
 """The renovation blueprint: its loaders and message wording. The views register on `bp` from
-renovation/views/ by audience: public.py (the notice board), console.py (staff), api.py.
+renovation/views/ by audience: public.py (the notice board), console*.py (staff: the project
+record, its progress, funding and acceptance, the planners' import and targets), api.py.
 
 Routes only parse, authorise and render; changes happen in renovation/operations.py.
 """
@@ -57,4 +58,12 @@ def renovation_labels():
 
 
 # The views register on `bp` (imported last: they import `bp` from here).
-from .views import api, console, public  # noqa: E402, F401
+from .views import (  # noqa: E402, F401
+    api,
+    console,
+    console_acceptance,
+    console_funding,
+    console_planning,
+    console_progress,
+    public,
+)

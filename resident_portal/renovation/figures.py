@@ -5,7 +5,7 @@ batch; per district and for the city the stages against the year's targets (开�
 and the districts behind schedule, ranked. The arithmetic is bulletin.py's."""
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -22,8 +22,10 @@ from .models import (
     DistrictTarget,
     Funding,
     FundingSource,
+    InvestmentRecord,
     Project,
     ProjectStage,
+    ReceivedRecord,
     Stage,
 )
 from .record import campaign_money
@@ -35,6 +37,7 @@ NO_DISTRICT = "—"
 class EstateRenovation:
     district: str
     year: int
+    as_of: date  # the day the figures stand at (China time)
     projects: list[bulletin.ProjectFacts] = field(default_factory=list)
     residents_pledged_fen: int = 0
 
@@ -62,6 +65,7 @@ class RenovationTotals:
     districts: list[bulletin.Summary]
     city: bulletin.Summary
     behind: list[bulletin.Summary]
+    as_of: date | None = None  # the day the figures stand at
 
 
 @dataclass
@@ -75,19 +79,42 @@ def year_of(now) -> int:
     return in_china(now).year
 
 
-def facts(estate_ids: list[int], year: int, today: date) -> dict[int, EstateRenovation]:
-    """The year's projects of these estates, in four queries whatever their number."""
+def day_before(end: datetime) -> date:
+    """The China calendar day of the last moment before `end` (naive UTC): the month's last
+    day for the first moment of the next month, today for now."""
+    return in_china(end - timedelta(microseconds=1)).date()
+
+
+def _latest(rows) -> dict:
+    """Dated records (key, recorded_at, amount) in the order they were recorded: per key the
+    amount recorded last."""
+    return {key: int(amount) for key, _recorded_at, amount in rows}
+
+
+def facts(estate_ids: list[int], year: int, end: datetime) -> dict[int, EstateRenovation]:
+    """The year's projects of these estates as they stood just before `end` (naive UTC: now
+    for the overview, the first moment after the month for its bulletin), in a fixed number of
+    queries whatever their number:
+
+    - a stage counts as completed if its actual date is on or before the day of `end`; a
+      project is behind schedule if a planned date before that day had not been met by then;
+    - funds received and the investment completed are the amounts recorded before `end`
+      (their dated records), the residents' money the campaigns' pledges and payments recorded
+      before `end`;
+    - satisfaction only from surveys closed by `end`.
+    """
+    today = day_before(end)
     estates = dict(
         db.session.execute(
             select(Estate.id, Estate.district).where(Estate.id.in_(estate_ids))
         ).all()
     )
     result = {
-        estate_id: EstateRenovation(estates.get(estate_id) or NO_DISTRICT, year)
+        estate_id: EstateRenovation(estates.get(estate_id) or NO_DISTRICT, year, today)
         for estate_id in estate_ids
     }
     projects = db.session.execute(
-        select(Project.id, Project.estate_id, Project.invested_fen, Project.satisfaction_survey_id)
+        select(Project.id, Project.estate_id, Project.satisfaction_survey_id)
         .where(Project.estate_id.in_(estate_ids), Project.batch_year == year)
         .order_by(Project.id)
     ).all()
@@ -105,30 +132,59 @@ def facts(estate_ids: list[int], year: int, today: date) -> dict[int, EstateReno
     ):
         stages[row.project_id].append(row)
     planned: dict[int, dict[str, int]] = {pid: {} for pid in ids}
-    received: dict[int, dict[str, int]] = {pid: {} for pid in ids}
-    for project_id, source, planned_fen, received_fen in db.session.execute(
-        select(Funding.project_id, Funding.source, Funding.planned_fen, Funding.received_fen).where(
+    for project_id, source, planned_fen in db.session.execute(
+        select(Funding.project_id, Funding.source, Funding.planned_fen).where(
             Funding.project_id.in_(ids)
         )
     ):
         planned[project_id][source.value] = int(planned_fen)
-        received[project_id][source.value] = int(received_fen)
+    received: dict[int, dict[str, int]] = {pid: {} for pid in ids}
+    dated = db.session.execute(
+        select(
+            ReceivedRecord.project_id,
+            ReceivedRecord.source,
+            ReceivedRecord.recorded_at,
+            ReceivedRecord.received_fen,
+        )
+        .where(ReceivedRecord.project_id.in_(ids), ReceivedRecord.recorded_at < end)
+        .order_by(ReceivedRecord.recorded_at, ReceivedRecord.id)
+    )
+    latest = _latest(((r.project_id, r.source.value), r.recorded_at, r.received_fen) for r in dated)
+    for (project_id, source), fen in latest.items():
+        if fen:
+            received[project_id][source] = fen
+    invested = _latest(
+        db.session.execute(
+            select(
+                InvestmentRecord.project_id,
+                InvestmentRecord.recorded_at,
+                InvestmentRecord.invested_fen,
+            )
+            .where(InvestmentRecord.project_id.in_(ids), InvestmentRecord.recorded_at < end)
+            .order_by(InvestmentRecord.recorded_at, InvestmentRecord.id)
+        )
+    )
     with_project = sorted({p.estate_id for p in projects})
-    residents = campaign_money(with_project) if with_project else {}
+    residents = campaign_money(with_project, end) if with_project else {}
     # Closed satisfaction surveys only: an open one's answers are not shown (secrecy rule).
     surveyed = satisfaction.results_of([p.satisfaction_survey_id for p in projects])
     counted: set[int] = set()
     for project in projects:
         found = surveyed.get(project.satisfaction_survey_id)
-        happy, answers = (found.satisfied, found.answers) if found and found.closed else (0, 0)
+        closed = found is not None and found.closed and found.closes_at <= end
+        happy, answers = (found.satisfied, found.answers) if closed else (0, 0)
         rows = stages[project.id]
-        done = frozenset(r.stage.value for r in rows if r.actual_on is not None)
-        current = next((r.stage.value for r in rows if r.actual_on is None), None)
+
+        def done_by(row) -> bool:
+            return row.actual_on is not None and row.actual_on <= today
+
+        done = frozenset(r.stage.value for r in rows if done_by(r))
+        current = next((r.stage.value for r in rows if not done_by(r)), None)
         late = max(
             [
                 (today - r.planned_on).days
                 for r in rows
-                if r.actual_on is None and r.planned_on is not None and r.planned_on < today
+                if not done_by(r) and r.planned_on is not None and r.planned_on < today
             ],
             default=0,
         )
@@ -145,7 +201,7 @@ def facts(estate_ids: list[int], year: int, today: date) -> dict[int, EstateReno
                 current_stage=current,
                 done=done,
                 late_days=late,
-                invested_fen=int(project.invested_fen),
+                invested_fen=invested.get(project.id, 0),
                 planned_fen=planned[project.id],
                 received_fen=got,
                 satisfied=happy,
@@ -172,7 +228,12 @@ def summarise(figures: list[EstateRenovation], year: int | None = None) -> Renov
     # Targets of districts whose estates are shown (a district's page shows its own only).
     targets = {d: t for d, t in targets_of(year).items() if d in present} if year else {}
     districts, city = bulletin.summarise(projects, pledged, targets)
-    return RenovationTotals(year, districts, city, bulletin.behind_schedule(districts))
+    as_of = figures[0].as_of if figures else None
+    return RenovationTotals(year, districts, city, bulletin.behind_schedule(districts), as_of)
+
+
+def format_date(day: date | None) -> str:
+    return day.isoformat() if day else "—"
 
 
 def _pct(value) -> str:
@@ -225,7 +286,12 @@ class RenovationProvider(Provider):
         )
 
     def estate_figures(self, estate_ids, now):
-        return facts(estate_ids, year_of(now), in_china(now).date())
+        return facts(estate_ids, year_of(now), now)
+
+    def month_figures(self, estate_ids, now, end):
+        # The bulletin of a month: as the record stood at its end, against its year's targets.
+        end = min(end, now)
+        return facts(estate_ids, day_before(end).year, end)
 
     def totals(self, figures):
         return summarise(figures)
@@ -272,6 +338,7 @@ class RenovationProvider(Provider):
         c = totals.city
         t = c.targets
         return [
+            (N_("Renovation figures as of"), format_date(totals.as_of)),
             (N_("Renovation projects of the year"), str(c.projects)),
             (N_("Started against target"), _against(c.started, t.to_start, c.start_rate)),
             (N_("Finished against target"), _against(c.completed, t.to_finish, c.completion_rate)),
@@ -307,6 +374,7 @@ class RenovationProvider(Provider):
         c = totals.city
         pct = money.percent_decimal
         return [
+            (N_("Renovation figures as of"), format_date(totals.as_of)),
             (N_("Renovation projects of the year"), c.projects),
             (N_("Projects started"), c.started),
             (N_("Start rate (%)"), pct(c.start_rate)),

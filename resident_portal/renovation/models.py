@@ -325,3 +325,36 @@ class Acceptance(db.Model):
     @property
     def names(self) -> list[str]:
         return [n for n in self.representatives.splitlines() if n.strip()]
+
+
+class ReceivedRecord(db.Model):
+    """What one source's received (到位) amount of a project was from `recorded_at` on: a row
+    per change, so that the bulletin of an earlier month counts the money recorded by its end.
+    The residents' money is not kept here: the campaigns' payments are dated themselves."""
+
+    __tablename__ = "renovation_received"
+    __table_args__ = (
+        CheckConstraint("received_fen >= 0", name="received_not_negative"),
+        CheckConstraint("source <> 'residents'", name="not_residents"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("renovation_project.id"), index=True)
+    source: Mapped[FundingSource] = mapped_column(
+        enum_column(FundingSource, "renovation_funding_source")
+    )
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    received_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class InvestmentRecord(db.Model):
+    """The investment completed (完成投资) a project reported from `recorded_at` on: a row per
+    change, for the bulletin of an earlier month."""
+
+    __tablename__ = "renovation_investment"
+    __table_args__ = (CheckConstraint("invested_fen >= 0", name="invested_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("renovation_project.id"), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    invested_fen: Mapped[int] = mapped_column(BigInteger)

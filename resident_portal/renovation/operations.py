@@ -22,12 +22,14 @@ from .models import (
     DistrictTarget,
     Funding,
     FundingSource,
+    InvestmentRecord,
     Party,
     PartyRole,
     ProgressNote,
     ProgressPhoto,
     Project,
     ProjectStage,
+    ReceivedRecord,
     ScopeItem,
     Stage,
 )
@@ -120,6 +122,9 @@ def _apply_details(project: Project, name, batch_year, hotline, invested_fen, st
             year=batch_year,
         )
     before = (project.name, project.batch_year, project.hotline, project.invested_fen)
+    if invested_fen != project.invested_fen:
+        # Dated, so that an earlier month's bulletin shows the investment reported by then.
+        db.session.add(InvestmentRecord(project_id=project.id, invested_fen=invested_fen))
     project.name, project.batch_year = name, batch_year
     project.hotline, project.invested_fen = _text(hotline, 40), invested_fen
     if before != (project.name, project.batch_year, project.hotline, project.invested_fen):
@@ -371,6 +376,11 @@ def _apply_funding(project, source: FundingSource, planned_fen, received_fen, no
         project.funding.append(line)
     elif (line.planned_fen, line.received_fen, line.note) == (planned_fen, received_fen, note):
         return
+    if received_fen != (line.received_fen or 0) and source is not FundingSource.RESIDENTS:
+        # Dated, so that an earlier month's bulletin counts only the money recorded by then.
+        db.session.add(
+            ReceivedRecord(project_id=project.id, source=source, received_fen=received_fen)
+        )
     line.planned_fen, line.received_fen, line.note = planned_fen, received_fen, note
     project.updated_at = utcnow()
     audit(
@@ -550,10 +560,13 @@ def _apply_actuals(project: Project, actual: dict[Stage, date], staff_user) -> N
             project.updated_at = utcnow()
 
 
-def import_projects(parsed, *, staff_user, may_manage: Callable[[Estate], bool]):
+def import_projects(
+    parsed, *, staff_user, may_manage: Callable[[Estate], bool], dry_run: bool = False
+):
     """Create or update every project of a checked spreadsheet (spreadsheet.parse_projects) in
     one transaction, through the same rules as the console. Returns (created, updated) or the
-    problems by line, in which case nothing is written."""
+    problems by line, in which case nothing is written. A dry run applies every row the same
+    way and then writes nothing."""
     problems, created, updated = list(parsed.problems), 0, 0
     if problems:
         return None, problems
@@ -580,6 +593,9 @@ def import_projects(parsed, *, staff_user, may_manage: Callable[[Estate], bool])
         if problems:
             db.session.rollback()
             return None, problems
+        if dry_run:
+            db.session.rollback()
+            return (created, updated), []
         audit("renovation.import", staff_user=staff_user, created=created, updated=updated)
         db.session.commit()
     except Exception:

@@ -31,11 +31,14 @@ def approved_items(estate: Estate) -> list[tuple[int, str]]:
     return [item for source in APPROVED_ITEM_SOURCES for item in source(estate)]
 
 
-def campaign_money(estate_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """Per estate: (pledged, received) fen of its campaigns; zeros without the campaigns."""
+def campaign_money(estate_ids: list[int], end=None) -> dict[int, tuple[int, int]]:
+    """Per estate: (pledged, received) fen of its campaigns; zeros without the campaigns.
+    With `end` (naive UTC), as recorded before that moment (the bulletin of a month)."""
     provider = PROVIDERS.get("contributions")
     if provider is None:
         return {estate_id: (0, 0) for estate_id in estate_ids}
+    if end is not None:
+        return provider.money_at(estate_ids, end)
     figures = provider.estate_figures(estate_ids, utcnow())
     return {
         estate_id: (

@@ -8,10 +8,10 @@ from ... import access
 from ...access import Permission, require
 from ...extensions import db
 from ...models import Estate, utcnow
+from ...overview import parse_month
 from .. import api, figures
 from ..blueprint import bp, project_estate
 from ..models import Project
-from ..operations import today_in_china
 
 
 @bp.get("/api/v1/renovation/projects")
@@ -36,13 +36,21 @@ def api_project(renovation_id):
 @bp.get("/api/v1/renovation/districts")
 @require(Permission.OVERVIEW)
 def api_districts():
-    """The same computation as the monthly report, over the estates the caller may overview."""
+    """The same computation as the monthly report, over the estates the caller may overview:
+    today's figures, or with ?month=YYYY-MM those at the end of that month."""
     typed = request.args.get("year", "")
     if typed and not (typed.isascii() and typed.isdigit() and 2000 <= int(typed) <= 2100):
         abort(404)
+    now = utcnow()
+    end = now
+    if request.args.get("month"):
+        try:
+            end = min(parse_month(request.args["month"])[1], now)
+        except ValueError:
+            abort(404)
     estates = access.estates_with(access.current_staff(), Permission.OVERVIEW)
     if estates is None:
         estates = list(db.session.scalars(select(Estate)))
-    year = int(typed) if typed else figures.year_of(utcnow())
-    data = figures.facts([e.id for e in estates], year, today_in_china())
-    return jsonify(api.districts_document(figures.summarise(list(data.values()))))
+    year = int(typed) if typed else figures.day_before(end).year
+    data = figures.facts([e.id for e in estates], year, end)
+    return jsonify(api.districts_document(figures.summarise(list(data.values()), year), end))

@@ -1,19 +1,17 @@
-"""Renovation console pages: an estate's projects, one project's record (details, parties,
-scope, stages, budget, progress notes) and the planner's spreadsheet import."""
+"""Renovation console pages: an estate's projects and one project's record (its page, details,
+parties and scope), with the helpers the project page's other forms share (render_project,
+attempt, back_to_project): its progress (console_progress.py), funding (console_funding.py)
+and acceptance (console_acceptance.py)."""
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
-from wtforms import SelectChoice
 
 from ... import access
 from ...access import Permission, require
 from ...common import OperationError
 from ...extensions import db
 from ...forms import ConfirmForm, form_status
-from ...models import Estate, utcnow
-from ...reports.forms import photos_from
-from ...reports.photos import PhotoError
+from ...models import utcnow
 from .. import money, operations, record, satisfaction
 from ..blueprint import bp, describe, project_estate
 from ..forms import (
@@ -21,7 +19,6 @@ from ..forms import (
     BudgetForm,
     CompleteForm,
     DetailsForm,
-    ImportForm,
     NewProjectForm,
     NoteForm,
     PartiesForm,
@@ -30,20 +27,16 @@ from ..forms import (
     SatisfactionForm,
     ScopeForm,
     SignoffForm,
-    TargetForm,
-    budget_of,
     fen_of,
     fill_budget,
     fill_details,
     fill_parties,
     fill_plan,
     parties_of,
-    plan_of,
     scope_choices,
     survey_item_of,
 )
-from ..models import DistrictTarget, ScopeItem, Stage
-from ..spreadsheet import HEADERS, parse_projects
+from ..models import ScopeItem
 
 
 @bp.get("/console/<estate_code>/renovation")
@@ -90,7 +83,7 @@ def console_new(estate_code):
     return _render_list(form, errors)
 
 
-def _render_project(errors=(), **forms):
+def render_project(errors=(), **forms):
     project = g.project
     defaults = {
         "details": DetailsForm(formdata=None),
@@ -147,7 +140,7 @@ def _signoff_defaults(project):
     return form
 
 
-def _back():
+def back_to_project():
     return redirect(
         url_for(
             "renovation.console_project", estate_code=g.estate.code, renovation_id=g.project.id
@@ -159,26 +152,26 @@ def _back():
 @bp.get("/console/<estate_code>/renovation/<int:renovation_id>")
 @require(Permission.RENOVATION_VIEW, estate_of=project_estate)
 def console_project(estate_code, renovation_id):
-    return _render_project()
+    return render_project()
 
 
-def _attempt(change, form_name, form):
+def attempt(change, form_name, form):
     """Run an operation for a validated form; re-render with the message if refused."""
     if not form.validate_on_submit():
-        return _render_project(**{form_name: form})
+        return render_project(**{form_name: form})
     try:
         change()
     except OperationError as error:
-        return _render_project([describe(error)], **{form_name: form})
+        return render_project([describe(error)], **{form_name: form})
     flash(_("Saved."))
-    return _back()
+    return back_to_project()
 
 
 @bp.post("/console/<estate_code>/renovation/<int:renovation_id>/details")
 @require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
 def console_details(estate_code, renovation_id):
     form = DetailsForm()
-    return _attempt(
+    return attempt(
         lambda: operations.update_details(
             g.project,
             form.name.data,
@@ -203,64 +196,14 @@ def console_parties(estate_code, renovation_id):
                 g.project, role, name, contact, phone, staff_user=access.current_staff()
             )
 
-    return _attempt(change, "parties", form)
-
-
-@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/plan")
-@require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
-def console_plan(estate_code, renovation_id):
-    form = PlanForm()
-    return _attempt(
-        lambda: operations.plan_stages(g.project, plan_of(form), staff_user=access.current_staff()),
-        "plan",
-        form,
-    )
-
-
-@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/complete")
-@require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
-def console_complete(estate_code, renovation_id):
-    form = CompleteForm()
-    return _attempt(
-        lambda: operations.complete_stage(
-            g.project, Stage(form.stage.data), form.on.data, staff_user=access.current_staff()
-        ),
-        "complete",
-        form,
-    )
-
-
-@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/reopen")
-@require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
-def console_reopen(estate_code, renovation_id):
-    form = ReopenForm()
-    return _attempt(
-        lambda: operations.reopen_stage(
-            g.project, Stage(form.stage.data), form.reason.data, staff_user=access.current_staff()
-        ),
-        "reopen",
-        form,
-    )
-
-
-@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/budget")
-@require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
-def console_budget(estate_code, renovation_id):
-    form = BudgetForm()
-    return _attempt(
-        lambda: operations.set_budget(
-            g.project, budget_of(form, g.project), staff_user=access.current_staff()
-        ),
-        "budget_form",
-        form,
-    )
+    return attempt(change, "parties", form)
 
 
 @bp.post("/console/<estate_code>/renovation/<int:renovation_id>/scope")
 @require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
 def console_scope(estate_code, renovation_id):
     form = _with_choices(ScopeForm(), g.project)
-    return _attempt(
+    return attempt(
         lambda: operations.add_scope_item(
             g.project,
             form.title.data or "",
@@ -277,145 +220,8 @@ def console_scope(estate_code, renovation_id):
 def console_scope_remove(estate_code, renovation_id, scope_item_id):
     item = db.session.get(ScopeItem, scope_item_id)
     if item is None:
-        return _back()  # removed already (a second tap, another tab): nothing left to do
+        return back_to_project()  # removed already (a second tap, another tab): nothing left to do
     if item.project_id != g.project.id:
         abort(404)
     operations.remove_scope_item(g.project, item, staff_user=access.current_staff())
-    return _back()
-
-
-@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/notes")
-@require(Permission.RENOVATION_PROGRESS, estate_of=project_estate)
-def console_note(estate_code, renovation_id):
-    form = NoteForm()
-    if not form.validate_on_submit():
-        return _render_project(note=form)
-    try:
-        photos = photos_from(form.photos.data)
-        operations.add_note(g.project, form.text.data, photos, staff_user=access.current_staff())
-    except OperationError as error:
-        return _render_project([describe(error)], note=form)
-    except PhotoError as error:
-        return _render_project([_(error.message)], note=form)
-    flash(_("Saved."))
-    return _back()
-
-
-@bp.route("/console/renovation/import", methods=["GET", "POST"])
-@require(Permission.RENOVATION_MANAGE)
-def console_import():
-    """The planner's spreadsheet: every row applied, or none (problems listed by line)."""
-    form = ImportForm()
-    problems, result = [], None
-    if form.validate_on_submit():
-        upload = form.workbook.data
-        parsed = parse_projects(upload.read(), upload.filename or "projects.xlsx")
-        user = access.current_staff()
-        result, found = operations.import_projects(
-            parsed,
-            staff_user=user,
-            may_manage=lambda estate: access.staff_may(user, Permission.RENOVATION_MANAGE, estate),
-        )
-        problems = [describe(p) for p in found]
-    return render_template(
-        "renovation/console_import.html",
-        estate=None,
-        form=form,
-        problems=problems,
-        result=result,
-        headers=HEADERS,
-    ), form_status(form, problems)
-
-
-def _target_districts(user) -> list[str]:
-    """Districts of the estates in which the user may set targets (every district: admins)."""
-    estates = access.estates_with(user, Permission.RENOVATION_TARGETS)
-    if estates is None:
-        estates = db.session.scalars(select(Estate)).all()
-    return sorted({e.district for e in estates if e.district})
-
-
-@bp.route("/console/renovation/targets", methods=["GET", "POST"])
-@require(Permission.RENOVATION_TARGETS)
-def console_targets():
-    """Each district's yearly targets: projects to start, finish and accept; investment."""
-    user = access.current_staff()
-    districts = _target_districts(user)
-    form = TargetForm()
-    form.district.choices = [SelectChoice(d, d) for d in districts]
-    if request.method == "GET":
-        form.year.data = form.year.data or operations.today_in_china().year
-    errors = []
-    if form.validate_on_submit():
-        try:
-            operations.set_target(
-                form.district.data,
-                form.year.data,
-                form.to_start.data or 0,
-                form.to_finish.data or 0,
-                form.to_accept.data or 0,
-                fen_of(form.investment.data),
-                staff_user=user,
-            )
-        except OperationError as error:
-            errors.append(describe(error))
-        else:
-            flash(_("Saved."))
-            return redirect(url_for("renovation.console_targets"), 303)
-    targets = db.session.scalars(
-        select(DistrictTarget)
-        .where(DistrictTarget.district.in_(districts))
-        .order_by(DistrictTarget.year.desc(), DistrictTarget.district)
-    ).all()
-    return render_template(
-        "renovation/console_targets.html",
-        estate=None,
-        form=form,
-        errors=errors,
-        targets=targets,
-    ), form_status(form, errors)
-
-
-@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/signoff")
-@require(Permission.RENOVATION_SIGNOFF, estate_of=project_estate)
-def console_signoff(estate_code, renovation_id):
-    form = SignoffForm()
-    return _attempt(
-        lambda: operations.record_signoff(
-            g.project,
-            form.representatives.data,
-            form.signed_on.data,
-            staff_user=access.current_staff(),
-        ),
-        "signoff",
-        form,
-    )
-
-
-@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/accept")
-@require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
-def console_accept(estate_code, renovation_id):
-    form = AcceptForm()
-    return _attempt(
-        lambda: operations.pass_acceptance(
-            g.project,
-            form.on.data,
-            form.override_reason.data or "",
-            staff_user=access.current_staff(),
-        ),
-        "accept",
-        form,
-    )
-
-
-@bp.post("/console/<estate_code>/renovation/<int:renovation_id>/satisfaction")
-@require(Permission.RENOVATION_MANAGE, estate_of=project_estate)
-def console_satisfaction(estate_code, renovation_id):
-    form = SatisfactionForm()
-    return _attempt(
-        lambda: operations.open_satisfaction(
-            g.project, form.closes_on.data, staff_user=access.current_staff()
-        ),
-        "satisfaction",
-        form,
-    )
+    return back_to_project()
