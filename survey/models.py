@@ -353,9 +353,7 @@ class RollEntry(db.Model):
 Index("ix_roll_entry_survey_owner", RollEntry.survey_id, RollEntry.owner_ref)
 # A survey's revisions by time: the overview's latest ballot per estate reads the index only
 # (and every lookup by survey alone uses its first column).
-Index(
-    "ix_ballot_revision_survey_submitted", BallotRevision.survey_id, BallotRevision.submitted_at
-)
+Index("ix_ballot_revision_survey_submitted", BallotRevision.survey_id, BallotRevision.submitted_at)
 
 
 class CorrectionKind(enum.StrEnum):
