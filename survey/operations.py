@@ -173,18 +173,21 @@ def entered_as(staff_user: StaffUser, estate: Estate) -> Role:
 
 
 # The statements of a ballot, built once (building one and its cache key costs about as much
-# as running it). The counted ballot is read with its choices and locked (FOR UPDATE OF ballot
-# on PostgreSQL; SQLite locks at the first write and relies on the receipt check).
+# as running it). The counted ballot is locked (FOR UPDATE on PostgreSQL; SQLite locks at the
+# first write and relies on the receipt check), and its choices read by a statement of their
+# own once the lock is held: joined to the locking query, PostgreSQL would hand a submission
+# that waited for the lock the new ballot row with the choices it replaced.
 _BALLOTS, _CHOICES = Ballot.__table__, BallotChoice.__table__
 _COUNTED_BALLOT = (
     select(_BALLOTS.c.id, _BALLOTS.c.source, _BALLOTS.c.receipt)
-    .add_columns(_CHOICES.c.item_id, _CHOICES.c.choice, _CHOICES.c.priority)
-    .outerjoin(_CHOICES, _CHOICES.c.ballot_id == _BALLOTS.c.id)
     .where(
         _BALLOTS.c.survey_id == bindparam("survey_id"),
         _BALLOTS.c.owner_ref == bindparam("owner_ref"),
     )
-    .with_for_update(of=_BALLOTS)
+    .with_for_update()
+)
+_COUNTED_CHOICES = select(_CHOICES.c.item_id, _CHOICES.c.choice, _CHOICES.c.priority).where(
+    _CHOICES.c.ballot_id == bindparam("ballot_id")
 )
 _INSERT_BALLOT = insert(_BALLOTS).returning(_BALLOTS.c.id)
 _UPDATE_BALLOT = update(_BALLOTS).where(
@@ -269,20 +272,21 @@ def submit_ballot(
                 )
             )
         # Plain statements, not the ORM's unit of work (a third of a ballot's CPU). First the
-        # counted ballot with its choices, locked on PostgreSQL (FOR UPDATE OF ballot).
+        # counted ballot, locked, then its choices (see _COUNTED_BALLOT).
         connection = db.session.connection()
         counted = connection.execute(
             _COUNTED_BALLOT, {"survey_id": survey.id, "owner_ref": owner_ref}
-        ).all()
-        if counted and source is BallotSource.PAPER and counted[0].source is BallotSource.ONLINE:
+        ).first()
+        if counted and source is BallotSource.PAPER and counted.source is BallotSource.ONLINE:
             raise OperationError(
                 N_("The owner has already voted online; a paper ballot cannot replace it.")
             )
         old_vote = None
         if counted:
+            old = connection.execute(_COUNTED_CHOICES, {"ballot_id": counted.id}).all()
             old_vote = counting.Vote(
-                {c.item_id: c.choice.value for c in counted if c.item_id is not None},
-                frozenset(c.item_id for c in counted if c.priority),
+                {c.item_id: c.choice.value for c in old},
+                frozenset(c.item_id for c in old if c.priority),
             )
         row = {
             "household_id": household.id,
@@ -308,10 +312,10 @@ def submit_ballot(
             # The receipt, new with every submission, is the ballot's version: a submission
             # that read a ballot another has replaced since updates nothing and is tried again
             # (SQLite has no FOR UPDATE), instead of moving the kept tally from stale choices.
-            ballot_id = counted[0].id
+            ballot_id = counted.id
             replaced = connection.execute(
                 _UPDATE_BALLOT,
-                {"ballot_id": ballot_id, "read_receipt": counted[0].receipt, **row},
+                {"ballot_id": ballot_id, "read_receipt": counted.receipt, **row},
             ).rowcount
             if replaced != 1:
                 raise StaleDataError("the ballot was replaced since it was read")

@@ -678,3 +678,64 @@ def test_a_ballot_replaced_between_reading_and_writing_keeps_the_tally_exact(tmp
         }
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_ballot_that_waited_for_the_lock_counts_from_the_ballot_it_replaces(database_url):
+    """PostgreSQL: one phone holds the ballot's row lock; the other waits for it, then changes
+    the ballot. Its change must be counted from the choices the first phone wrote, not from
+    those it would have seen had it read them together with the row it waited for."""
+    import threading
+    import time
+
+    from .conftest import empty_tables, make_app
+
+    app = make_app(database_url)
+    try:
+        with app.app_context():
+            estate = make_estate(
+                rows=[*SMALL_REGISTER, ("1", "1", "102", 1, "90.00", "A5", "周", "")]
+            )
+            survey = make_survey(estate)
+            survey_id, h = survey.id, household(estate, "1", "1", "101")
+            household_id, items = h.id, [i.id for i in survey.items]
+            survey_operations.submit_ballot(survey, h, dict.fromkeys(items, Choice.SUPPORT))
+            neighbour = household(estate, "1", "1", "102")
+            survey_operations.submit_ballot(survey, neighbour, dict.fromkeys(items, Choice.SUPPORT))
+        original = counting.record_ballot
+        started = []
+
+        def second_phone():
+            with app.app_context():
+                from resident_portal.models import Household
+
+                other = db.session.get(Survey, survey_id)
+                mine = db.session.get(Household, household_id)
+                survey_operations.submit_ballot(other, mine, dict.fromkeys(items, Choice.ABSTAIN))
+
+        def first_phone_holds_the_lock(*args, **kwargs):
+            if not started:  # the first phone holds the lock: the second one waits for it
+                started.append(threading.Thread(target=second_phone))
+                started[0].start()
+                time.sleep(0.5)
+            return original(*args, **kwargs)
+
+        with app.app_context(), pytest.MonkeyPatch.context() as patch:
+            patch.setattr(counting, "record_ballot", first_phone_holds_the_lock)
+            from resident_portal.models import Household
+
+            first = db.session.get(Survey, survey_id)
+            mine = db.session.get(Household, household_id)
+            survey_operations.submit_ballot(first, mine, dict.fromkeys(items, Choice.OPPOSE))
+        started[0].join()
+        with app.app_context():
+            survey = db.session.get(Survey, survey_id)
+            assert counting.compare(survey) == []
+            overall = compute(survey).overall
+            assert {(r.support.heads, r.oppose.heads, r.abstain.heads) for r in overall.items} == {
+                (1, 0, 1)
+            }
+    finally:
+        with app.app_context():
+            empty_tables()
+            db.engine.dispose()
