@@ -158,6 +158,16 @@ class ContributionsProvider(Provider):
             counts[status] = counts.get(status, 0) + 1
         return figures
 
+    def month_figures(self, estate_ids, now, end):
+        """The monthly report's: money pledged and paid as recorded before the month's end
+        (`end`), the same as the renovation's residents' money of that month; the campaigns'
+        targets and the elevators' status are today's."""
+        figures = self.estate_figures(estate_ids, now)
+        for estate_id, (pledged, paid) in self.money_at(estate_ids, end).items():
+            figures[estate_id].pledged_fen = pledged
+            figures[estate_id].paid_fen = paid
+        return figures
+
     def money_at(self, estate_ids, end) -> dict[int, tuple[int, int]]:
         """Per estate: (pledged, paid) fen of its campaigns as recorded before `end` (naive
         UTC): pledges replayed from their events as trend_series does, payments by the moment

@@ -84,6 +84,35 @@ def busy_estate():
     return estate, survey, campaign
 
 
+def test_an_earlier_months_report_counts_the_money_recorded_by_its_end(app):
+    """The residents' money in an earlier month's report is what had been pledged and paid by
+    the month's end, as the renovation's residents' share of that month counts it."""
+    from sqlalchemy import update
+
+    from contributions.models import Payment, PledgeEvent
+
+    estate, _survey, _campaign = busy_estate()  # ¥200 + ¥300 pledged, ¥200 paid, all now
+    this_month = overview.this_month()
+    _rows, total, _activity = overview.monthly_report(this_month, [estate])
+    assert (total.pledged_fen, total.paid_fen) == (50_000, 20_000)
+    first, _end = overview.parse_month(this_month)
+    last_month = f"{in_china(first - timedelta(days=1)):%Y-%m}"
+    _rows, total, _activity = overview.monthly_report(last_month, [estate])
+    assert (total.pledged_fen, total.paid_fen) == (0, 0)  # none of it had happened yet
+    # 1-1-101's pledge and payment, recorded two days before this month began, count there
+    h = household(estate, "1", "1", "101")
+    earlier = first - timedelta(days=2)
+    db.session.execute(
+        update(PledgeEvent).where(PledgeEvent.household_id == h.id).values(at=earlier)
+    )
+    db.session.execute(
+        update(Payment).where(Payment.household_id == h.id).values(created_at=earlier)
+    )
+    db.session.commit()
+    _rows, total, _activity = overview.monthly_report(last_month, [estate])
+    assert (total.pledged_fen, total.paid_fen) == (20_000, 20_000)
+
+
 def make_staff_user(estate):
     from sqlalchemy import select
 
