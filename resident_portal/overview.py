@@ -7,6 +7,7 @@ action) and never names a feature. Each provider loads its figures with a fixed 
 queries whatever the number of estates (no query per estate).
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -211,8 +212,15 @@ def cached_trend_series(provider, ids: list[int], ends, now: datetime) -> dict[s
 # --- the monthly report (月通报) -------------------------------------------------------------
 
 
+MONTH = re.compile(r"[0-9]{4}-[0-9]{1,2}")  # the month pickers' and the API's YYYY-MM
+
+
 def parse_month(text: str) -> tuple[datetime, datetime]:
-    """ "2026-11" -> (2026-11-01 00:00, 2026-12-01 00:00), China time as naive UTC."""
+    """ "2026-11" -> (2026-11-01 00:00, 2026-12-01 00:00), China time as naive UTC.
+    ValueError unless `text` is exactly that: int() alone would take " 11", "1_1" or
+    full-width digits, which the API's document (YYYY-MM) does not allow."""
+    if not MONTH.fullmatch(text):
+        raise ValueError(f"not a month: {text!r}")
     year, month = (int(part) for part in text.split("-"))
     start = datetime(year, month, 1)
     end = datetime(year + (month == 12), month % 12 + 1, 1)

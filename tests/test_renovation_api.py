@@ -78,6 +78,14 @@ def test_the_districts_are_the_bulletins_numbers(app, client):
     assert district["start_rate"] == {"part": 1, "whole": 4, "percent": "25.00"}
     assert body["city"]["projects"] == 1
     assert client.get("/api/v1/renovation/districts?year=abc", headers=headers).status_code == 404
+    # Only what the OpenAPI document allows (YYYY-MM, a year in digits); present but empty, a
+    # space, an underscore or full-width digits (all of which int() takes) are refused.
+    for query in ("year=", "month=", "month=2025-3%20", "month=2025-0_3", "month=２０２５-03"):
+        url = f"/api/v1/renovation/districts?{query}"
+        assert client.get(url, headers=headers).status_code == 404, query
+    assert (
+        client.get("/api/v1/renovation/districts?month=2025-3", headers=headers).status_code == 200
+    )
 
 
 def test_the_openapi_document_describes_the_renovation(app, client):

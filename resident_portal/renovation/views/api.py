@@ -7,7 +7,7 @@ from sqlalchemy import select
 from ... import access
 from ...access import Permission, require
 from ...extensions import db
-from ...models import Estate, utcnow
+from ...models import utcnow
 from ...overview import parse_month
 from .. import api, figures
 from ..blueprint import bp, project_estate
@@ -38,19 +38,20 @@ def api_project(renovation_id):
 def api_districts():
     """The same computation as the monthly report, over the estates the caller may overview:
     today's figures, or with ?month=YYYY-MM those at the end of that month."""
-    typed = request.args.get("year", "")
-    if typed and not (typed.isascii() and typed.isdigit() and 2000 <= int(typed) <= 2100):
+    # Present but empty is not a year or a month either (the OpenAPI document's types).
+    typed = request.args.get("year")
+    if typed is not None and not (
+        typed.isascii() and typed.isdigit() and 2000 <= int(typed) <= 2100
+    ):
         abort(404)
     now = utcnow()
     end = now
-    if request.args.get("month"):
+    if "month" in request.args:
         try:
             end = min(parse_month(request.args["month"])[1], now)
         except ValueError:
             abort(404)
-    estates = access.estates_with(access.current_staff(), Permission.OVERVIEW)
-    if estates is None:
-        estates = list(db.session.scalars(select(Estate)))
+    estates = access.estates_seen(access.current_staff(), Permission.OVERVIEW)
     year = int(typed) if typed else figures.day_before(end).year
     data = figures.facts([e.id for e in estates], year, end)
     return jsonify(api.districts_document(figures.summarise(list(data.values()), year), end))

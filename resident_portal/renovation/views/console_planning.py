@@ -11,7 +11,6 @@ from ...access import Permission, require
 from ...common import OperationError
 from ...extensions import db
 from ...forms import form_status
-from ...models import Estate
 from .. import operations
 from ..blueprint import bp, describe
 from ..forms import ImportForm, TargetForm, fen_of
@@ -47,9 +46,7 @@ def console_import():
 
 def _target_districts(user) -> list[str]:
     """Districts of the estates in which the user may set targets (every district: admins)."""
-    estates = access.estates_with(user, Permission.RENOVATION_TARGETS)
-    if estates is None:
-        estates = db.session.scalars(select(Estate)).all()
+    estates = access.estates_seen(user, Permission.RENOVATION_TARGETS)
     return sorted({e.district for e in estates if e.district})
 
 
