@@ -25,13 +25,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from bench.page_weight import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    build_demo,
+    demo_app,
     resident_pages,
     serve,
     sign_in,
@@ -135,20 +134,10 @@ def main():
 
     from playwright.sync_api import sync_playwright
 
-    from resident_portal import LARGE_TEXT_COOKIE, create_app
+    from resident_portal import LARGE_TEXT_COOKIE
 
-    temporary = tempfile.TemporaryDirectory(prefix="rp-lighthouse-", ignore_cleanup_errors=True)
+    temporary, app, ids = demo_app("rp-lighthouse-")
     folder = Path(temporary.name)
-    app = create_app(
-        {
-            "SECRET_KEY": "bench",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.sqlite3'}",
-            "PHOTO_DIR": str(folder / "photos"),
-            "REDIS_URL": None,
-            "PUBLIC_BASE_URL": "",  # plain HTTP on loopback: cookies cannot be Secure
-        }
-    )
-    ids = build_demo(app)
     modes = [False] if options.standard_only else [False, True]
     calibrated = 4  # Lighthouse's default, until a run's benchmarkIndex says otherwise
     results = []

@@ -128,6 +128,25 @@ def build_demo(app) -> dict:
     return ids
 
 
+def demo_app(prefix: str):
+    """The app on a temporary SQLite database holding the demo (build_demo): returns the
+    temporary folder (keep it while the app runs), the app and the demo's ids."""
+    from resident_portal import create_app
+
+    temporary = tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True)
+    folder = Path(temporary.name)
+    app = create_app(
+        {
+            "SECRET_KEY": "bench",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.sqlite3'}",
+            "PHOTO_DIR": str(folder / "photos"),
+            "REDIS_URL": None,
+            "PUBLIC_BASE_URL": "",  # plain HTTP on loopback: cookies cannot be Secure
+        }
+    )
+    return temporary, app, build_demo(app)
+
+
 def resident_pages(ids: dict) -> list[tuple[str, str, bool]]:
     """(name, path, signed in) for each page measured."""
     return [
@@ -279,22 +298,9 @@ def main():
 
     from playwright.sync_api import sync_playwright
 
-    from resident_portal import create_app
-
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} is not installed (apt-get install chromium fonts-noto-cjk)")
-    temporary = tempfile.TemporaryDirectory(prefix="rp-page-weight-", ignore_cleanup_errors=True)
-    folder = Path(temporary.name)
-    app = create_app(
-        {
-            "SECRET_KEY": "bench",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.sqlite3'}",
-            "PHOTO_DIR": str(folder / "photos"),
-            "REDIS_URL": None,
-            "PUBLIC_BASE_URL": "",  # plain HTTP on loopback: cookies cannot be Secure
-        }
-    )
-    ids = build_demo(app)
+    temporary, app, ids = demo_app("rp-page-weight-")
     pages = resident_pages(ids)
     wsgi = WithBaseline(app)
     with serve(wsgi) as base_url, sync_playwright() as playwright:
