@@ -261,6 +261,7 @@ def test_elevator_ballot_shows_the_share_and_reads_aloud(
     )
     assert_fits_phone(page)
     pictures(page, "elevator-ballot-zh", database_url)
+    heading_where_speech = page.locator("h1").bounding_box()["y"]
     button = page.get_by_role("button", name="朗读")
     if page.evaluate("'speechSynthesis' in window"):
         button.click()
@@ -278,6 +279,9 @@ def test_elevator_ballot_shows_the_share_and_reads_aloud(
     page.goto(f"{live_server}/surveys/{data['elevator'].survey_id}")
     assert page.locator("button.read-aloud").count() == 1
     assert not page.locator("button.read-aloud").is_visible()
+    # The button shows up in the crumbs row, which is as tall without it: showing it after the
+    # first paint moves nothing below (no layout shift), and a silent phone has no gap.
+    assert page.locator("h1").bounding_box()["y"] == heading_where_speech
     silent.close()
 
 
