@@ -145,14 +145,14 @@ def test_the_right_code_reissues_signs_out_and_redirects_to_the_letters(app, est
     assert audit.detail["sessions_ended"] == 3
 
     page = secretary.get(location)
-    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "private, no-store"
     text = page.get_data(as_text=True)
     assert "已为5户生成新的访问码" in text and "已在3台设备上退出登录" in text
     # The letters open from a form that also asks whom residents should ask (printed on them).
     assert f'action="{location}/letters"' in text and f'href="{location}/codes.zip"' in text
 
     letters = secretary.get(f"{location}/letters")
-    assert letters.status_code == 200 and letters.headers["Cache-Control"] == "no-store"
+    assert letters.status_code == 200 and letters.headers["Cache-Control"] == "private, no-store"
     codes = CODE_ON_LETTER.findall(letters.get_data(as_text=True))
     assert len(codes) == 5
     first = household(estate, "1", "1", "101")  # letters in register order
@@ -161,7 +161,7 @@ def test_the_right_code_reissues_signs_out_and_redirects_to_the_letters(app, est
 
     archive = secretary.get(f"{location}/codes.zip")
     assert archive.status_code == 200 and archive.mimetype == "application/zip"
-    assert archive.headers["Cache-Control"] == "no-store"
+    assert archive.headers["Cache-Control"] == "private, no-store"
     lines = zipfile.ZipFile(io.BytesIO(archive.data)).read("codes.csv").decode("utf-8-sig")
     assert [line.split(",")[3] for line in lines.splitlines()[1:]] == codes
 

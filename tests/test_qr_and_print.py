@@ -62,10 +62,10 @@ def test_household_letters_carry_a_working_code_and_qr(app, client):
     response = client.post("/console/meiyuan/codes", data={"which": "missing"})
     assert response.status_code == 303
     issued = client.get(response.headers["Location"])
-    assert issued.status_code == 200 and issued.headers["Cache-Control"] == "no-store"
+    assert issued.status_code == 200 and issued.headers["Cache-Control"] == "private, no-store"
     response = client.get(response.headers["Location"] + "/letters")
     assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Cache-Control"] == "private, no-store"
     page = response.get_data(as_text=True)
     assert page.count('class="sheet letter"') == 5
     assert page.count("请妥善保管本告知书") == 5  # printed in Chinese for residents
@@ -83,7 +83,7 @@ def test_zip_has_mail_merge_csv_and_decodable_png_and_svg_per_household(app, cli
     sign_in_staff(client, *make_staff(Role.SECRETARY, estate))
     response = client.get(reissue_all_codes(client, "meiyuan") + "/codes.zip")
     assert response.mimetype == "application/zip"
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Cache-Control"] == "private, no-store"
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     names = set(archive.namelist())
     assert "codes.csv" in names and "qr/1-1-101.png" in names and "qr/1-1-101.svg" in names

@@ -6,12 +6,12 @@ from sqlalchemy import func, select
 
 from .. import access, operations, two_factor
 from ..access import Permission, require
+from ..blueprint import no_store
 from ..extensions import db
 from ..forms import ApiTokenForm, ConfirmForm, form_status
 from ..messages import describe_error
 from ..models import ApiToken, AuthSession, Estate, RecoveryCode, utcnow
 from . import bp
-from .sign_in import no_store_page
 
 
 @bp.get("/account")
@@ -40,7 +40,7 @@ def account():
         this_session=access.current_session(),
         form=ConfirmForm(),
     )
-    return no_store_page(page)
+    return no_store(Response(page))
 
 
 @bp.post("/account/recovery-codes")
@@ -56,7 +56,7 @@ def new_recovery_codes():
         codes=[two_factor.format_recovery_code(c) for c in codes],
         next_url=url_for("console.account"),
     )
-    return no_store_page(page)
+    return no_store(Response(page))
 
 
 @bp.route("/tokens", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 
 from .. import access, operations, print_jobs
 from ..access import Permission, require
+from ..blueprint import no_store
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..jobs import operations as job_operations
@@ -15,12 +16,6 @@ from ..pdf import pdf_response, wants_pdf
 from ..spreadsheets import download
 from . import bp
 from .posters import print_contact
-
-
-def _no_store(response: Response) -> Response:
-    # Codes in clear: keep the page out of every cache.
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _held_batch(batch_id: int) -> tuple[CodeBatch, str]:
@@ -49,7 +44,7 @@ def _held_batch(batch_id: int) -> tuple[CodeBatch, str]:
                 minutes=minutes,
             ),
         )
-        abort(_no_store(Response(page, status=404)))
+        abort(no_store(Response(page, status=404)))
     return batch, key
 
 
@@ -68,7 +63,7 @@ def codes_issued(estate_code, batch_id):
         sync_limit=current_app.config["SYNC_LETTERS_LIMIT"],
         form=ConfirmForm(),
     )
-    return _no_store(Response(page))
+    return no_store(Response(page))
 
 
 @bp.get("/<estate_code>/codes/issued/<int:batch_id>/letters")
@@ -97,8 +92,8 @@ def codes_letters(estate_code, batch_id):
     )
     if pdf:
         response = pdf_response(html, f"{g.estate.code}-letters.pdf", request.host_url)
-        return _no_store(response)
-    return _no_store(Response(html))
+        return no_store(response)
+    return no_store(Response(html))
 
 
 @bp.post("/<estate_code>/codes/issued/<int:batch_id>/job")
@@ -143,4 +138,4 @@ def codes_zip(estate_code, batch_id):
         households=len(issued),
     )
     body = letters_zip(letters_for(issued))
-    return _no_store(download(body, f"{g.estate.code}-household-codes.zip"))
+    return no_store(download(body, f"{g.estate.code}-household-codes.zip"))

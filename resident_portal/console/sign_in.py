@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from .. import access, operations, two_factor
 from ..access import public
-from ..blueprint import safe_next
+from ..blueprint import no_store, safe_next
 from ..extensions import db
 from ..forms import EnrolSecondFactorForm, SecondFactorForm, StaffSignInForm, form_status
 from ..messages import describe_error
@@ -48,7 +48,7 @@ def sign_in():
             form.password.errors.append(_("The username or password is wrong."))
     status = 429 if blocked else (400 if form.errors else 200)
     page = render_template("console/sign_in.html", form=form, blocked=blocked)
-    return Response(page, status=status, headers={"Cache-Control": "private, no-store"})
+    return no_store(Response(page, status=status))
 
 
 # --- the second factor ------------------------------------------------------------------------
@@ -90,10 +90,6 @@ def _enrolment_secret(user: StaffUser) -> str:
     return two_factor.enrolment_secret(key, user.id, str(enrolment.get("nonce")))
 
 
-def no_store_page(page: str, status: int = 200) -> Response:
-    return Response(page, status=status, headers={"Cache-Control": "private, no-store"})
-
-
 @bp.route("/sign-in/second-factor", methods=["GET", "POST"])
 @public
 def second_factor():
@@ -117,7 +113,7 @@ def second_factor():
         form.code.data = ""
     status = 429 if blocked else form_status(form)
     page = render_template("console/second_factor.html", form=form, blocked=blocked)
-    return no_store_page(page, status)
+    return no_store(Response(page, status=status))
 
 
 @bp.route("/two-step-sign-in", methods=["GET", "POST"])
@@ -156,7 +152,7 @@ def enrol_second_factor():
                 codes=[two_factor.format_recovery_code(c) for c in result],
                 next_url=next_url,
             )
-            return no_store_page(page)
+            return no_store(Response(page))
         if isinstance(result, Blocked):
             blocked = result
         else:
@@ -174,4 +170,4 @@ def enrol_second_factor():
         secret=two_factor.grouped(secret),
         required=user.needs_second_factor,
     )
-    return no_store_page(page, 429 if blocked else form_status(form))
+    return no_store(Response(page, status=429 if blocked else form_status(form)))
