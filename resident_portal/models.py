@@ -19,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    and_,
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
@@ -322,6 +323,12 @@ class AuthSession(db.Model):
 
     household: Mapped[Household | None] = relationship()
     staff_user: Mapped[StaffUser | None] = relationship()
+
+    @classmethod
+    def live(cls, now: datetime | None = None):
+        """The condition on sessions still signed in at `now` (default: this moment): neither
+        ended (signed out, revoked) nor expired."""
+        return and_(cls.revoked_at.is_(None), cls.expires_at > (now or utcnow()))
 
 
 class CodeBatch(db.Model):

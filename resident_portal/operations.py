@@ -693,8 +693,7 @@ def sign_out_other_devices(household: Household) -> int:
         .where(
             AuthSession.household_id == household.id,
             AuthSession.id != record.id,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > now,
+            AuthSession.live(now),
         )
         .values(revoked_at=now)
     ).rowcount

@@ -25,11 +25,7 @@ def account():
     )
     sessions = db.session.scalars(
         select(AuthSession)
-        .where(
-            AuthSession.staff_user_id == user.id,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > utcnow(),
-        )
+        .where(AuthSession.staff_user_id == user.id, AuthSession.live())
         .order_by(AuthSession.created_at.desc())
     )
     page = render_template(

@@ -10,7 +10,7 @@ from ..access import Permission, require
 from ..estates import household_in_estate
 from ..extensions import db
 from ..forms import IssueCodesForm, ReissueAllForm, form_status
-from ..models import AuthSession, Building, CodeBatch, Household, Unit, utcnow
+from ..models import AuthSession, Building, CodeBatch, Household, Unit
 from . import bp
 
 
@@ -59,11 +59,7 @@ def _signed_in_counts(estate) -> dict:
         .join(Household, AuthSession.household_id == Household.id)
         .join(Unit)
         .join(Building)
-        .where(
-            Building.estate_id == estate.id,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > utcnow(),
-        )
+        .where(Building.estate_id == estate.id, AuthSession.live())
     ).one()
     return {"sessions": row[0], "signed_in_households": row[1]}
 

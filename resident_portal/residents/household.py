@@ -14,7 +14,7 @@ from ..blueprint import HOME_PANELS, HOME_TASKS, bp, estate_contact, no_store, s
 from ..estates import estate_or_404, household_in_estate
 from ..extensions import db
 from ..forms import AccessCodeForm, ConfirmForm, PreferencesForm
-from ..models import AuthSession, utcnow
+from ..models import AuthSession
 from ..ratelimit import Blocked
 
 # The code from a household letter's link, kept in the (signed, HttpOnly) session cookie
@@ -110,11 +110,7 @@ def devices():
     household = access.current_household()
     sessions = db.session.scalars(
         select(AuthSession)
-        .where(
-            AuthSession.household_id == household.id,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > utcnow(),
-        )
+        .where(AuthSession.household_id == household.id, AuthSession.live())
         .order_by(AuthSession.last_used_at.desc(), AuthSession.id.desc())
     )
     page = render_template(
