@@ -95,6 +95,12 @@ def blocking_violations(axe, page) -> list[str]:
     return lines
 
 
+# The text of each button, link drawn as a button or choice whose content is wider than its box.
+CLIPPED_CONTROLS = """[...document.querySelectorAll('main button, main a.button, main label.choice')]
+    .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+    .map(e => e.innerText.trim())"""
+
+
 def check_pages(axe, page, base_url, mode, pages) -> None:
     """Open each page in turn (and do what its entry says: fill in and send a form), check that
     the mode took effect and that nothing is wider than the phone, run axe; fail once, listing
@@ -114,6 +120,9 @@ def check_pages(axe, page, base_url, mode, pages) -> None:
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE["width"]:
             problems.append(f"[{mode}] {name} {path}: the page is {width}px wide on a phone")
+        # No control's words run past its own edge (三个选项 side by side in large text did).
+        for words in page.evaluate(CLIPPED_CONTROLS):
+            problems.append(f"[{mode}] {name} {path}: {words!r} runs past its control's edge")
         problems += [f"[{mode}] {name} {path}: {line}" for line in blocking_violations(axe, page)]
     assert not problems, "axe found serious or critical violations:\n" + "\n".join(problems)
 

@@ -1,5 +1,4 @@
-/* Read aloud (朗读) on ballots and notices: the browser's own speech synthesis, in the page's
-   language. The buttons stay hidden where the browser has none; the page works without this. */
+/* 朗读: the browser's own speech synthesis, in the page's language; hidden where there is none. */
 (function () {
   "use strict";
   var speech = window.speechSynthesis;
