@@ -129,6 +129,11 @@ ELEVATOR_OF_SURVEY = select(ElevatorProject).where(
 @ballot_panel("contributions/_ballot_share.html")
 def elevator_share_on_ballot(survey: Survey, households: list[Household]) -> dict | None:
     """On a unit's elevator consent ballot: what each flat of the voter would pay, and why."""
+    if survey.unit_id is None:
+        # An elevator project's consent vote is always its unit's (create_elevator_project),
+        # and a survey's scope never changes: a survey of a building or of the estate has no
+        # project, and its ballot page is spared the query.
+        return None
     project = db.session.scalar(ELEVATOR_OF_SURVEY, {"survey_id": survey.id})
     if project is None:
         return None

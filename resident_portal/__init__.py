@@ -14,7 +14,18 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import access, assets, common, config, models, monitoring, operations, privacy, ratelimit
+from . import (
+    access,
+    assets,
+    common,
+    config,
+    messages,
+    models,
+    monitoring,
+    operations,
+    privacy,
+    ratelimit,
+)
 from .config import PACKAGE_DIR, resource_dir
 from .extensions import babel, csrf, db, migrate
 
@@ -63,6 +74,7 @@ def create_app(config_overrides: dict | None = None, instance_path: str | None =
         render_as_batch=True,
     )
     babel.init_app(app, locale_selector=select_locale)
+    messages.install_template_gettext(app)  # after Flask-Babel's own, which it replaces
     csrf.init_app(app)
     ratelimit.init_app(app)
     assets.init_app(app)  # the stylesheets, minified

@@ -269,6 +269,13 @@ def codes_key(*, create: bool = False) -> str | None:
     return key
 
 
+def renew_session_cookie() -> None:
+    """Send the session cookie again with a new expiry (HOUSEHOLD_SESSION_LIFETIME from now),
+    as the server-side session's is moved when its use is recorded. Otherwise the cookie is sent
+    only when its content changes (SESSION_REFRESH_EACH_REQUEST is off)."""
+    session.modified = True
+
+
 def end_session() -> None:
     record = current_session()
     if record is not None:

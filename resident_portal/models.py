@@ -315,7 +315,7 @@ class AuthSession(db.Model):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     client_address: Mapped[str] = mapped_column(String(64), default="")
-    # Written at most once a minute (operations.touch_session): not a write per request.
+    # Written at most once a minute (operations.record_last_use): not a write per request.
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The approximate device, e.g. "iPhone · WeChat" (devices.device_label), never the whole
     # user agent.

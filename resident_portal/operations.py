@@ -669,6 +669,7 @@ def record_last_use(now=None) -> None:
         if record.household_id is not None:
             values["expires_at"] = now + current_app.config["HOUSEHOLD_SESSION_LIFETIME"]
         table, row_id, last = AuthSession, record.id, AuthSession.last_used_at
+        access.renew_session_cookie()
     else:
         token = access.current_api_token()
         if token is None or (token.last_used_at is not None and token.last_used_at > since):

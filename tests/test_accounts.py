@@ -6,6 +6,7 @@ every estate), then checks what happens now.
 """
 
 from datetime import timedelta
+from email.utils import parsedate_to_datetime
 
 import pyotp
 import pytest
@@ -449,6 +450,30 @@ def test_last_use_is_written_at_most_once_a_minute(app):
     phone.get("/home")
     db.session.refresh(record)
     assert record.last_used_at > earlier
+
+
+def _session_cookie_sent(response) -> str | None:
+    return next(
+        (c for c in response.headers.getlist("Set-Cookie") if c.startswith("rp_session=")), None
+    )
+
+
+def test_the_session_cookie_is_sent_again_only_when_the_last_use_is_written(app):
+    """Flask re-signed and re-sent the cookie on every request; now it goes out again when the
+    session's last use (and so its expiry) is written, with the expiry moved as far."""
+    estate = make_estate()
+    phone, _h = resident(app, estate, "1", "1", "101")
+    phone.get("/home")  # the CSRF secret is stored in the session on the first page
+    assert _session_cookie_sent(phone.get("/home")) is None  # nothing changed
+    earlier = utcnow() - timedelta(days=2)
+    db.session.execute(update(AuthSession).values(last_used_at=earlier))
+    db.session.commit()
+    cookie = _session_cookie_sent(phone.get("/home"))
+    assert cookie is not None
+    expires = parsedate_to_datetime(cookie.split("Expires=")[1].split(";")[0]).replace(tzinfo=None)
+    assert expires > utcnow() + timedelta(days=29, hours=23)
+    assert _session_cookie_sent(phone.get("/home")) is None
+    assert phone.get("/home").status_code == 200  # still signed in
 
 
 def test_purge_expired_sessions(app):

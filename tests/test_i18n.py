@@ -97,3 +97,20 @@ def test_error_pages_in_both_languages(app, client, language, texts):
     page = response.get_data(as_text=True)
     for text in texts:
         assert text in page
+
+
+def test_template_strings_follow_a_locale_forced_within_the_request(app):
+    """The templates' translations are kept for the request (messages.page_translations) only
+    while its locale stays: a letter or job rendered with force_locale is in its own language,
+    and the page's language comes back after it."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    template = '{{ _("Resident Portal") }}'
+    with app.test_request_context("/"):
+        chinese = render_template_string(template)
+        with force_locale("en"):
+            english = render_template_string(template)
+        again = render_template_string(template)
+    assert english == "Resident Portal"
+    assert chinese == again != english
