@@ -4,6 +4,8 @@ a third: a job queued through server A runs on the worker and downloads through 
 import time
 import uuid
 
+import pytest
+
 from resident_portal import create_app
 from resident_portal.extensions import db
 from resident_portal.jobs.queue import EmbeddedConsumer, job_queue, queue_depth
@@ -19,6 +21,8 @@ from .conftest import (
     require_service,
     sign_in_staff,
 )
+
+pytestmark = pytest.mark.slow  # three apps on PostgreSQL and Redis, a worker thread: seconds
 
 
 def server(tmp_path, name, database_url, prefix):

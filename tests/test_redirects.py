@@ -121,6 +121,7 @@ def test_sign_in_page_with_a_hostile_next_in_the_address(app, client):
     assert page.status_code == 200
 
 
+@pytest.mark.fuzz  # Hypothesis inside: the fuzzing kind, out of the fast loop
 def test_fuzzed_next_after_staff_sign_in_and_preferences(app):
     username, password = make_staff(Role.ADMIN)
 
