@@ -13,6 +13,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from . import access, operations
+from .blueprint import no_store
 from .common import OperationError
 from .extensions import db
 from .forms import VisitForm
@@ -101,9 +103,22 @@ def list_page(
     if wants_pdf(request) and not full:
         return pdf_response(page, pdf_name, request.host_url)
     response = make_response(page, status)
-    if full:
-        response.headers["Cache-Control"] = "no-store"  # personal data: keep it out of caches
-    return response
+    return no_store(response) if full else response
+
+
+def contacts_page(list_page, list_name: str, **about):
+    """The list with full names and phones, for the estate's own secretary (the route requires
+    Permission.DOOR_TO_DOOR_CONTACTS): a POST, because every such view is written in the audit
+    log, with the list's name, the filter and `about` (which survey or campaign)."""
+    wanted = visit_filter(request.form.get("visit"))
+    operations.audit_contacts_view(
+        staff_user=access.current_staff(),
+        estate=g.estate,
+        list_name=list_name,
+        filter=wanted,
+        **about,
+    )
+    return list_page(wanted, full=True)
 
 
 def record_visit_from_list(household, record, list_page, list_endpoint: str, **list_args):

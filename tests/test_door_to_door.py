@@ -61,7 +61,7 @@ def test_the_estates_own_secretary_sees_full_contacts_each_view_audited(app, lis
     assert FULL_NAME[0] + "**" in masked
     assert audited("visit.contacts_view") == 0  # a GET writes nothing
     full = secretary.post(urls[which] + "/contacts", data={"visit": ""})
-    assert full.status_code == 200 and full.headers["Cache-Control"] == "no-store"
+    assert full.status_code == 200 and full.headers["Cache-Control"] == "private, no-store"
     text = full.get_data(as_text=True)
     assert FULL_NAME in text and FULL_PHONE in text
     assert audited("visit.contacts_view") == 1

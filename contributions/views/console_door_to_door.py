@@ -6,7 +6,6 @@ from functools import partial
 from flask import g, request
 
 from resident_portal import access, doorstep
-from resident_portal import operations as resident_operations
 from resident_portal.access import Permission, require
 from resident_portal.estates import household_in_estate
 
@@ -49,17 +48,9 @@ def console_not_answered(estate_code, campaign_id):
 @bp.post("/console/<estate_code>/campaigns/<int:campaign_id>/not-answered/contacts")
 @require(Permission.DOOR_TO_DOOR_CONTACTS, estate_of=campaign_estate)
 def console_not_answered_contacts(estate_code, campaign_id):
-    """The list with full names and phones, for the estate's own secretary: a POST, because
-    every such view is written in the audit log."""
-    wanted = doorstep.visit_filter(request.form.get("visit"))
-    resident_operations.audit_contacts_view(
-        staff_user=access.current_staff(),
-        estate=g.estate,
-        list_name="campaign.not_answered",
-        campaign=g.campaign.id,
-        filter=wanted,
+    return doorstep.contacts_page(
+        _not_answered_page, "campaign.not_answered", campaign=g.campaign.id
     )
-    return _not_answered_page(wanted, full=True)
 
 
 @bp.post("/console/<estate_code>/campaigns/<int:campaign_id>/not-answered/<int:household_id>/visit")

@@ -20,7 +20,6 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from resident_portal import access, doorstep
-from resident_portal import operations as resident_operations
 from resident_portal.access import Permission, require
 from resident_portal.common import OperationError, plain_yuan
 from resident_portal.extensions import db
@@ -240,17 +239,7 @@ def console_not_voted(estate_code, survey_id):
 @bp.post("/console/<estate_code>/surveys/<int:survey_id>/not-voted/contacts")
 @require(Permission.DOOR_TO_DOOR_CONTACTS, estate_of=survey_estate)
 def console_not_voted_contacts(estate_code, survey_id):
-    """The list with full names and phones, for the estate's own secretary: a POST, because
-    every such view is written in the audit log."""
-    wanted = doorstep.visit_filter(request.form.get("visit"))
-    resident_operations.audit_contacts_view(
-        staff_user=access.current_staff(),
-        estate=g.estate,
-        list_name="survey.not_voted",
-        survey=g.survey.id,
-        filter=wanted,
-    )
-    return _not_voted_page(wanted, full=True)
+    return doorstep.contacts_page(_not_voted_page, "survey.not_voted", survey=g.survey.id)
 
 
 @bp.post("/console/<estate_code>/surveys/<int:survey_id>/not-voted/<int:household_id>/visit")
